@@ -1,0 +1,46 @@
+/** `POST /ews-0.1/alert/postSimpleMessage`: ewsposter delivers its alerts here (CONTRACT section 2). */
+import type { FastifyInstance } from 'fastify';
+import { EwsMessageError } from '../../ingest/ews-message';
+import { StoreFailedError, type IngestResult, type IngestService } from '../../ingest/ingest-service';
+import { resultXml } from '../format/xml';
+
+export const INGEST_PATH = '/ews-0.1/alert/postSimpleMessage';
+
+export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService): void {
+  app.post(INGEST_PATH, async (request, reply) => {
+    reply.type('text/xml; charset=utf-8');
+    const body = request.body;
+    if (typeof body !== 'string' || body.trim() === '') {
+      return reply.code(400).send(resultXml('Failed', 'empty request body'));
+    }
+    try {
+      const result = await ingest.ingest(body);
+      if (result.skipped > 0) request.log.warn({ skipped: result.skipped, reasons: Object.fromEntries(result.skipReasons) }, 'alerts skipped');
+      return reply.code(200).send(resultXml('OK', describeSkips(result)));
+    } catch (error) {
+      if (error instanceof EwsMessageError) {
+        request.log.info({ reason: error.message }, 'message refused');
+        return reply.code(error.statusCode).send(resultXml('Failed', error.message));
+      }
+      if (error instanceof StoreFailedError) {
+        request.log.error({ reason: error.message }, 'store failed, sender will retry');
+        return reply.code(503).send(resultXml('Handling failed', error.message));
+      }
+      throw error;
+    }
+  });
+
+  // The original answered 500 here; 405 is the honest status (CONTRACT section 2, improve).
+  app.route({
+    method: ['GET', 'HEAD', 'PUT', 'DELETE', 'PATCH'],
+    url: INGEST_PATH,
+    handler: async (_request, reply) =>
+      reply.code(405).header('allow', 'POST').type('text/plain; charset=utf-8').send('POST is required for this action.'),
+  });
+}
+
+function describeSkips(result: IngestResult): string {
+  if (result.skipped === 0) return '';
+  const reasons = [...result.skipReasons].map(([reason, count]) => `${reason} (${count})`).join('; ');
+  return `${result.skipped} of ${result.stored + result.skipped} alerts skipped: ${reasons}`;
+}

@@ -1,0 +1,47 @@
+/** The HTTP server: Fastify with the contract's routes and the behaviour around them. */
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Config } from '../config';
+import type { IngestService } from '../ingest/ingest-service';
+import { resultXml } from './format/xml';
+import { INGEST_PATH, registerIngestRoutes } from './routes/ingest';
+
+export interface ServerDependencies {
+  readonly config: Config;
+  readonly ingest: IngestService;
+}
+
+export function buildServer({ config, ingest }: ServerDependencies): FastifyInstance {
+  const app = Fastify({
+    bodyLimit: config.BODY_LIMIT,
+    // Behind a reverse proxy the client address comes from X-Forwarded-For (CONTRACT section 7).
+    trustProxy: true,
+    // A log line per request would cost more than the request at ingest rates.
+    logController: new LogController({ disableRequestLogging: true }),
+    logger: { level: config.LOG_LEVEL },
+  });
+
+  // ewsposter and scripts post XML under all sorts of content types (or none): take any body as text.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('access-control-allow-credentials', 'true');
+    if (request.url.startsWith('/alert/')) reply.header('access-control-allow-origin', config.CORSDOMAIN);
+    return payload;
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    const message = error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+      ? `request body larger than ${config.BODY_LIMIT} bytes`
+      : status === 500 ? 'internal error' : error.message;
+    if (status === 500) request.log.error({ err: error }, 'unhandled error');
+    if (request.url.split('?', 1)[0] === INGEST_PATH) {
+      return reply.code(status).type('text/xml; charset=utf-8').send(resultXml('Failed', message));
+    }
+    return reply.code(status).type('text/plain; charset=utf-8').send(message);
+  });
+
+  registerIngestRoutes(app, ingest);
+  return app;
+}

@@ -1,0 +1,52 @@
+/** Wires one PEBA instance together: store, GeoIP, authentication, ingestion, HTTP. */
+import type { FastifyInstance } from 'fastify';
+import { buildServer } from './api/server';
+import { Authenticator } from './auth/authenticator';
+import type { Config } from './config';
+import { openGeoIp, type GeoIp } from './enrich/geoip';
+import { CommitQueue } from './ingest/commit-queue';
+import { IngestService } from './ingest/ingest-service';
+import { openStore } from './store/open-store';
+import type { AlertStore } from './store/store';
+
+export interface App {
+  readonly config: Config;
+  readonly store: AlertStore;
+  readonly geoIp: GeoIp;
+  readonly server: FastifyInstance;
+  /** Stops accepting requests, lets those in flight finish, then closes the store. */
+  close(): Promise<void>;
+}
+
+export interface AppOverrides {
+  /** Use this store instead of opening the one config.STORE names. */
+  readonly store?: AlertStore;
+}
+
+export function createApp(config: Config, overrides: AppOverrides = {}): App {
+  const store = overrides.store ?? openStore(config);
+  const geoIp = openGeoIp({
+    cityDatabase: config.GEOIP_CITY || undefined,
+    asnDatabase: config.GEOIP_ASN || undefined,
+    cacheSize: config.GEOIP_CACHE_SIZE,
+  });
+  const authenticator = new Authenticator(
+    store,
+    { username: config.COMMUNITYUSER, token: config.COMMUNITYTOKEN },
+    config.USER_CACHE_SECONDS * 1000,
+  );
+  const ingest = new IngestService(authenticator, geoIp, new CommitQueue(store), {
+    maxAlerts: config.MAX_ALERTS_PER_MESSAGE,
+  });
+  const server = buildServer({ config, ingest });
+  return {
+    config,
+    store,
+    geoIp,
+    server,
+    async close() {
+      await server.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * Who is sending or asking: the configured community credentials, a user of the user store,
+ * or nobody (CONTRACT section 5).
+ */
+import type { DataDomain } from '../domain/alert';
+import type { AlertStore, UserRecord } from '../store/store';
+import { secretsEqual, tokenMatches } from './tokens';
+
+export interface CommunityCredentials {
+  readonly username: string;
+  readonly token: string;
+}
+
+export type Identity =
+  | { readonly domain: Extract<DataDomain, 'community'>; readonly peerName: string }
+  | { readonly domain: Extract<DataDomain, 'private'>; readonly peerName: string; readonly user: UserRecord };
+
+interface CachedUser {
+  readonly user: UserRecord | undefined;
+  readonly expires: number;
+}
+
+/** Bounded so that a flood of made-up user names cannot grow memory. */
+const MAX_CACHED_USERS = 10_000;
+
+export class Authenticator {
+  private readonly cache = new Map<string, CachedUser>();
+
+  /**
+   * @param userCacheMs how long a looked-up user (or its absence) is trusted; a user removed
+   *   with the CLI is refused at the latest this long after.
+   */
+  constructor(
+    private readonly store: AlertStore,
+    private readonly community: CommunityCredentials,
+    private readonly userCacheMs = 30_000,
+  ) {}
+
+  async authenticate(username: string, token: string): Promise<Identity | null> {
+    if (username === '' || token === '') return null;
+    // Both comparisons always run, so timing says nothing about which part was wrong.
+    const nameMatches = secretsEqual(username, this.community.username);
+    const tokenIsCommunity = secretsEqual(token, this.community.token);
+    if (nameMatches && tokenIsCommunity) return { domain: 'community', peerName: username };
+    const user = await this.lookUp(username);
+    if (!user || !tokenMatches(token, user.tokenHash)) return null;
+    return { domain: 'private', peerName: user.peerName, user };
+  }
+
+  private async lookUp(peerName: string): Promise<UserRecord | undefined> {
+    const now = Date.now();
+    const cached = this.cache.get(peerName);
+    if (cached && cached.expires > now) return cached.user;
+    const user = await this.store.getUser(peerName);
+    if (this.cache.size >= MAX_CACHED_USERS) this.cache.clear();
+    this.cache.set(peerName, { user, expires: now + this.userCacheMs });
+    return user;
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * Configuration, compatible with the original's names (CONTRACT section 7): built-in defaults,
+ * then a `KEY="value"` file, then `PEBA_KEY` environment variables, the later winning.
+ * A bad value stops start-up with a message naming the key.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+
+export interface Config {
+  readonly DEFAULTRESPONSE: string;
+  readonly BINDHOST: { readonly host: string; readonly port: number };
+  readonly CORSDOMAIN: string;
+  readonly ELASTICSEARCH_HOST: string;
+  readonly ELASTICSEARCH_HTTP_AUTH: string;
+  readonly ELASTICTIMEOUT: number;
+  readonly ALERTINDEX: string;
+  readonly USERINDEX: string;
+  readonly STATISTICINDEX: string;
+  readonly MAXALERTS: number;
+  readonly BADIPTIMESPAN: number;
+  readonly COMMUNITYUSER: string;
+  readonly COMMUNITYTOKEN: string;
+  /** Ours: where alerts live, `sqlite:PATH`. */
+  readonly STORE: string;
+  /** Ours: `full` (survives power loss) or `normal` (survives a process crash). */
+  readonly SQLITE_SYNCHRONOUS: 'full' | 'normal';
+  readonly SQLITE_BUSY_TIMEOUT: number;
+  /** Ours: MaxMind-format City and ASN databases; empty = the bundled offline data. */
+  readonly GEOIP_CITY: string;
+  readonly GEOIP_ASN: string;
+  readonly GEOIP_CACHE_SIZE: number;
+  /** Ours: largest accepted request body, bytes. */
+  readonly BODY_LIMIT: number;
+  /** Ours: most alerts accepted in one message. */
+  readonly MAX_ALERTS_PER_MESSAGE: number;
+  /** Ours: how long a looked-up user is trusted before the store is asked again, seconds. */
+  readonly USER_CACHE_SECONDS: number;
+  readonly LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export class ConfigError extends Error {}
+
+type Parser<T> = (raw: string, key: string) => T;
+
+const text: Parser<string> = (raw) => raw;
+
+function integer(min: number, max: number): Parser<number> {
+  return (raw, key) => {
+    if (!/^\s*-?\d+\s*$/.test(raw)) throw new ConfigError(`${key}: expected an integer, got ${JSON.stringify(raw)}`);
+    const value = Number(raw);
+    if (value < min || value > max) throw new ConfigError(`${key}: ${value} is outside ${min}..${max}`);
+    return value;
+  };
+}
+
+function oneOf<T extends string>(...choices: T[]): Parser<T> {
+  return (raw, key) => {
+    const value = raw.trim().toLowerCase() as T;
+    if (!choices.includes(value)) throw new ConfigError(`${key}: expected one of ${choices.join(', ')}, got ${JSON.stringify(raw)}`);
+    return value;
+  };
+}
+
+const hostAndPort: Parser<Config['BINDHOST']> = (raw, key) => {
+  const match = /^\s*(?:\[([^\]]+)\]|([^:\s]*)):(\d{1,5})\s*$/.exec(raw);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65535) throw new ConfigError(`${key}: expected host:port, got ${JSON.stringify(raw)}`);
+  return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
+};
+
+const storeUrl: Parser<string> = (raw, key) => {
+  if (!/^sqlite:.+/.test(raw)) throw new ConfigError(`${key}: expected sqlite:PATH, got ${JSON.stringify(raw)}`);
+  return raw;
+};
+
+const SCHEMA: { [K in keyof Config]: readonly [string, Parser<Config[K]>] } = {
+  DEFAULTRESPONSE: ['Nope', text],
+  BINDHOST: ['127.0.0.1:9922', hostAndPort],
+  CORSDOMAIN: ['http://127.0.0.1:9922', text],
+  ELASTICSEARCH_HOST: ['127.0.0.1:9200', text],
+  ELASTICSEARCH_HTTP_AUTH: ['', text],
+  ELASTICTIMEOUT: ['60', integer(1, 3600)],
+  ALERTINDEX: ['ews2017.1', text],
+  USERINDEX: ['users', text],
+  STATISTICINDEX: ['statistics', text],
+  MAXALERTS: ['5', integer(1, 100_000)],
+  BADIPTIMESPAN: ['120', integer(1, 527_040)],
+  COMMUNITYUSER: ['community-01-user', text],
+  COMMUNITYTOKEN: ['foth{a5maiCee8fineu7', text],
+  STORE: ['sqlite:./data/peba.db', storeUrl],
+  SQLITE_SYNCHRONOUS: ['full', oneOf('full', 'normal')],
+  SQLITE_BUSY_TIMEOUT: ['5000', integer(0, 600_000)],
+  GEOIP_CITY: ['', text],
+  GEOIP_ASN: ['', text],
+  GEOIP_CACHE_SIZE: ['100000', integer(0, 10_000_000)],
+  BODY_LIMIT: [String(20 * 1024 * 1024), integer(1024, 1024 * 1024 * 1024)],
+  MAX_ALERTS_PER_MESSAGE: ['10000', integer(1, 1_000_000)],
+  USER_CACHE_SECONDS: ['30', integer(0, 86_400)],
+  LOG_LEVEL: ['info', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent')],
+};
+
+export const CONFIG_KEYS = Object.keys(SCHEMA) as Array<keyof Config>;
+export const DEFAULT_CONFIG_FILE = '/etc/peba/peba.cfg';
+const ENV_PREFIX = 'PEBA_';
+
+/**
+ * Reads a `KEY="value"` file as the original's peba.cfg: `#` comments, blank lines, values
+ * in double or single quotes or bare.
+ */
+export function parseConfigFile(content: string, fileName: string): Map<string, string> {
+  const values = new Map<string, string>();
+  content.split(/\r?\n/).forEach((line, index) => {
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) return;
+    const match = /^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(trimmed);
+    if (!match) throw new ConfigError(`${fileName}:${index + 1}: expected KEY="value"`);
+    let value = match[2]!.trim();
+    const quote = value[0];
+    if ((quote === '"' || quote === "'") ) {
+      const end = value.indexOf(quote, 1);
+      if (end < 0) throw new ConfigError(`${fileName}:${index + 1}: ${match[1]}: unterminated quote`);
+      value = value.slice(1, end);
+    } else {
+      value = value.replace(/\s+#.*$/, '');
+    }
+    values.set(match[1]!.toUpperCase(), value);
+  });
+  return values;
+}
+
+export interface LoadOptions {
+  /** `--config FILE`; when absent, DEFAULT_CONFIG_FILE is read if it exists. */
+  readonly file?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Values that win over everything (tests, CLI flags). */
+  readonly overrides?: Partial<Record<keyof Config, string>>;
+  /** Receives warnings such as unknown keys. */
+  readonly warn?: (message: string) => void;
+}
+
+export function loadConfig(options: LoadOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const raw = new Map<string, string>();
+  const file = options.file ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
+  if (file !== undefined) {
+    let content: string;
+    try {
+      content = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`cannot read configuration file ${file}: ${(error as Error).message}`);
+    }
+    for (const [key, value] of parseConfigFile(content, file)) {
+      if (key in SCHEMA) raw.set(key, value);
+      else options.warn?.(`${file}: unknown key ${key} ignored`);
+    }
+  }
+  for (const key of CONFIG_KEYS) {
+    const value = env[ENV_PREFIX + key];
+    if (value !== undefined) raw.set(key, value);
+  }
+  for (const [key, value] of Object.entries(options.overrides ?? {})) {
+    if (value !== undefined) raw.set(key, value);
+  }
+  const config: Record<string, unknown> = {};
+  for (const key of CONFIG_KEYS) {
+    const [fallback, parse] = SCHEMA[key] as readonly [string, Parser<unknown>];
+    config[key] = parse(raw.get(key) ?? fallback, key);
+  }
+  return config as unknown as Config;
+}

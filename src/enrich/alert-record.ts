@@ -1,0 +1,136 @@
+/**
+ * Enrichment: a validated alert becomes the stored document (CONTRACT sections 1-3), with the
+ * CVE and payload facts its side stores need.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AlertDocument, AlertRecord, DataDomain, ParsedAlert, PayloadSighting } from '../domain/alert';
+import { urlDecode } from '../util/url-decode';
+import { keepsPayloads, PORT_ATTACK_TYPES } from './classify';
+import type { GeoIp } from './geoip';
+import { decodePayload, fuzzyHttpHash, MAX_STORED_PAYLOAD_BYTES, md5Hex, sniffMimeType, type DecodedPayload } from './payload';
+
+/** AdditionalData meanings copied into the `additionalData` JSON, besides `conpot_*`. */
+const ADDITIONAL_DATA_MEANINGS = new Set(['protocol', 'payload', 'payload_md5']);
+/** A sensor naming more CVEs than this in one alert is not describing a real attack. */
+const MAX_CVES_PER_ALERT = 32;
+const MAX_CVE_ID_LENGTH = 64;
+
+export interface EnrichContext {
+  readonly domain: DataDomain;
+  /** UTC `YYYY-MM-DD HH:MM:SS`, the same for every alert of one message. */
+  readonly receivedTime: string;
+  readonly geoIp: GeoIp;
+}
+
+export function buildAlertRecord(alert: ParsedAlert, peerType: string, context: EnrichContext): AlertRecord {
+  const extra = alert.additional;
+  const text = (meaning: string): string => extra.get(meaning) ?? '';
+  const decoded = (meaning: string): string => urlDecode(text(meaning));
+
+  const additionalData: Record<string, string> = {};
+  for (const [meaning, value] of extra) {
+    if (ADDITIONAL_DATA_MEANINGS.has(meaning) || meaning.startsWith('conpot_')) {
+      additionalData[meaning] = meaning === 'payload' ? urlDecode(value) : value;
+    }
+  }
+
+  const payload = readPayload(alert);
+  let rawhttp = '-';
+  if (payload) {
+    additionalData['payload_md5'] = payload.md5;
+    if (payload.httpRequest !== null) rawhttp = payload.httpRequest;
+  }
+
+  let request = urlDecode(alert.requests.get('url') ?? '');
+  if (extra.has('input')) request = decoded('input');
+  if (PORT_ATTACK_TYPES.has(peerType)) {
+    const protocol = alert.source.protocol;
+    const suffix = protocol === 'tcp' || protocol === 'udp' ? `/${protocol}` : '';
+    request = `Attack on port ${alert.target.port}${suffix}`;
+  }
+  const vulnid = decoded('cve_id').trim();
+  if (vulnid !== '') request = `(${vulnid}) ${request}`;
+
+  const source = context.geoIp.lookup(alert.source.address);
+  const target = context.geoIp.lookup(alert.target.address);
+  const document: AlertDocument = {
+    createTime: alert.createTime,
+    recievedTime: context.receivedTime,
+    clientDomain: context.domain === 'community',
+    peerIdent: alert.analyzerId,
+    peerType,
+    sourceEntryIp: alert.source.address.text,
+    sourceEntryPort: alert.source.port,
+    targetEntryIp: alert.target.address.text,
+    targetEntryPort: alert.target.port,
+    targetport: alert.source.protocol,
+    country: source.country,
+    countryName: source.countryName,
+    sourceEntryAS: source.as,
+    location: source.location,
+    targetCountry: target.country,
+    targetCountryName: target.countryName,
+    targetEntryAS: target.as,
+    locationDestination: target.location,
+    originalRequestString: request,
+    username: text('username'),
+    password: text('password'),
+    login: text('login'),
+    clientVersion: text('version'),
+    sessionStart: decoded('starttime'),
+    sessionEnd: decoded('endtime'),
+    vulnid,
+    additionalData: JSON.stringify(additionalData),
+    rawhttp,
+    externalIP: extra.get('externalIP') || '1.1.1.1',
+    internalIP: extra.get('internalIP') || '1.1.1.1',
+    hostname: extra.get('hostname') || 'undefined',
+    client: '-',
+  };
+  return {
+    id: alertId(document),
+    document,
+    cves: splitCves(vulnid),
+    payload: payload && keepsPayloads(peerType) ? toSighting(payload) : null,
+  };
+}
+
+/**
+ * md5 of the fields that identify an attack, so a resubmitted alert maps onto itself.
+ * Conpot reports several identical events per connection, so the original salted its ids
+ * with a random value; we keep that exception.
+ */
+export function alertId(document: AlertDocument): string {
+  const key = document.createTime + document.sourceEntryIp + document.targetEntryIp +
+    document.originalRequestString + document.peerIdent + 'Alert';
+  return md5Hex(document.peerType === 'Industrial(conpot)' ? key + randomUUID() : key);
+}
+
+function readPayload(alert: ParsedAlert): DecodedPayload | null {
+  const base64 = alert.requests.get('raw') ?? alert.requests.get('binary');
+  if (base64 !== undefined && base64.trim() !== '') return decodePayload(base64);
+  // glutton sends its payload as URL-encoded base64 in AdditionalData.
+  const binary = alert.additional.get('binary');
+  if (binary !== undefined && binary.trim() !== '') return decodePayload(urlDecode(binary));
+  return null;
+}
+
+function toSighting(payload: DecodedPayload): PayloadSighting | null {
+  if (payload.bytes.length > MAX_STORED_PAYLOAD_BYTES) return null;
+  return {
+    md5: payload.md5,
+    fuzzyHash: payload.httpRequest === null ? null : fuzzyHttpHash(payload.httpRequest),
+    bytes: payload.bytes,
+    mimeType: sniffMimeType(payload.bytes),
+  };
+}
+
+function splitCves(vulnid: string): string[] {
+  if (vulnid === '') return [];
+  const ids = new Set<string>();
+  for (const id of vulnid.split(/[\s,;]+/)) {
+    if (id !== '' && id.length <= MAX_CVE_ID_LENGTH) ids.add(id);
+    if (ids.size >= MAX_CVES_PER_ALERT) break;
+  }
+  return [...ids];
+}

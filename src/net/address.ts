@@ -1,0 +1,108 @@
+import { isIP } from 'node:net';
+
+/** A validated IP address in canonical text form (IPv6 compressed and lower-case). */
+export interface IpAddress {
+  readonly text: string;
+  readonly version: 4 | 6;
+}
+
+/**
+ * Parses an address as a honeypot sends it. Zone ids and anything `net.isIP` refuses are
+ * rejected; IPv6 is canonicalised so the same address always stores (and hashes) the same.
+ */
+export function parseAddress(raw: string): IpAddress | null {
+  const text = raw.trim();
+  if (text.length === 0 || text.length > 45 || text.includes('%')) return null;
+  const version = isIP(text);
+  if (version === 4) return { text, version: 4 };
+  if (version === 6) return { text: canonicalIpv6(text), version: 6 };
+  return null;
+}
+
+function canonicalIpv6(text: string): string {
+  const groups = ipv6Groups(text);
+  // RFC 5952: compress the longest run (length >= 2) of zero groups, first one on a tie.
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLength) { bestStart = i; bestLength = j - i; }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  const head = hex.slice(0, bestStart).join(':');
+  const tail = hex.slice(bestStart + bestLength).join(':');
+  return `${head}::${tail}`;
+}
+
+/** The eight 16-bit groups of a valid IPv6 address (embedded IPv4 tails included). */
+export function ipv6Groups(text: string): number[] {
+  let body = text.toLowerCase();
+  const lastColon = body.lastIndexOf(':');
+  if (body.indexOf('.', lastColon) >= 0) {
+    // An embedded IPv4 tail (::ffff:1.2.3.4) is two more 16-bit groups.
+    const v4 = ipv4ToNumber(body.slice(lastColon + 1));
+    body = `${body.slice(0, lastColon + 1)}${(v4 >>> 16).toString(16)}:${(v4 & 0xffff).toString(16)}`;
+  }
+  const parse = (part: string): number[] => (part === '' ? [] : part.split(':').map((h) => parseInt(h, 16)));
+  const gap = body.indexOf('::');
+  if (gap < 0) return parse(body);
+  const left = parse(body.slice(0, gap));
+  const right = parse(body.slice(gap + 2));
+  return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+}
+
+export function ipv4ToNumber(text: string): number {
+  const parts = text.split('.');
+  return ((+parts[0]! << 24) | (+parts[1]! << 16) | (+parts[2]! << 8) | +parts[3]!) >>> 0;
+}
+
+/** [first address, prefix length] of IPv4 ranges that are not on the public internet. */
+const IPV4_NON_PUBLIC: ReadonlyArray<readonly [string, number]> = [
+  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16],
+  ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24],
+  ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24],
+  ['224.0.0.0', 4], ['240.0.0.0', 4],
+];
+const IPV4_NON_PUBLIC_MASKS = IPV4_NON_PUBLIC.map(([base, bits]) => {
+  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+  // `&` yields a signed int32; keep the base unsigned so it compares equal to `(n & mask) >>> 0`.
+  return [(ipv4ToNumber(base) & mask) >>> 0, mask] as const;
+});
+
+/** IPv6 non-public ranges as [groups prefix, prefix length]. */
+const IPV6_NON_PUBLIC: ReadonlyArray<readonly [string, number]> = [
+  ['::', 128], ['::1', 128], ['64:ff9b:1::', 48], ['100::', 64], ['2001::', 23],
+  ['2001:db8::', 32], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8],
+];
+
+function inIpv6Prefix(groups: number[], prefix: number[], bits: number): boolean {
+  for (let i = 0; i < 8 && bits > 0; i++, bits -= 16) {
+    const width = Math.min(16, bits);
+    const mask = (0xffff << (16 - width)) & 0xffff;
+    if ((groups[i]! & mask) !== (prefix[i]! & mask)) return false;
+  }
+  return true;
+}
+const IPV6_NON_PUBLIC_GROUPS = IPV6_NON_PUBLIC.map(([p, bits]) => [ipv6Groups(p), bits] as const);
+
+/**
+ * True when the address is routable on the public internet: not private, loopback,
+ * link-local, documentation, multicast or otherwise reserved (IANA special-purpose registries).
+ */
+export function isPublicAddress(address: IpAddress): boolean {
+  if (address.version === 4) {
+    const n = ipv4ToNumber(address.text);
+    return !IPV4_NON_PUBLIC_MASKS.some(([base, mask]) => (n & mask) >>> 0 === base);
+  }
+  const groups = ipv6Groups(address.text);
+  // IPv4-mapped addresses (::ffff:a.b.c.d) are as public as the IPv4 address they carry.
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    const v4 = `${groups[6]! >> 8}.${groups[6]! & 0xff}.${groups[7]! >> 8}.${groups[7]! & 0xff}`;
+    return isPublicAddress({ text: v4, version: 4 });
+  }
+  return !IPV6_NON_PUBLIC_GROUPS.some(([prefix, bits]) => inIpv6Prefix(groups, prefix, bits));
+}

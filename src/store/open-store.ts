@@ -1,0 +1,16 @@
+/** Opens the store a `STORE` URL names. */
+import type { Config } from '../config';
+import { SqliteStore } from './sqlite/sqlite-store';
+import type { AlertStore } from './store';
+
+export function openStore(config: Pick<Config, 'STORE' | 'SQLITE_SYNCHRONOUS' | 'SQLITE_BUSY_TIMEOUT'>): AlertStore {
+  const url = config.STORE;
+  if (url.startsWith('sqlite:')) {
+    return new SqliteStore({
+      path: url.slice('sqlite:'.length),
+      synchronous: config.SQLITE_SYNCHRONOUS,
+      busyTimeoutMs: config.SQLITE_BUSY_TIMEOUT,
+    });
+  }
+  throw new Error(`unsupported store ${url}`);
+}

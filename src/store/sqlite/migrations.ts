@@ -1,0 +1,73 @@
+/**
+ * Versioned schema migrations, applied in order at open; `PRAGMA user_version` records the
+ * last one applied. Never edit a released migration: append a new one.
+ */
+import type Database from 'better-sqlite3';
+import { ALERT_FIELDS } from '../../domain/alert';
+
+/** Alert columns carry the document's own field names, so rows map onto documents 1:1. */
+const alertColumns = ALERT_FIELDS.map((field) =>
+  field === 'clientDomain' ? `"${field}" INTEGER NOT NULL` : `"${field}" TEXT NOT NULL`,
+).join(',\n  ');
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: alerts, the CVE and payload side stores, users.
+  `CREATE TABLE alerts (
+  seq INTEGER PRIMARY KEY,
+  id BLOB NOT NULL,
+  ${alertColumns}
+);
+CREATE UNIQUE INDEX alerts_id ON alerts(id);
+CREATE INDEX alerts_domain_received ON alerts("clientDomain", "recievedTime");
+CREATE INDEX alerts_source_created ON alerts("sourceEntryIp", "createTime");
+
+CREATE TABLE cve_alerts (
+  alert_id BLOB NOT NULL,
+  vulnid TEXT NOT NULL,
+  "createTime" TEXT NOT NULL,
+  "recievedTime" TEXT NOT NULL,
+  "clientDomain" INTEGER NOT NULL,
+  "peerIdent" TEXT NOT NULL,
+  "peerType" TEXT NOT NULL,
+  "sourceEntryIp" TEXT NOT NULL,
+  "targetEntryIp" TEXT NOT NULL,
+  PRIMARY KEY (alert_id, vulnid)
+) WITHOUT ROWID;
+CREATE INDEX cve_alerts_vulnid ON cve_alerts(vulnid, "recievedTime");
+
+CREATE TABLE payloads (
+  md5 TEXT PRIMARY KEY,
+  fuzzy_hash TEXT,
+  mime_type TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  bytes BLOB NOT NULL,
+  count INTEGER NOT NULL,
+  first_seen TEXT NOT NULL,
+  last_seen TEXT NOT NULL,
+  first_source_ip TEXT NOT NULL,
+  first_source_port TEXT NOT NULL,
+  peer_type TEXT NOT NULL
+);
+CREATE INDEX payloads_fuzzy_hash ON payloads(fuzzy_hash) WHERE fuzzy_hash IS NOT NULL;
+
+CREATE TABLE users (
+  peer_name TEXT PRIMARY KEY,
+  token_hash TEXT NOT NULL,
+  community INTEGER NOT NULL DEFAULT 0,
+  get_only INTEGER NOT NULL DEFAULT 0,
+  email TEXT NOT NULL DEFAULT ''
+);`,
+];
+
+export function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`database schema version ${current} is newer than this PEBA (${MIGRATIONS.length}); upgrade PEBA`);
+  }
+  for (let version = current + 1; version <= MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version - 1]!);
+      db.pragma(`user_version = ${version}`);
+    }).immediate();
+  }
+}

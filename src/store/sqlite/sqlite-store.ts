@@ -1,0 +1,208 @@
+/**
+ * The embedded store: one SQLite file in WAL mode. Every batch is one transaction, committed
+ * (and, with synchronous=FULL, fsynced) before storeAlerts resolves.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { ALERT_FIELDS, type AlertDocument, type AlertRecord, type StoreOutcome } from '../../domain/alert';
+import type { AlertStore, CveAlertRecord, PayloadRecord, UserRecord } from '../store';
+import { migrate } from './migrations';
+
+export type SqliteSynchronous = 'full' | 'normal';
+
+export interface SqliteStoreOptions {
+  /** File path, or `:memory:`. */
+  readonly path: string;
+  /**
+   * `full`: an acknowledged alert survives power loss. `normal`: it survives a crash of the
+   * process, but the last commits may be lost on power loss (WAL is fsynced at checkpoints).
+   */
+  readonly synchronous?: SqliteSynchronous;
+  /** How long a write waits for a lock held by another process (the CLI, say), in ms. */
+  readonly busyTimeoutMs?: number;
+}
+
+type Row = Record<string, unknown>;
+
+const quoted = ALERT_FIELDS.map((f) => `"${f}"`).join(', ');
+
+export class SqliteStore implements AlertStore {
+  readonly kind = 'sqlite';
+  private readonly db: Database.Database;
+  private readonly statements;
+  private readonly writeBatch: Database.Transaction<(records: readonly AlertRecord[]) => StoreOutcome>;
+
+  constructor(options: SqliteStoreOptions) {
+    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    this.db = new Database(options.path);
+    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.synchronous ?? 'full'}`);
+    this.db.pragma('cache_size = -65536');
+    migrate(this.db);
+    const db = this.db;
+    this.statements = {
+      insertAlert: db.prepare(
+        `INSERT INTO alerts (id, ${quoted}) VALUES (?, ${ALERT_FIELDS.map(() => '?').join(', ')}) ON CONFLICT(id) DO NOTHING`,
+      ),
+      insertCve: db.prepare(
+        `INSERT INTO cve_alerts (alert_id, vulnid, "createTime", "recievedTime", "clientDomain", "peerIdent", "peerType", "sourceEntryIp", "targetEntryIp")
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      ),
+      payloadByMd5: db.prepare('SELECT md5 FROM payloads WHERE md5 = ?').pluck(),
+      payloadByFuzzy: db.prepare('SELECT md5 FROM payloads WHERE fuzzy_hash = ? LIMIT 1').pluck(),
+      countPayload: db.prepare(
+        `UPDATE payloads SET count = count + 1, last_seen = max(last_seen, @seen), first_seen = min(first_seen, @seen) WHERE md5 = @md5`,
+      ),
+      insertPayload: db.prepare(
+        `INSERT INTO payloads (md5, fuzzy_hash, mime_type, size, bytes, count, first_seen, last_seen, first_source_ip, first_source_port, peer_type)
+         VALUES (@md5, @fuzzyHash, @mimeType, @size, @bytes, 1, @seen, @seen, @sourceIp, @sourcePort, @peerType)`,
+      ),
+      getAlert: db.prepare(`SELECT ${quoted} FROM alerts WHERE id = ?`),
+      countAlerts: db.prepare('SELECT count(*) FROM alerts').pluck(),
+      getPayload: db.prepare('SELECT * FROM payloads WHERE md5 = ?'),
+      payloadsByFuzzy: db.prepare('SELECT * FROM payloads WHERE fuzzy_hash = ? ORDER BY first_seen'),
+      cveAlerts: db.prepare('SELECT * FROM cve_alerts WHERE vulnid = ? ORDER BY "recievedTime"'),
+      getUser: db.prepare('SELECT * FROM users WHERE peer_name = ?'),
+      putUser: db.prepare(
+        `INSERT INTO users (peer_name, token_hash, community, get_only, email) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(peer_name) DO UPDATE SET token_hash = excluded.token_hash, community = excluded.community,
+         get_only = excluded.get_only, email = excluded.email`,
+      ),
+      removeUser: db.prepare('DELETE FROM users WHERE peer_name = ?'),
+      listUsers: db.prepare('SELECT * FROM users ORDER BY peer_name'),
+      ping: db.prepare('SELECT 1').pluck(),
+    };
+    this.writeBatch = db.transaction((records: readonly AlertRecord[]) => {
+      let inserted = 0;
+      for (const record of records) {
+        if (this.insertAlert(record)) inserted++;
+      }
+      return { inserted, duplicates: records.length - inserted };
+    });
+  }
+
+  /** Inserts one alert and, when it is new, its CVE and payload bookkeeping. */
+  private insertAlert(record: AlertRecord): boolean {
+    const doc = record.document;
+    const values = ALERT_FIELDS.map((field) => (field === 'clientDomain' ? (doc.clientDomain ? 1 : 0) : doc[field]));
+    const id = Buffer.from(record.id, 'hex');
+    if (this.statements.insertAlert.run(id, ...values).changes === 0) return false;
+    for (const vulnid of record.cves) {
+      this.statements.insertCve.run(
+        id, vulnid, doc.createTime, doc.recievedTime, doc.clientDomain ? 1 : 0,
+        doc.peerIdent, doc.peerType, doc.sourceEntryIp, doc.targetEntryIp,
+      );
+    }
+    const payload = record.payload;
+    if (payload) {
+      const seen = doc.recievedTime;
+      const known = (this.statements.payloadByMd5.get(payload.md5) as string | undefined) ??
+        (payload.fuzzyHash === null ? undefined : (this.statements.payloadByFuzzy.get(payload.fuzzyHash) as string | undefined));
+      if (known !== undefined) {
+        this.statements.countPayload.run({ md5: known, seen });
+      } else {
+        this.statements.insertPayload.run({
+          md5: payload.md5, fuzzyHash: payload.fuzzyHash, mimeType: payload.mimeType,
+          size: payload.bytes.length, bytes: payload.bytes, seen,
+          sourceIp: doc.sourceEntryIp, sourcePort: doc.sourceEntryPort, peerType: doc.peerType,
+        });
+      }
+    }
+    return true;
+  }
+
+  async storeAlerts(records: readonly AlertRecord[]): Promise<StoreOutcome> {
+    if (records.length === 0) return { inserted: 0, duplicates: 0 };
+    return this.writeBatch.immediate(records);
+  }
+
+  async getAlert(id: string): Promise<AlertDocument | undefined> {
+    const row = this.statements.getAlert.get(Buffer.from(id, 'hex')) as Row | undefined;
+    return row && toDocument(row);
+  }
+
+  async countAlerts(): Promise<number> {
+    return this.statements.countAlerts.get() as number;
+  }
+
+  async getPayload(md5: string): Promise<PayloadRecord | undefined> {
+    const row = this.statements.getPayload.get(md5) as Row | undefined;
+    return row && toPayload(row);
+  }
+
+  async findPayloadsByFuzzyHash(fuzzyHash: string): Promise<PayloadRecord[]> {
+    return (this.statements.payloadsByFuzzy.all(fuzzyHash) as Row[]).map(toPayload);
+  }
+
+  async listCveAlerts(vulnid: string): Promise<CveAlertRecord[]> {
+    return (this.statements.cveAlerts.all(vulnid) as Row[]).map((row) => ({
+      alertId: (row['alert_id'] as Buffer).toString('hex'),
+      vulnid: row['vulnid'] as string,
+      createTime: row['createTime'] as string,
+      recievedTime: row['recievedTime'] as string,
+      clientDomain: row['clientDomain'] === 1,
+      peerIdent: row['peerIdent'] as string,
+      peerType: row['peerType'] as string,
+      sourceEntryIp: row['sourceEntryIp'] as string,
+      targetEntryIp: row['targetEntryIp'] as string,
+    }));
+  }
+
+  async getUser(peerName: string): Promise<UserRecord | undefined> {
+    const row = this.statements.getUser.get(peerName) as Row | undefined;
+    return row && toUser(row);
+  }
+
+  async putUser(user: UserRecord): Promise<void> {
+    this.statements.putUser.run(user.peerName, user.tokenHash, user.community ? 1 : 0, user.getOnly ? 1 : 0, user.email);
+  }
+
+  async removeUser(peerName: string): Promise<boolean> {
+    return this.statements.removeUser.run(peerName).changes > 0;
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    return (this.statements.listUsers.all() as Row[]).map(toUser);
+  }
+
+  async ping(): Promise<void> {
+    this.statements.ping.get();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function toDocument(row: Row): AlertDocument {
+  const document = { ...row, clientDomain: row['clientDomain'] === 1 };
+  return document as unknown as AlertDocument;
+}
+
+function toPayload(row: Row): PayloadRecord {
+  return {
+    md5: row['md5'] as string,
+    fuzzyHash: row['fuzzy_hash'] as string | null,
+    mimeType: row['mime_type'] as string,
+    size: row['size'] as number,
+    bytes: row['bytes'] as Buffer,
+    count: row['count'] as number,
+    firstSeen: row['first_seen'] as string,
+    lastSeen: row['last_seen'] as string,
+    firstSourceIp: row['first_source_ip'] as string,
+    firstSourcePort: row['first_source_port'] as string,
+    peerType: row['peer_type'] as string,
+  };
+}
+
+function toUser(row: Row): UserRecord {
+  return {
+    peerName: row['peer_name'] as string,
+    tokenHash: row['token_hash'] as string,
+    community: row['community'] === 1,
+    getOnly: row['get_only'] === 1,
+    email: row['email'] as string,
+  };
+}
