@@ -105,8 +105,8 @@ export function formatCoordinate(value: number): string {
 }
 
 /** Bounded map that forgets the least recently used key; Map keeps insertion order. */
-export class LruCache<V> {
-  private readonly entries = new Map<string, V>();
+export class LruCache<V, K = string> {
+  private readonly entries = new Map<K, V>();
 
   constructor(readonly capacity: number) {}
 
@@ -114,7 +114,7 @@ export class LruCache<V> {
     return this.entries.size;
   }
 
-  get(key: string): V | undefined {
+  get(key: K): V | undefined {
     const value = this.entries.get(key);
     if (value !== undefined) {
       // Re-insert to mark it most recently used.
@@ -124,7 +124,7 @@ export class LruCache<V> {
     return value;
   }
 
-  set(key: string, value: V): void {
+  set(key: K, value: V): void {
     if (this.capacity <= 0) return;
     this.entries.delete(key);
     this.entries.set(key, value);
@@ -135,9 +135,12 @@ export class LruCache<V> {
 type RecordSource = (address: IpAddress) => unknown;
 type AsnSource = (address: IpAddress) => AsnEntry | undefined;
 
+/** Decoded records kept per database, keyed by data-section offset; many networks share one. */
+const RECORD_CACHE_SIZE = 20_000;
+
 function openMmdb(file: string, what: string): Reader<Response> {
   try {
-    return new Reader<Response>(readFileSync(file));
+    return new Reader<Response>(readFileSync(file), { cache: new LruCache<unknown, string | number>(RECORD_CACHE_SIZE) });
   } catch (err) {
     throw new Error(`cannot open GeoIP ${what} database ${file}: ${(err as Error).message}`, { cause: err });
   }
