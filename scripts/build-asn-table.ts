@@ -28,7 +28,7 @@ export function parseCsv(text: string, onRecord: (fields: string[], line: number
   let quoted = false;
   let line = 1;
   let recordLine = 1;
-  let i = 0;
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0; // a UTF-8 byte-order mark is not data
   const n = text.length;
   while (i < n) {
     const ch = text.charCodeAt(i);

@@ -24,6 +24,8 @@ const MAX_MESSAGES_PER_CLIENT = 2000;
 const REQUEST_TIMEOUT_MS = 5000;
 const READY_TIMEOUT_MS = 15_000;
 const EXIT_TIMEOUT_MS = 5000;
+/** Kill anyway when no message has been acknowledged this long into the stream. */
+const NO_ACK_KILL_MS = 10_000;
 
 /** mulberry32: a small seeded PRNG, so a failing round can be replayed from its seed. */
 function prng(seed: number): () => number {
@@ -151,8 +153,11 @@ interface StreamOutcome {
   readonly badReplies: string[];
 }
 
-/** Streams messages from CLIENTS concurrent clients until each one's connection fails. */
-async function stream(url: string, round: string): Promise<StreamOutcome> {
+/**
+ * Streams messages from CLIENTS concurrent clients until each one's connection fails.
+ * `onFirstAck` runs when the first message is acknowledged.
+ */
+async function stream(url: string, round: string, onFirstAck: () => void): Promise<StreamOutcome> {
   const acknowledged = new Set<string>();
   const sent = new Set<string>();
   const badReplies: string[] = [];
@@ -175,7 +180,10 @@ async function stream(url: string, round: string): Promise<StreamOutcome> {
       } catch {
         return; // connection refused or reset: the server is gone, this message is not acknowledged
       }
-      if (status === 200 && text.includes('<StatusCode>OK</StatusCode>')) acknowledged.add(analyzer);
+      if (status === 200 && text.includes('<StatusCode>OK</StatusCode>')) {
+        acknowledged.add(analyzer);
+        if (acknowledged.size === 1) onFirstAck();
+      }
       else badReplies.push(`${analyzer}: ${status} ${text.slice(0, 200)}`);
     }
   };
@@ -198,7 +206,7 @@ function inspect(dbPath: string): { perMessage: Map<string, number>; integrity: 
 async function killRound(round: string, synchronous: 'full' | 'normal', seed: number): Promise<void> {
   const random = prng(seed);
   const killAfterMs = 300 + Math.floor(random() * 1200);
-  console.log(`durability round ${round}: synchronous=${synchronous} seed=${seed} kill after ${killAfterMs} ms`);
+  console.log(`durability round ${round}: synchronous=${synchronous} seed=${seed} kill ${killAfterMs} ms after the first acknowledgement`);
   const dir = tempDir('peba-durability-');
   const dbPath = join(dir.path, 'peba.db');
   const servers: ServerProcess[] = [];
@@ -208,23 +216,30 @@ async function killRound(round: string, synchronous: 'full' | 'normal', seed: nu
     servers.push(server);
     await waitUntilServing(server);
 
+    // The kill delay counts from the first acknowledgement, so that every round has some (a slow
+    // machine may take a while over its first message); if none comes, kill anyway after a while.
     let killedAt = 0;
-    killTimer = setTimeout(() => {
+    const kill = (): void => {
       killedAt = Date.now();
       server.child.kill('SIGKILL');
-    }, killAfterMs);
+    };
+    killTimer = setTimeout(kill, NO_ACK_KILL_MS);
     const started = Date.now();
-    const outcome = await stream(server.url, round);
+    const outcome = await stream(server.url, round, () => {
+      clearTimeout(killTimer);
+      killTimer = setTimeout(kill, killAfterMs);
+    });
     const exit = await Promise.race([server.exited, sleep(EXIT_TIMEOUT_MS).then(() => null)]);
     assert.ok(exit, 'the killed server exited');
     assert.equal(exit.signal, 'SIGKILL', `the server died of SIGKILL, not on its own: ${server.output()}`);
-    console.log(`  ${outcome.sent.size} messages sent, ${outcome.acknowledged.size} acknowledged, ` +
-      `killed ${killedAt - started} ms into the stream`);
 
     assert.deepEqual(outcome.badReplies, [], 'a healthy server answers every message 200 OK');
     assert.ok(outcome.acknowledged.size > 0, 'some messages were acknowledged before the kill');
 
     const { perMessage, integrity } = inspect(dbPath);
+    const storedUnacknowledged = [...perMessage.keys()].filter((a) => !outcome.acknowledged.has(a)).length;
+    console.log(`  killed ${killedAt - started} ms into the stream: ${outcome.sent.size} messages sent, ` +
+      `${outcome.acknowledged.size} acknowledged, ${perMessage.size} stored (${storedUnacknowledged} of them unacknowledged)`);
     assert.equal(integrity, 'ok', 'PRAGMA integrity_check');
     const lost = [...outcome.acknowledged].filter((a) => perMessage.get(a) !== ALERTS_PER_MESSAGE)
       .map((a) => `${a}: ${perMessage.get(a) ?? 0} of ${ALERTS_PER_MESSAGE}`);

@@ -64,10 +64,27 @@ export function normalizeCityRecord(record: unknown): CityFacts | undefined {
   const country = text(member(record.country, 'iso_code'))
     ?? text(member(record.registered_country, 'iso_code'))
     ?? text(record.country_code);
-  const where = isObject(record.location) ? record.location : record;
-  const latitude = coordinate(where.latitude);
-  const longitude = coordinate(where.longitude);
+  const flat = !isObject(record.location);
+  const where = flat ? record : (record.location as Fields);
+  // The flat schema stores 32-bit floats: print the digits that were written, not the
+  // binary expansion (59.3287, not 59.32870101928711).
+  const read = (v: unknown): number | undefined => {
+    const n = coordinate(v);
+    return flat && n !== undefined ? shortestFloat32(n) : n;
+  };
+  const latitude = read(where.latitude);
+  const longitude = read(where.longitude);
   return { country: country?.toUpperCase(), latitude, longitude };
+}
+
+/** The shortest decimal that is the same 32-bit float as `value`; `value` if it is no float32. */
+export function shortestFloat32(value: number): number {
+  if (Math.fround(value) !== value) return value;
+  for (let precision = 1; precision <= 9; precision++) {
+    const candidate = Number(value.toPrecision(precision));
+    if (Math.fround(candidate) === value) return candidate;
+  }
+  return value;
 }
 
 /**
@@ -105,8 +122,8 @@ export function formatCoordinate(value: number): string {
 }
 
 /** Bounded map that forgets the least recently used key; Map keeps insertion order. */
-export class LruCache<V, K = string> {
-  private readonly entries = new Map<K, V>();
+export class LruCache<V> {
+  private readonly entries = new Map<string, V>();
 
   constructor(readonly capacity: number) {}
 
@@ -114,7 +131,7 @@ export class LruCache<V, K = string> {
     return this.entries.size;
   }
 
-  get(key: K): V | undefined {
+  get(key: string): V | undefined {
     const value = this.entries.get(key);
     if (value !== undefined) {
       // Re-insert to mark it most recently used.
@@ -124,7 +141,7 @@ export class LruCache<V, K = string> {
     return value;
   }
 
-  set(key: K, value: V): void {
+  set(key: string, value: V): void {
     if (this.capacity <= 0) return;
     this.entries.delete(key);
     this.entries.set(key, value);
@@ -135,12 +152,9 @@ export class LruCache<V, K = string> {
 type RecordSource = (address: IpAddress) => unknown;
 type AsnSource = (address: IpAddress) => AsnEntry | undefined;
 
-/** Decoded records kept per database, keyed by data-section offset; many networks share one. */
-const RECORD_CACHE_SIZE = 20_000;
-
 function openMmdb(file: string, what: string): Reader<Response> {
   try {
-    return new Reader<Response>(readFileSync(file), { cache: new LruCache<unknown, string | number>(RECORD_CACHE_SIZE) });
+    return new Reader<Response>(readFileSync(file));
   } catch (err) {
     throw new Error(`cannot open GeoIP ${what} database ${file}: ${(err as Error).message}`, { cause: err });
   }
@@ -204,12 +218,13 @@ export function openGeoIp(options: GeoIpOptions = {}): GeoIp {
   if (!Number.isInteger(cacheSize) || cacheSize < 0) {
     throw new RangeError(`cacheSize must be a non-negative integer, got ${cacheSize}`);
   }
-  const city = options.cityDatabase !== undefined
-    ? recordSource(openMmdb(options.cityDatabase, 'city'))
-    : defaultCitySource();
+  // ASN first: a missing (unbuilt) table then fails before 45 MB of city data are read.
   const asn: AsnSource = options.asnDatabase !== undefined
     ? mmdbAsnSource(options.asnDatabase)
     : openAsnTable().lookup;
+  const city = options.cityDatabase !== undefined
+    ? recordSource(openMmdb(options.cityDatabase, 'city'))
+    : defaultCitySource();
   const cache = new LruCache<GeoFacts>(cacheSize);
 
   function resolve(address: IpAddress): GeoFacts {

@@ -3,6 +3,10 @@
  * can each implement it with their own strengths; nothing here names SQL or an index.
  */
 import type { AlertDocument, AlertRecord, StoreOutcome } from '../domain/alert';
+import type {
+  CountryCount, DayTypeCount, DomainScope, KeyCount, SensorDaemonCount, Side, StatisticsSnapshot,
+  StoredAlert, TimeRange, TopKind, TopTimeline,
+} from '../domain/query';
 
 /** A user of the private domain, as in the original `users` index. */
 export interface UserRecord {
@@ -59,6 +63,41 @@ export interface AlertStore {
   /** Payload records whose fuzzy hash is this one (normally one). */
   findPayloadsByFuzzyHash(fuzzyHash: string): Promise<PayloadRecord[]>;
   listCveAlerts(vulnid: string): Promise<CveAlertRecord[]>;
+
+  // Questions the API asks. "received" means by recievedTime, "created" by createTime.
+
+  /** Alerts received in the range. */
+  countReceived(scope: DomainScope, range: TimeRange): Promise<number>;
+  /** Alerts received in the range, per peerType, most first. */
+  countReceivedByPeerType(scope: DomainScope, range: TimeRange): Promise<KeyCount[]>;
+  /** The newest alerts by recievedTime, newest first. */
+  newestReceived(scope: DomainScope, limit: number): Promise<StoredAlert[]>;
+  /** The newest alerts from one source address by createTime, newest first. */
+  newestFromSource(scope: DomainScope, sourceIp: string, limit: number): Promise<StoredAlert[]>;
+  /** Distinct source addresses of alerts received in the range with their counts, most first. */
+  sourcesReceived(scope: DomainScope, range: TimeRange): Promise<KeyCount[]>;
+  /** Alerts created in the range per UTC day and peerType. */
+  createdPerDayAndType(scope: DomainScope, range: TimeRange): Promise<DayTypeCount[]>;
+  /** The `limit` countries with most alerts received in the range, on one side, most first. */
+  topCountriesReceived(scope: DomainScope, range: TimeRange, side: Side, limit: number): Promise<CountryCount[]>;
+  /** The `limit` locations (`"lat , lon"`) with most alerts created in the range, most first. */
+  topLocationsCreated(scope: DomainScope, range: TimeRange, side: Side, limit: number): Promise<KeyCount[]>;
+  /** Alerts received in the range per sensor, daemon and peerType. */
+  sensorActivity(scope: DomainScope, range: TimeRange): Promise<SensorDaemonCount[]>;
+  /**
+   * The `limit` URLs (of Webpage alerts) or destination ports with most alerts received in the
+   * range, each with counts per bucket of `bucketMs` starting at range.from.
+   */
+  topTimelines(scope: DomainScope, kind: TopKind, range: TimeRange, bucketMs: number, limit: number): Promise<TopTimeline[]>;
+
+  putStatisticsSnapshot(snapshot: StatisticsSnapshot): Promise<void>;
+  /** Snapshots whose `from` lies in [from, to] (text comparison of `YYYY-MM-DD HH:MM:SS`). */
+  listStatisticsSnapshots(from: string, to: string): Promise<StatisticsSnapshot[]>;
+
+  /** Every stored alert, oldest first, for export. */
+  exportAlerts(): AsyncIterable<StoredAlert>;
+  /** Retention: deletes alerts received before `time` (epoch ms); returns how many. */
+  deleteReceivedBefore(time: number): Promise<number>;
 
   getUser(peerName: string): Promise<UserRecord | undefined>;
   /** Creates or replaces the user. */

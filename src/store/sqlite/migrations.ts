@@ -57,6 +57,28 @@ CREATE TABLE users (
   get_only INTEGER NOT NULL DEFAULT 0,
   email TEXT NOT NULL DEFAULT ''
 );`,
+  // 2: aggregates maintained at write time (see aggregates.ts), statistics snapshots, and the
+  // indexes the raw-alert questions need. Bucket columns hold the bucket start, epoch seconds.
+  `CREATE TABLE agg_received_minute (domain INTEGER NOT NULL, bucket INTEGER NOT NULL, peer_type TEXT NOT NULL, count INTEGER NOT NULL,
+  PRIMARY KEY (domain, bucket, peer_type)) WITHOUT ROWID;
+CREATE TABLE agg_received_hour (domain INTEGER NOT NULL, bucket INTEGER NOT NULL, peer_type TEXT NOT NULL, count INTEGER NOT NULL,
+  PRIMARY KEY (domain, bucket, peer_type)) WITHOUT ROWID;
+CREATE TABLE agg_created_day (domain INTEGER NOT NULL, bucket INTEGER NOT NULL, peer_type TEXT NOT NULL, count INTEGER NOT NULL,
+  PRIMARY KEY (domain, bucket, peer_type)) WITHOUT ROWID;
+CREATE TABLE agg_received_day_country (domain INTEGER NOT NULL, bucket INTEGER NOT NULL, side INTEGER NOT NULL, code TEXT NOT NULL,
+  name TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (domain, side, bucket, code, name)) WITHOUT ROWID;
+CREATE TABLE agg_created_hour_location (domain INTEGER NOT NULL, bucket INTEGER NOT NULL, side INTEGER NOT NULL, location TEXT NOT NULL,
+  count INTEGER NOT NULL, PRIMARY KEY (domain, side, bucket, location)) WITHOUT ROWID;
+CREATE TABLE agg_received_day_sensor (domain INTEGER NOT NULL, bucket INTEGER NOT NULL, sensor TEXT NOT NULL, peer_ident TEXT NOT NULL,
+  peer_type TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (domain, bucket, sensor, peer_ident, peer_type)) WITHOUT ROWID;
+CREATE TABLE agg_received_hour_top (domain INTEGER NOT NULL, kind INTEGER NOT NULL, bucket INTEGER NOT NULL, key TEXT NOT NULL,
+  count INTEGER NOT NULL, PRIMARY KEY (domain, kind, bucket, key)) WITHOUT ROWID;
+CREATE TABLE agg_received_day_top (domain INTEGER NOT NULL, kind INTEGER NOT NULL, bucket INTEGER NOT NULL, key TEXT NOT NULL,
+  count INTEGER NOT NULL, PRIMARY KEY (domain, kind, bucket, key)) WITHOUT ROWID;
+CREATE TABLE statistics (from_time TEXT PRIMARY KEY, to_time TEXT NOT NULL, vals TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX alerts_domain_created ON alerts("clientDomain", "createTime");
+DROP INDEX alerts_domain_received;
+CREATE INDEX alerts_domain_received ON alerts("clientDomain", "recievedTime", "sourceEntryIp");`,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -6,8 +6,14 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ALERT_FIELDS, type AlertDocument, type AlertRecord, type StoreOutcome } from '../../domain/alert';
+import type {
+  CountryCount, DayTypeCount, DomainScope, KeyCount, SensorDaemonCount, Side, StatisticsSnapshot,
+  StoredAlert, TimeRange, TopKind, TopTimeline,
+} from '../../domain/query';
 import type { AlertStore, CveAlertRecord, PayloadRecord, UserRecord } from '../store';
+import { AggregateBatch, prepareAggregateStatements } from './aggregates';
 import { migrate } from './migrations';
+import { rowToDocument, SqliteQueries } from './sqlite-queries';
 
 export type SqliteSynchronous = 'full' | 'normal';
 
@@ -31,6 +37,7 @@ export class SqliteStore implements AlertStore {
   readonly kind = 'sqlite';
   private readonly db: Database.Database;
   private readonly statements;
+  private readonly queries: SqliteQueries;
   private readonly writeBatch: Database.Transaction<(records: readonly AlertRecord[]) => StoreOutcome>;
 
   constructor(options: SqliteStoreOptions) {
@@ -42,6 +49,7 @@ export class SqliteStore implements AlertStore {
     this.db.pragma('cache_size = -65536');
     migrate(this.db);
     const db = this.db;
+    this.queries = new SqliteQueries(db);
     this.statements = {
       insertAlert: db.prepare(
         `INSERT INTO alerts (id, ${quoted}) VALUES (?, ${ALERT_FIELDS.map(() => '?').join(', ')}) ON CONFLICT(id) DO NOTHING`,
@@ -74,11 +82,17 @@ export class SqliteStore implements AlertStore {
       listUsers: db.prepare('SELECT * FROM users ORDER BY peer_name'),
       ping: db.prepare('SELECT 1').pluck(),
     };
+    const aggregateStatements = prepareAggregateStatements(db);
     this.writeBatch = db.transaction((records: readonly AlertRecord[]) => {
+      const aggregates = new AggregateBatch();
       let inserted = 0;
       for (const record of records) {
-        if (this.insertAlert(record)) inserted++;
+        if (this.insertAlert(record)) {
+          inserted++;
+          aggregates.add(record.document);
+        }
       }
+      aggregates.write(aggregateStatements);
       return { inserted, duplicates: records.length - inserted };
     });
   }
@@ -120,7 +134,7 @@ export class SqliteStore implements AlertStore {
 
   async getAlert(id: string): Promise<AlertDocument | undefined> {
     const row = this.statements.getAlert.get(Buffer.from(id, 'hex')) as Row | undefined;
-    return row && toDocument(row);
+    return row && rowToDocument(row);
   }
 
   async countAlerts(): Promise<number> {
@@ -150,6 +164,69 @@ export class SqliteStore implements AlertStore {
     }));
   }
 
+  async countReceived(scope: DomainScope, range: TimeRange): Promise<number> {
+    return this.queries.countReceived(scope, range);
+  }
+
+  async countReceivedByPeerType(scope: DomainScope, range: TimeRange): Promise<KeyCount[]> {
+    return this.queries.countReceivedByPeerType(scope, range);
+  }
+
+  async newestReceived(scope: DomainScope, limit: number): Promise<StoredAlert[]> {
+    return this.queries.newestReceived(scope, limit);
+  }
+
+  async newestFromSource(scope: DomainScope, sourceIp: string, limit: number): Promise<StoredAlert[]> {
+    return this.queries.newestFromSource(scope, sourceIp, limit);
+  }
+
+  async sourcesReceived(scope: DomainScope, range: TimeRange): Promise<KeyCount[]> {
+    return this.queries.sourcesReceived(scope, range);
+  }
+
+  async createdPerDayAndType(scope: DomainScope, range: TimeRange): Promise<DayTypeCount[]> {
+    return this.queries.createdPerDayAndType(scope, range);
+  }
+
+  async topCountriesReceived(scope: DomainScope, range: TimeRange, side: Side, limit: number): Promise<CountryCount[]> {
+    return this.queries.topCountriesReceived(scope, range, side, limit);
+  }
+
+  async topLocationsCreated(scope: DomainScope, range: TimeRange, side: Side, limit: number): Promise<KeyCount[]> {
+    return this.queries.topLocationsCreated(scope, range, side, limit);
+  }
+
+  async sensorActivity(scope: DomainScope, range: TimeRange): Promise<SensorDaemonCount[]> {
+    return this.queries.sensorActivity(scope, range);
+  }
+
+  async topTimelines(scope: DomainScope, kind: TopKind, range: TimeRange, bucketMs: number, limit: number): Promise<TopTimeline[]> {
+    return this.queries.topTimelines(scope, kind, range, bucketMs, limit);
+  }
+
+  async putStatisticsSnapshot(snapshot: StatisticsSnapshot): Promise<void> {
+    this.queries.putStatisticsSnapshot(snapshot);
+  }
+
+  async listStatisticsSnapshots(from: string, to: string): Promise<StatisticsSnapshot[]> {
+    return this.queries.listStatisticsSnapshots(from, to);
+  }
+
+  async *exportAlerts(): AsyncIterable<StoredAlert> {
+    yield* this.queries.exportAlerts();
+  }
+
+  /** Deletes in chunks, yielding to the event loop between them so ingestion is never held up long. */
+  async deleteReceivedBefore(time: number): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const chunk = this.queries.deleteReceivedBeforeChunk(time, 5000);
+      deleted += chunk;
+      if (chunk < 5000) return deleted;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
   async getUser(peerName: string): Promise<UserRecord | undefined> {
     const row = this.statements.getUser.get(peerName) as Row | undefined;
     return row && toUser(row);
@@ -174,11 +251,6 @@ export class SqliteStore implements AlertStore {
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
-}
-
-function toDocument(row: Row): AlertDocument {
-  const document = { ...row, clientDomain: row['clientDomain'] === 1 };
-  return document as unknown as AlertDocument;
 }
 
 function toPayload(row: Row): PayloadRecord {

@@ -1,0 +1,66 @@
+/**
+ * The types of read questions and their answers, shared by the stores (which answer them) and
+ * the API (which formats them). Times are epoch milliseconds, UTC.
+ */
+import type { AlertDocument } from './alert';
+
+/** The `ci` parameter: community (default), private (`ci=0`) or both (`ci=-1`). */
+export type DomainScope = 'community' | 'private' | 'both';
+
+/** A half-open time range [from, to). */
+export interface TimeRange {
+  readonly from: number;
+  readonly to: number;
+}
+
+/** Which end of an attack a geographic question is about. */
+export type Side = 'source' | 'target';
+
+export interface StoredAlert {
+  readonly id: string;
+  readonly document: AlertDocument;
+}
+
+export interface KeyCount {
+  readonly key: string;
+  readonly count: number;
+}
+
+export interface CountryCount {
+  readonly code: string;
+  readonly name: string;
+  readonly count: number;
+}
+
+export interface DayTypeCount {
+  /** Start of the UTC day, epoch ms. */
+  readonly day: number;
+  readonly peerType: string;
+  readonly count: number;
+}
+
+/** Alerts of one daemon (peerIdent) on one sensor; a sensor is its hostname, else its target IP. */
+export interface SensorDaemonCount {
+  readonly sensor: string;
+  readonly peerIdent: string;
+  readonly peerType: string;
+  readonly count: number;
+}
+
+export type TopKind = 'urls' | 'destports';
+
+/** One of the top keys with its per-bucket counts (bucket start epoch ms -> count). */
+export interface TopTimeline {
+  readonly key: string;
+  readonly total: number;
+  readonly buckets: ReadonlyMap<number, number>;
+}
+
+/** A periodic statistics snapshot (CONTRACT section 6, getStats). */
+export interface StatisticsSnapshot {
+  /** `YYYY-MM-DD HH:MM:SS` */
+  readonly from: string;
+  readonly to: string;
+  /** `comm_totalRatio`, `comm_ratio_<peerType>`, ... as numbers. */
+  readonly values: Readonly<Record<string, number>>;
+}

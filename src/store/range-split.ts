@@ -1,0 +1,42 @@
+/**
+ * Exact answers over rolling windows from pre-aggregated buckets: a range is cut into whole
+ * buckets of the coarsest grain that fits, finer grains towards the edges, and raw remainders
+ * at the very edges (counted from indexed raw alerts). The cost depends on the window, not on
+ * how much data is stored.
+ */
+import type { TimeRange } from '../domain/query';
+
+export interface RangePiece {
+  /** Bucket size in ms, or 0 for a raw remainder. */
+  readonly grain: number;
+  readonly from: number;
+  readonly to: number;
+}
+
+/** Splits [from, to) using the given bucket sizes (ms, ascending, each a multiple of the previous). */
+export function splitRange(range: TimeRange, grains: readonly number[]): RangePiece[] {
+  const pieces: RangePiece[] = [];
+  const split = (from: number, to: number, level: number): void => {
+    if (from >= to) return;
+    if (level < 0) {
+      pieces.push({ grain: 0, from, to });
+      return;
+    }
+    const grain = grains[level]!;
+    const first = Math.ceil(from / grain) * grain;
+    const last = Math.floor(to / grain) * grain;
+    if (first >= last) {
+      split(from, to, level - 1);
+      return;
+    }
+    split(from, first, level - 1);
+    pieces.push({ grain, from: first, to: last });
+    split(last, to, level - 1);
+  };
+  split(range.from, range.to, grains.length - 1);
+  return pieces;
+}
+
+export const MINUTE_MS = 60_000;
+export const HOUR_MS = 3_600_000;
+export const DAY_MS = 86_400_000;

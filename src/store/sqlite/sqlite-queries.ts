@@ -1,0 +1,235 @@
+/**
+ * The read questions of the SQLite store. Statistics come from the aggregates (aggregates.ts)
+ * for whole buckets and from indexed raw alerts for the partial buckets at a window's edges;
+ * lists of raw alerts come straight from indexes.
+ */
+import type Database from 'better-sqlite3';
+import { ALERT_FIELDS, type AlertDocument } from '../../domain/alert';
+import type {
+  CountryCount, DayTypeCount, DomainScope, KeyCount, SensorDaemonCount, Side, StatisticsSnapshot,
+  StoredAlert, TimeRange, TopKind, TopTimeline,
+} from '../../domain/query';
+import { formatUtc, parseUtc } from '../../domain/time';
+import { DAY_MS, HOUR_MS, MINUTE_MS, splitRange, type RangePiece } from '../range-split';
+import { SIDE, TOP_KIND } from './aggregates';
+
+type Row = Record<string, unknown>;
+
+const DOMAINS: Record<DomainScope, readonly number[]> = { community: [1], private: [0], both: [0, 1] };
+const ALERT_COLUMNS = ALERT_FIELDS.map((f) => `"${f}"`).join(', ');
+/** SQL twin of aggregates.ts sensorOf(). */
+const SENSOR_SQL = `CASE WHEN hostname != '' AND hostname != 'undefined' THEN hostname ELSE "targetEntryIp" END`;
+const SOURCE_COLUMNS = { country: '"country"', name: '"countryName"', location: '"location"' };
+const TARGET_COLUMNS = { country: '"targetCountry"', name: '"targetCountryName"', location: '"locationDestination"' };
+
+export function rowToDocument(row: Row): AlertDocument {
+  const document: Record<string, unknown> = {};
+  for (const field of ALERT_FIELDS) document[field] = row[field];
+  document['clientDomain'] = row['clientDomain'] === 1;
+  return document as unknown as AlertDocument;
+}
+
+function toStoredAlert(row: Row): StoredAlert {
+  return { id: (row['id'] as Buffer).toString('hex'), document: rowToDocument(row) };
+}
+
+/** Adds `count` to `key` in a running total. */
+function addTo<K>(totals: Map<K, number>, key: K, count: number): void {
+  totals.set(key, (totals.get(key) ?? 0) + count);
+}
+
+function byCountDesc<T extends { count: number }>(key: (t: T) => string): (a: T, b: T) => number {
+  return (a, b) => b.count - a.count || (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+}
+
+export class SqliteQueries {
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(private readonly db: Database.Database) {}
+
+  /** Prepared once per distinct SQL text (the domain list is part of the text). */
+  private statement(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  private inDomains(scope: DomainScope, column = 'domain'): string {
+    return `${column} IN (${DOMAINS[scope].join(',')})`;
+  }
+
+  /**
+   * Runs one query per piece of the range: `aggregate(piece)` for whole buckets, `raw(piece)`
+   * for the edges; both return [group key, count] rows that are summed per key.
+   */
+  private sumPieces<K>(pieces: readonly RangePiece[], aggregate: (p: RangePiece) => Array<[K, number]>, raw: (p: RangePiece) => Array<[K, number]>): Map<K, number> {
+    const totals = new Map<K, number>();
+    for (const piece of pieces) {
+      for (const [key, count] of piece.grain === 0 ? raw(piece) : aggregate(piece)) addTo(totals, key, count);
+    }
+    return totals;
+  }
+
+  countReceivedByPeerType(scope: DomainScope, range: TimeRange): KeyCount[] {
+    const totals = this.sumPieces<string>(
+      splitRange(range, [MINUTE_MS, HOUR_MS]),
+      (p) => this.pairs(
+        `SELECT peer_type, sum(count) FROM ${p.grain === HOUR_MS ? 'agg_received_hour' : 'agg_received_minute'}
+         WHERE ${this.inDomains(scope)} AND bucket >= ? AND bucket < ? GROUP BY peer_type`, p.from / 1000, p.to / 1000),
+      (p) => this.pairs(
+        `SELECT "peerType", count(*) FROM alerts WHERE ${this.inDomains(scope, '"clientDomain"')}
+         AND "recievedTime" >= ? AND "recievedTime" < ? GROUP BY "peerType"`, formatUtc(p.from), formatUtc(p.to)),
+    );
+    return [...totals].map(([key, count]) => ({ key, count })).sort(byCountDesc((k) => k.key));
+  }
+
+  countReceived(scope: DomainScope, range: TimeRange): number {
+    let total = 0;
+    for (const { count } of this.countReceivedByPeerType(scope, range)) total += count;
+    return total;
+  }
+
+  newestReceived(scope: DomainScope, limit: number): StoredAlert[] {
+    // One indexed scan per domain, merged: cheaper than one scan that must sort.
+    const rows = DOMAINS[scope].flatMap((domain) => this.statement(
+      `SELECT seq, id, ${ALERT_COLUMNS} FROM alerts WHERE "clientDomain" = ? ORDER BY "recievedTime" DESC LIMIT ?`,
+    ).all(domain, limit) as Row[]);
+    rows.sort((a, b) => (a['recievedTime'] === b['recievedTime'] ? (b['seq'] as number) - (a['seq'] as number) : a['recievedTime']! < b['recievedTime']! ? 1 : -1));
+    return rows.slice(0, limit).map(toStoredAlert);
+  }
+
+  newestFromSource(scope: DomainScope, sourceIp: string, limit: number): StoredAlert[] {
+    return (this.statement(
+      `SELECT id, ${ALERT_COLUMNS} FROM alerts WHERE "sourceEntryIp" = ? AND ${this.inDomains(scope, '"clientDomain"')}
+       ORDER BY "createTime" DESC LIMIT ?`,
+    ).all(sourceIp, limit) as Row[]).map(toStoredAlert);
+  }
+
+  sourcesReceived(scope: DomainScope, range: TimeRange): KeyCount[] {
+    return (this.statement(
+      `SELECT "sourceEntryIp" AS key, count(*) AS count FROM alerts WHERE ${this.inDomains(scope, '"clientDomain"')}
+       AND "recievedTime" >= ? AND "recievedTime" < ? GROUP BY "sourceEntryIp" ORDER BY count DESC, key`,
+    ).all(formatUtc(range.from), formatUtc(range.to)) as KeyCount[]);
+  }
+
+  createdPerDayAndType(scope: DomainScope, range: TimeRange): DayTypeCount[] {
+    const totals = this.sumPieces<string>(
+      splitRange(range, [DAY_MS]),
+      (p) => this.pairs(
+        `SELECT (bucket * 1000) || '|' || peer_type, sum(count) FROM agg_created_day
+         WHERE ${this.inDomains(scope)} AND bucket >= ? AND bucket < ? GROUP BY bucket, peer_type`, p.from / 1000, p.to / 1000),
+      (p) => this.pairs(
+        `SELECT substr("createTime", 1, 10) || '|' || "peerType", count(*) FROM alerts WHERE ${this.inDomains(scope, '"clientDomain"')}
+         AND "createTime" >= ? AND "createTime" < ? GROUP BY 1`, formatUtc(p.from), formatUtc(p.to))
+        .map(([key, count]) => {
+          const bar = key.indexOf('|');
+          return [`${parseUtc(`${key.slice(0, bar)} 00:00:00`)}|${key.slice(bar + 1)}`, count];
+        }),
+    );
+    return [...totals].map(([key, count]) => {
+      const bar = key.indexOf('|');
+      return { day: Number(key.slice(0, bar)), peerType: key.slice(bar + 1), count };
+    }).sort((a, b) => a.day - b.day || (a.peerType < b.peerType ? -1 : 1));
+  }
+
+  topCountriesReceived(scope: DomainScope, range: TimeRange, side: Side, limit: number): CountryCount[] {
+    const columns = side === 'source' ? SOURCE_COLUMNS : TARGET_COLUMNS;
+    const totals = this.sumPieces<string>(
+      splitRange(range, [DAY_MS]),
+      (p) => this.pairs(
+        `SELECT code || '|' || name, sum(count) FROM agg_received_day_country
+         WHERE ${this.inDomains(scope)} AND side = ${SIDE[side]} AND bucket >= ? AND bucket < ? GROUP BY code, name`, p.from / 1000, p.to / 1000),
+      (p) => this.pairs(
+        `SELECT ${columns.country} || '|' || ${columns.name}, count(*) FROM alerts WHERE ${this.inDomains(scope, '"clientDomain"')}
+         AND "recievedTime" >= ? AND "recievedTime" < ? GROUP BY 1`, formatUtc(p.from), formatUtc(p.to)),
+    );
+    return [...totals].map(([key, count]) => {
+      const bar = key.indexOf('|');
+      return { code: key.slice(0, bar), name: key.slice(bar + 1), count };
+    }).sort(byCountDesc((c) => c.code)).slice(0, limit);
+  }
+
+  topLocationsCreated(scope: DomainScope, range: TimeRange, side: Side, limit: number): KeyCount[] {
+    const column = side === 'source' ? SOURCE_COLUMNS.location : TARGET_COLUMNS.location;
+    const totals = this.sumPieces<string>(
+      splitRange(range, [HOUR_MS]),
+      (p) => this.pairs(
+        `SELECT location, sum(count) FROM agg_created_hour_location
+         WHERE ${this.inDomains(scope)} AND side = ${SIDE[side]} AND bucket >= ? AND bucket < ? GROUP BY location`, p.from / 1000, p.to / 1000),
+      (p) => this.pairs(
+        `SELECT ${column}, count(*) FROM alerts WHERE ${this.inDomains(scope, '"clientDomain"')}
+         AND "createTime" >= ? AND "createTime" < ? GROUP BY 1`, formatUtc(p.from), formatUtc(p.to)),
+    );
+    return [...totals].map(([key, count]) => ({ key, count })).sort(byCountDesc((k) => k.key)).slice(0, limit);
+  }
+
+  sensorActivity(scope: DomainScope, range: TimeRange): SensorDaemonCount[] {
+    const totals = this.sumPieces<string>(
+      splitRange(range, [DAY_MS]),
+      (p) => this.pairs(
+        `SELECT sensor || char(0) || peer_ident || char(0) || peer_type, sum(count) FROM agg_received_day_sensor
+         WHERE ${this.inDomains(scope)} AND bucket >= ? AND bucket < ? GROUP BY sensor, peer_ident, peer_type`, p.from / 1000, p.to / 1000),
+      (p) => this.pairs(
+        `SELECT ${SENSOR_SQL} || char(0) || "peerIdent" || char(0) || "peerType", count(*) FROM alerts
+         WHERE ${this.inDomains(scope, '"clientDomain"')} AND "recievedTime" >= ? AND "recievedTime" < ? GROUP BY 1`,
+        formatUtc(p.from), formatUtc(p.to)),
+    );
+    return [...totals].map(([key, count]) => {
+      const [sensor, peerIdent, peerType] = key.split('\u0000') as [string, string, string];
+      return { sensor, peerIdent, peerType, count };
+    });
+  }
+
+  topTimelines(scope: DomainScope, kind: TopKind, range: TimeRange, bucketMs: number, limit: number): TopTimeline[] {
+    if (range.from % HOUR_MS !== 0 || range.to % HOUR_MS !== 0) throw new RangeError('top timelines need hour-aligned ranges');
+    const daily = bucketMs % DAY_MS === 0 && range.from % DAY_MS === 0 && range.to % DAY_MS === 0;
+    const table = daily ? 'agg_received_day_top' : 'agg_received_hour_top';
+    const where = `${this.inDomains(scope)} AND kind = ${TOP_KIND[kind]} AND bucket >= ? AND bucket < ?`;
+    const bounds = [range.from / 1000, range.to / 1000];
+    const top = this.pairs(`SELECT key, sum(count) AS c FROM ${table} WHERE ${where} GROUP BY key ORDER BY c DESC, key LIMIT ?`, ...bounds, limit);
+    if (top.length === 0) return [];
+    const timelines = new Map(top.map(([key, total]) => [key, { key, total, buckets: new Map<number, number>() }]));
+    const rows = this.statement(
+      `SELECT key, bucket, sum(count) AS c FROM ${table} WHERE ${where} AND key IN (SELECT value FROM json_each(?)) GROUP BY key, bucket`,
+    ).raw().all(...bounds, JSON.stringify(top.map(([key]) => key))) as Array<[string, number, number]>;
+    for (const [key, bucket, count] of rows) {
+      const start = range.from + Math.floor((bucket * 1000 - range.from) / bucketMs) * bucketMs;
+      addTo(timelines.get(key)!.buckets, start, count);
+    }
+    return [...timelines.values()];
+  }
+
+  putStatisticsSnapshot(snapshot: StatisticsSnapshot): void {
+    this.statement('INSERT OR REPLACE INTO statistics (from_time, to_time, vals) VALUES (?, ?, ?)')
+      .run(snapshot.from, snapshot.to, JSON.stringify(snapshot.values));
+  }
+
+  listStatisticsSnapshots(from: string, to: string): StatisticsSnapshot[] {
+    return (this.statement('SELECT from_time, to_time, vals FROM statistics WHERE from_time >= ? AND from_time <= ? ORDER BY from_time')
+      .all(from, to) as Row[]).map((row) => ({
+      from: row['from_time'] as string,
+      to: row['to_time'] as string,
+      values: JSON.parse(row['vals'] as string) as Record<string, number>,
+    }));
+  }
+
+  *exportAlerts(): Generator<StoredAlert> {
+    for (const row of this.db.prepare(`SELECT id, ${ALERT_COLUMNS} FROM alerts ORDER BY seq`).iterate() as Iterable<Row>) {
+      yield toStoredAlert(row);
+    }
+  }
+
+  /** Deletes up to `chunk` alerts received before `time`; call repeatedly so writers get turns. */
+  deleteReceivedBeforeChunk(time: number, chunk: number): number {
+    return this.statement(
+      `DELETE FROM alerts WHERE seq IN (SELECT seq FROM alerts WHERE "clientDomain" IN (0, 1) AND "recievedTime" < ? LIMIT ?)`,
+    ).run(formatUtc(time), chunk).changes;
+  }
+
+  private pairs<K = string>(sql: string, ...params: unknown[]): Array<[K, number]> {
+    return this.statement(sql).raw().all(...params) as Array<[K, number]>;
+  }
+}
