@@ -227,7 +227,8 @@ describe('postSimpleMessage refuses bad input', () => {
 
     it('a bare <!ENTITY without DOCTYPE', async () => {
       const body = ewsMessage(goodAlerts(uniqueAnalyzer('bare'), 1)).replace('<Authentication>', '<!ENTITY x "y">\n  <Authentication>');
-      await assertRefused(h, body, 400, /DOCTYPE and ENTITY declarations are not accepted/);
+      // Inside the document an ENTITY declaration is not even XML syntax: the strict parser refuses it.
+      await assertRefused(h, body, 400, /^malformed XML: incorrect syntax/);
     });
 
     it('an undefined entity reference &foo; in a text node', async () => {
@@ -256,18 +257,18 @@ describe('postSimpleMessage refuses bad input', () => {
     });
 
     it('an invalid CreateTime: a day that does not exist', async () => {
-      await assertSkipped(h, (a) => alertXml({ analyzer: a, createTime: '2017-02-30 10:00:00' }), 'invalid CreateTime "2017-02-30 10:00:00"');
+      await assertSkipped(h, (a) => alertXml({ analyzer: a, createTime: '2017-02-30 10:00:00' }), 'invalid CreateTime');
     });
 
     it('an invalid CreateTime: not a time at all', async () => {
-      await assertSkipped(h, (a) => alertXml({ analyzer: a, createTime: 'yesterday' }), 'invalid CreateTime "yesterday"');
-      await assertSkipped(h, (a) => alertXml({ analyzer: a, createTime: '2026-11-27 25:00:00' }), 'invalid CreateTime "2026-11-27 25:00:00"');
+      await assertSkipped(h, (a) => alertXml({ analyzer: a, createTime: 'yesterday' }), 'invalid CreateTime');
+      await assertSkipped(h, (a) => alertXml({ analyzer: a, createTime: '2026-11-27 25:00:00' }), 'invalid CreateTime');
     });
 
     it('an invalid tz', async () => {
       // The reason names the CreateTime, whose tz attribute is the invalid part.
-      await assertSkipped(h, (a) => alertXml({ analyzer: a, createTime: '2026-11-27 11:00:00', tz: '+9999' }), 'invalid CreateTime "2026-11-27 11:00:00"');
-      await assertSkipped(h, (a) => alertXml({ analyzer: a, createTime: '2026-11-27 11:00:00', tz: 'CET' }), 'invalid CreateTime "2026-11-27 11:00:00"');
+      await assertSkipped(h, (a) => alertXml({ analyzer: a, createTime: '2026-11-27 11:00:00', tz: '+9999' }), 'invalid CreateTime tz');
+      await assertSkipped(h, (a) => alertXml({ analyzer: a, createTime: '2026-11-27 11:00:00', tz: 'CET' }), 'invalid CreateTime tz');
     });
 
     it('a missing CreateTime', async () => {
@@ -287,7 +288,7 @@ describe('postSimpleMessage refuses bad input', () => {
       assert.equal(reply.status, 200, reply.text);
       const result = parseResult(reply.text);
       assert.equal(result.code, 'OK');
-      assert.equal(result.text, '3 of 5 alerts skipped: invalid Source address (2); invalid CreateTime "yesterday" (1)');
+      assert.equal(result.text, '3 of 5 alerts skipped: invalid Source address (2); invalid CreateTime (1)');
       assert.equal(h.rows(analyzer), 2);
     });
 

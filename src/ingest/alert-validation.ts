@@ -25,8 +25,9 @@ export function validateAlert(raw: RawAlert): ValidationResult {
   if (raw.createTime === undefined || raw.createTime === '') return { ok: false, reason: 'missing CreateTime' };
   // honeytrap stamps its alerts in UTC already, whatever tz it claims (CONTRACT section 2).
   const timezone = peerType === 'Network(honeytrap)' ? undefined : raw.timezone;
+  if (timezoneOffsetMinutes(timezone) === null) return { ok: false, reason: 'invalid CreateTime tz' };
   const createTime = toUtc(raw.createTime, timezone);
-  if (createTime === null) return { ok: false, reason: `invalid CreateTime ${JSON.stringify(raw.createTime.slice(0, 40))}` };
+  if (createTime === null) return { ok: false, reason: 'invalid CreateTime' };
   const source = toEndpoint(raw.source);
   if (!source) return { ok: false, reason: 'invalid Source address' };
   const target = toEndpoint(raw.target);
@@ -52,6 +53,18 @@ function toEndpoint(raw: RawEndpoint | undefined): Endpoint | null {
   return { address, port: raw.port, protocol: raw.protocol };
 }
 
+/** `+HHMM` / `-HHMM` (or `+HH:MM`) in minutes east of UTC; 0 when absent; null when invalid. */
+export function timezoneOffsetMinutes(timezone: string | undefined): number | null {
+  const text = timezone?.trim() ?? '';
+  if (text === '') return 0;
+  const zone = TIMEZONE.exec(text);
+  if (!zone) return null;
+  const hours = Number(zone[2]);
+  const minutes = Number(zone[3]);
+  if (hours > 23 || minutes > 59) return null;
+  return (zone[1] === '-' ? -1 : 1) * (hours * 60 + minutes);
+}
+
 /**
  * Local time plus `tz="+HHMM"` to UTC `YYYY-MM-DD HH:MM:SS`; null if either is invalid.
  * A missing tz means the time is UTC already.
@@ -62,15 +75,8 @@ export function toUtc(local: string, timezone: string | undefined): string | nul
   const [year, month, day, hour, minute, second] = time.slice(1).map(Number) as [number, number, number, number, number, number];
   // Before 1970 is nonsense for an attack (and Date.UTC maps years below 100 to 19xx).
   if (year < 1970 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return null;
-  let offsetMinutes = 0;
-  if (timezone !== undefined && timezone.trim() !== '') {
-    const zone = TIMEZONE.exec(timezone.trim());
-    if (!zone) return null;
-    const hours = Number(zone[2]);
-    const minutes = Number(zone[3]);
-    if (hours > 23 || minutes > 59) return null;
-    offsetMinutes = (zone[1] === '-' ? -1 : 1) * (hours * 60 + minutes);
-  }
+  const offsetMinutes = timezoneOffsetMinutes(timezone);
+  if (offsetMinutes === null) return null;
   const localMs = Date.UTC(year, month - 1, day, hour, minute, second);
   // Date.UTC rolls 2017-02-30 over into March: refuse dates that do not exist.
   if (new Date(localMs).getUTCDate() !== day) return null;

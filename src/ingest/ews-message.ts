@@ -55,7 +55,7 @@ const ALERT_TEXT_ELEMENTS = new Set(['CreateTime', 'Source', 'Target', 'Request'
 export function parseEwsMessage(xml: string, limits: ParseLimits): EwsMessage {
   // Cheap, early refusal of DTDs: nothing legitimate sends one, and refusing before parsing
   // means entity tricks (billion laughs, external entities) never reach a parser.
-  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) {
+  if (/<!DOCTYPE|<!ENTITY/i.test(prologOf(xml))) {
     throw new EwsMessageError('DOCTYPE and ENTITY declarations are not accepted', 400);
   }
   const parser = new SaxesParser({ position: false, xmlns: false });
@@ -153,6 +153,16 @@ export function parseEwsMessage(xml: string, limits: ParseLimits): EwsMessage {
   }
   if (!sawRoot) throw new EwsMessageError('empty document', 400);
   return { credentials, alerts };
+}
+
+/** The text before the root element: the only place a DTD may stand (CDATA may quote one later). */
+function prologOf(xml: string): string {
+  for (let at = xml.indexOf('<'); at >= 0; at = xml.indexOf('<', at + 1)) {
+    const next = xml.charCodeAt(at + 1);
+    const isNameStart = (next >= 65 && next <= 90) || (next >= 97 && next <= 122) || next === 95 || next === 58;
+    if (isNameStart) return xml.slice(0, at);
+  }
+  return xml;
 }
 
 function firstLine(error: unknown): string {

@@ -7,6 +7,12 @@ import { resultXml } from '../format/xml';
 export const INGEST_PATH = '/ews-0.1/alert/postSimpleMessage';
 
 export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService): void {
+  // Whatever the sender calls its body (even a malformed Content-Type, which Fastify would
+  // refuse with 415 before any parser runs), it is EWS XML: a refusal would make ewsposter
+  // spool and retry the batch forever.
+  app.addHook('onRequest', async (request) => {
+    if (request.method === 'POST' && request.url.split('?', 1)[0] === INGEST_PATH) request.headers['content-type'] = 'text/xml';
+  });
   app.post(INGEST_PATH, async (request, reply) => {
     reply.type('text/xml; charset=utf-8');
     const body = request.body;
