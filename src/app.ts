@@ -38,7 +38,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
   const ingest = new IngestService(authenticator, geoIp, new CommitQueue(store), {
     maxAlerts: config.MAX_ALERTS_PER_MESSAGE,
   });
-  const server = buildServer({ config, ingest });
+  const server = buildServer({ config, store, authenticator, ingest });
   return {
     config,
     store,

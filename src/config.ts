@@ -35,6 +35,12 @@ export interface Config {
   /** Ours: how long a looked-up user is trusted before the store is asked again, seconds. */
   readonly USER_CACHE_SECONDS: number;
   readonly LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Ours: raw alerts received more than this many days ago are deleted daily; 0 = keep forever. */
+  readonly RETENTION_DAYS: number;
+  /** Ours: aggregate buckets older than this many days are pruned daily; 0 = keep forever. */
+  readonly AGGREGATE_RETENTION_DAYS: number;
+  /** Ours: minutes between community statistics snapshots (getStats), a divisor of a day; 0 = off. */
+  readonly STATS_INTERVAL_MINUTES: number;
 }
 
 export class ConfigError extends Error {}
@@ -96,6 +102,9 @@ const SCHEMA: { [K in keyof Config]: readonly [string, Parser<Config[K]>] } = {
   MAX_ALERTS_PER_MESSAGE: ['10000', integer(1, 1_000_000)],
   USER_CACHE_SECONDS: ['30', integer(0, 86_400)],
   LOG_LEVEL: ['info', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent')],
+  RETENTION_DAYS: ['0', integer(0, 36_500)],
+  AGGREGATE_RETENTION_DAYS: ['0', integer(0, 36_500)],
+  STATS_INTERVAL_MINUTES: ['60', integer(0, 1440)],
 };
 
 export const CONFIG_KEYS = Object.keys(SCHEMA) as Array<keyof Config>;
@@ -165,5 +174,23 @@ export function loadConfig(options: LoadOptions = {}): Config {
     const [fallback, parse] = SCHEMA[key] as readonly [string, Parser<unknown>];
     config[key] = parse(raw.get(key) ?? fallback, key);
   }
+  checkConsistency(config as unknown as Config);
   return config as unknown as Config;
+}
+
+/** Rules that involve more than one key. */
+function checkConsistency(config: Config): void {
+  // Statistics read whole buckets from the aggregates: pruning them while the raw alerts of the
+  // same period are kept would make those answers silently wrong. 0 means forever on both keys.
+  const forever = (days: number): number => (days === 0 ? Infinity : days);
+  if (forever(config.AGGREGATE_RETENTION_DAYS) < forever(config.RETENTION_DAYS)) {
+    throw new ConfigError(
+      `AGGREGATE_RETENTION_DAYS: ${config.AGGREGATE_RETENTION_DAYS} keeps aggregates for less time than ` +
+      `RETENTION_DAYS (${config.RETENTION_DAYS === 0 ? '0 = forever' : config.RETENTION_DAYS}) keeps alerts; use 0 or at least that`,
+    );
+  }
+  // Snapshots are aligned to UTC interval boundaries; only a divisor of a day keeps them at the same times every day.
+  if (config.STATS_INTERVAL_MINUTES > 0 && 1440 % config.STATS_INTERVAL_MINUTES !== 0) {
+    throw new ConfigError(`STATS_INTERVAL_MINUTES: ${config.STATS_INTERVAL_MINUTES} does not divide a day (1440 minutes)`);
+  }
 }

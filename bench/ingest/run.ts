@@ -40,6 +40,7 @@ interface Options {
   rawRows: number;
   timeLimitS: number;
   cpuProfDir: string | undefined;
+  serverNodeArgs: string[];
   keep: boolean;
 }
 
@@ -51,6 +52,7 @@ const USAGE = `usage: npm run bench:ingest -- [options]
   --raw-rows R            rows for the raw reference (default N; at least ${RAW_MIN_ROWS} unless N is smaller)
   --time-limit S          give up after S seconds in total (default 900)
   --cpu-prof DIR          run the server under --cpu-prof, write the profile to DIR and summarize it
+  --server-node-arg ARG   extra node option for the server, repeatable (e.g. --max-old-space-size=256)
   --keep                  keep the temporary directory (databases) and print its path`;
 
 function parseOptions(argv: string[]): Options {
@@ -64,6 +66,7 @@ function parseOptions(argv: string[]): Options {
       'raw-rows': { type: 'string' },
       'time-limit': { type: 'string' },
       'cpu-prof': { type: 'string' },
+      'server-node-arg': { type: 'string', multiple: true },
       keep: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -91,6 +94,7 @@ function parseOptions(argv: string[]): Options {
     rawRows,
     timeLimitS: int(values['time-limit'], 900, 'time-limit', 10, 86_400),
     cpuProfDir: values['cpu-prof'] === undefined ? undefined : path.resolve(values['cpu-prof']),
+    serverNodeArgs: values['server-node-arg'] ?? [],
     keep: values.keep ?? false,
   };
 }
@@ -216,7 +220,7 @@ async function startServer(dir: string, options: Options): Promise<Server> {
     PEBA_LOG_LEVEL: 'warn',
     PEBA_SQLITE_SYNCHRONOUS: options.synchronous,
   });
-  const nodeArgs: string[] = [];
+  const nodeArgs: string[] = [...options.serverNodeArgs];
   if (options.cpuProfDir !== undefined) {
     mkdirSync(options.cpuProfDir, { recursive: true });
     nodeArgs.push('--cpu-prof', '--cpu-prof-dir', options.cpuProfDir, '--cpu-prof-name', `server-${Date.now()}.cpuprofile`);
@@ -486,6 +490,7 @@ async function main(): Promise<number> {
   console.log(`  machine: ${cpus.length} x ${cpus[0]?.model.trim() ?? '?'}, ${fmtInt(os.totalmem() / 1024 ** 2)} MB RAM, Node ${process.version}`);
   console.log(`  NOTE: the load generator runs on the same machine as the server and competes with it for the ${cpus.length} cores.`);
   console.log(`  alerts ${fmtInt(options.alerts)} in messages of ${options.batch}, ${options.clients} keep-alive clients, synchronous=${options.synchronous}`);
+  if (options.serverNodeArgs.length > 0) console.log(`  server node options: ${options.serverNodeArgs.join(' ')}`);
 
   tempDir = mkdtempSync(path.join(os.tmpdir(), 'peba-bench-'));
   const messageCount = Math.ceil(options.alerts / options.batch);

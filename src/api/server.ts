@@ -1,16 +1,23 @@
 /** The HTTP server: Fastify with the contract's routes and the behaviour around them. */
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Authenticator } from '../auth/authenticator';
 import type { Config } from '../config';
 import type { IngestService } from '../ingest/ingest-service';
+import type { AlertStore } from '../store/store';
 import { resultXml } from './format/xml';
+import { registerHeartbeatRoutes } from './routes/heartbeat';
 import { INGEST_PATH, registerIngestRoutes } from './routes/ingest';
+import { registerPrivateRoutes } from './routes/private-lists';
+import { registerPublicRoutes } from './routes/public-stats';
 
 export interface ServerDependencies {
   readonly config: Config;
+  readonly store: AlertStore;
+  readonly authenticator: Authenticator;
   readonly ingest: IngestService;
 }
 
-export function buildServer({ config, ingest }: ServerDependencies): FastifyInstance {
+export function buildServer({ config, store, authenticator, ingest }: ServerDependencies): FastifyInstance {
   const app = Fastify({
     bodyLimit: config.BODY_LIMIT,
     // Behind a reverse proxy the client address comes from X-Forwarded-For (CONTRACT section 7).
@@ -43,5 +50,9 @@ export function buildServer({ config, ingest }: ServerDependencies): FastifyInst
   });
 
   registerIngestRoutes(app, ingest);
+  registerPrivateRoutes(app, { config, store, authenticator });
+  registerPublicRoutes(app, { config, store });
+  registerHeartbeatRoutes(app, store);
+  app.get('/', async (_request, reply) => reply.redirect(config.CORSDOMAIN));
   return app;
 }

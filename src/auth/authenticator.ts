@@ -20,6 +20,8 @@ interface CachedUser {
   readonly expires: number;
 }
 
+/** How long "no such user" is remembered, at most. */
+const NEGATIVE_CACHE_MS = 3000;
 /** Bounded so that a flood of made-up user names cannot grow memory. */
 const MAX_CACHED_USERS = 10_000;
 
@@ -53,7 +55,10 @@ export class Authenticator {
     if (cached && cached.expires > now) return cached.user;
     const user = await this.store.getUser(peerName);
     if (this.cache.size >= MAX_CACHED_USERS) this.cache.clear();
-    this.cache.set(peerName, { user, expires: now + this.userCacheMs });
+    // An unknown name is remembered only briefly, so a user just added with the CLI can
+    // connect within seconds even if it tried (and failed) a moment before.
+    const lifetime = user ? this.userCacheMs : Math.min(this.userCacheMs, NEGATIVE_CACHE_MS);
+    this.cache.set(peerName, { user, expires: now + lifetime });
     return user;
   }
 }

@@ -125,7 +125,8 @@ function toSighting(payload: DecodedPayload): PayloadSighting | null {
   };
 }
 
-function splitCves(vulnid: string): string[] {
+/** The CVE ids of a vulnid text (blank, comma or semicolon separated), de-duplicated and bounded. */
+export function splitCves(vulnid: string): string[] {
   if (vulnid === '') return [];
   const ids = new Set<string>();
   for (const id of vulnid.split(/[\s,;]+/)) {

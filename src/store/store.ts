@@ -98,6 +98,11 @@ export interface AlertStore {
   exportAlerts(): AsyncIterable<StoredAlert>;
   /** Retention: deletes alerts received before `time` (epoch ms); returns how many. */
   deleteReceivedBefore(time: number): Promise<number>;
+  /**
+   * Retention of the statistics: deletes aggregate buckets that start before `time` (epoch ms);
+   * returns how many bucket rows. Raw alerts are not touched.
+   */
+  pruneAggregatesBefore(time: number): Promise<number>;
 
   getUser(peerName: string): Promise<UserRecord | undefined>;
   /** Creates or replaces the user. */

@@ -11,3 +11,27 @@ export function escapeXml(text: string): string {
 export function resultXml(statusCode: string, text: string): string {
   return `<Result><StatusCode>${escapeXml(statusCode)}</StatusCode><Text>${escapeXml(text)}</Text></Result>`;
 }
+
+/** An element of a reply document: text, children, or neither (written `<Name />`). */
+export interface XmlElement {
+  readonly name: string;
+  readonly text?: string | number;
+  readonly children?: readonly XmlElement[];
+}
+
+/**
+ * The byte layout existing clients parse (CONTRACT section 5): the declaration glued to the
+ * root, two-space indentation, one element per line, `<Name />` when empty, a final line break.
+ */
+export function xmlDocument(root: XmlElement): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>${renderElement(root, 0)}`;
+}
+
+function renderElement(element: XmlElement, depth: number): string {
+  const indent = depth === 0 ? '' : '  '.repeat(depth);
+  const text = element.text === undefined ? '' : String(element.text);
+  if (text !== '') return `${indent}<${element.name}>${escapeXml(text)}</${element.name}>\n`;
+  const children = element.children ?? [];
+  if (children.length === 0) return `${indent}<${element.name} />\n`;
+  return `${indent}<${element.name}>\n${children.map((c) => renderElement(c, depth + 1)).join('')}${indent}</${element.name}>\n`;
+}

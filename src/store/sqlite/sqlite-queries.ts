@@ -15,6 +15,12 @@ import { SIDE, TOP_KIND } from './aggregates';
 
 type Row = Record<string, unknown>;
 
+/** An aggregate table and its primary-key columns (quoted), for pruning. */
+export interface AggregateTable {
+  readonly name: string;
+  readonly key: readonly string[];
+}
+
 const DOMAINS: Record<DomainScope, readonly number[]> = { community: [1], private: [0], both: [0, 1] };
 const ALERT_COLUMNS = ALERT_FIELDS.map((f) => `"${f}"`).join(', ');
 /** SQL twin of aggregates.ts sensorOf(). */
@@ -227,6 +233,28 @@ export class SqliteQueries {
     return this.statement(
       `DELETE FROM alerts WHERE seq IN (SELECT seq FROM alerts WHERE "clientDomain" IN (0, 1) AND "recievedTime" < ? LIMIT ?)`,
     ).run(formatUtc(time), chunk).changes;
+  }
+
+  /**
+   * The aggregate tables (`agg_*`) with their primary-key columns, read from the schema so a
+   * table added by a later migration is pruned too.
+   */
+  aggregateTables(): AggregateTable[] {
+    const names = this.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'agg\\_%' ESCAPE '\\' ORDER BY name`)
+      .pluck().all() as string[];
+    return names.map((name) => {
+      const columns = this.db.prepare(`SELECT name, pk FROM pragma_table_info(?)`).all(name) as Array<{ name: string; pk: number }>;
+      const key = columns.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => `"${c.name}"`);
+      return { name, key };
+    });
+  }
+
+  /** Deletes up to `chunk` buckets of one aggregate table that start before `time` (epoch ms). */
+  pruneAggregateChunk(table: AggregateTable, time: number, chunk: number): number {
+    const key = table.key.join(', ');
+    return this.statement(
+      `DELETE FROM "${table.name}" WHERE (${key}) IN (SELECT ${key} FROM "${table.name}" WHERE bucket < ? LIMIT ?)`,
+    ).run(time / 1000, chunk).changes;
   }
 
   private pairs<K = string>(sql: string, ...params: unknown[]): Array<[K, number]> {

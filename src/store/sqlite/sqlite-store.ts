@@ -227,6 +227,20 @@ export class SqliteStore implements AlertStore {
     }
   }
 
+  /** Chunked per table like deleteReceivedBefore: a first prune after years of data is large. */
+  async pruneAggregatesBefore(time: number): Promise<number> {
+    let deleted = 0;
+    for (const table of this.queries.aggregateTables()) {
+      for (;;) {
+        const chunk = this.queries.pruneAggregateChunk(table, time, 5000);
+        deleted += chunk;
+        if (chunk < 5000) break;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    return deleted;
+  }
+
   async getUser(peerName: string): Promise<UserRecord | undefined> {
     const row = this.statements.getUser.get(peerName) as Row | undefined;
     return row && toUser(row);

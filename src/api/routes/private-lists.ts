@@ -1,0 +1,80 @@
+/**
+ * The private endpoints (CONTRACT section 5): POST with credentials in an EWS body; only users
+ * of the user store may ask, never the community credentials.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Authenticator } from '../../auth/authenticator';
+import type { Config } from '../../config';
+import { EwsMessageError, parseEwsMessage } from '../../ingest/ews-message';
+import { isPublicAddress, parseAddress } from '../../net/address';
+import type { AlertStore } from '../../store/store';
+import { lastMinutes } from '../clock';
+import { cyberAlertElement, singleIpAlertElement } from '../format/alert-views';
+import { xmlDocument, type XmlElement } from '../format/xml';
+import { param, scopeOf, wantsJson, type Query } from '../params';
+
+export interface PrivateRouteDependencies {
+  readonly config: Config;
+  readonly store: AlertStore;
+  readonly authenticator: Authenticator;
+}
+
+/** The prefixes under which the original served these endpoints. */
+const PREFIXES = ['/alert', '/ews-0.1/alert'];
+
+export function registerPrivateRoutes(app: FastifyInstance, { config, store, authenticator }: PrivateRouteDependencies): void {
+  /** True when the body carries the credentials of a user of the store; answers 403 otherwise. */
+  async function authorized(request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
+    const body = typeof request.body === 'string' ? request.body : '';
+    let identity = null;
+    try {
+      const credentials = body.trim() === '' ? null : parseEwsMessage(body, { maxAlerts: 1000 }).credentials;
+      identity = credentials && (await authenticator.authenticate(credentials.username, credentials.token));
+    } catch (error) {
+      if (!(error instanceof EwsMessageError)) throw error;
+    }
+    if (identity?.domain === 'private') return true;
+    await reply.code(403).type('text/plain; charset=utf-8').send('Authentication failed');
+    return false;
+  }
+
+  const badIps = (minutes: () => number) => async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!(await authorized(request, reply))) return reply;
+    const query = request.query as Query;
+    const sources = (await store.sourcesReceived(scopeOf(query), lastMinutes(Date.now(), minutes())))
+      .filter(({ key }) => {
+        const address = parseAddress(key);
+        return address !== null && isPublicAddress(address);
+      });
+    if (wantsJson(query)) return reply.send(sources.map(({ key, count }) => ({ ip: key, count })));
+    const elements: XmlElement[] = sources.map(({ key, count }) => ({
+      name: 'Source', children: [{ name: 'Address', text: key }, { name: 'Count', text: count }],
+    }));
+    return sendXml(reply, { name: 'EWSSimpleIPInfo', children: [{ name: 'Sources', children: elements }] });
+  };
+
+  for (const prefix of PREFIXES) {
+    app.post(`${prefix}/retrieveIPs`, badIps(() => config.BADIPTIMESPAN));
+    app.post(`${prefix}/retrieveIPs15m`, badIps(() => 15));
+
+    app.post(`${prefix}/retrieveAlertsCyber`, async (request, reply) => {
+      if (!(await authorized(request, reply))) return reply;
+      const alerts = await store.newestReceived(scopeOf(request.query as Query), config.MAXALERTS);
+      return sendXml(reply, { name: 'EWSSimpleAlertInfo', children: [{ name: 'Alerts', children: alerts.map(cyberAlertElement) }] });
+    });
+
+    app.post(`${prefix}/querySingleIP`, async (request, reply) => {
+      if (!(await authorized(request, reply))) return reply;
+      const query = request.query as Query;
+      const address = parseAddress(param(query, 'ip') ?? '');
+      const alerts = address && isPublicAddress(address)
+        ? await store.newestFromSource(scopeOf(query), address.text, config.MAXALERTS)
+        : [];
+      return sendXml(reply, { name: 'EWSSimpleAlertInfo', children: [{ name: 'Alerts', children: alerts.map(singleIpAlertElement) }] });
+    });
+  }
+}
+
+export function sendXml(reply: FastifyReply, root: XmlElement): FastifyReply {
+  return reply.type('text/xml; charset=utf-8').send(xmlDocument(root));
+}

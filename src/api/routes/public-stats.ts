@@ -1,0 +1,203 @@
+/** The public GET endpoints behind Sicherheitstacho (CONTRACT section 6). */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Config } from '../../config';
+import { summarizeActivity } from '../../domain/activity';
+import type { TimeRange, TopKind } from '../../domain/query';
+import { formatUtc, parseUtc } from '../../domain/time';
+import { PEER_TYPE_RULES, UNCLASSIFIED } from '../../enrich/classify';
+import type { AlertStore } from '../../store/store';
+import { DAY_MS, HOUR_MS } from '../../store/range-split';
+import { lastMinutes, oneMonthAgo, startOfUtcDay, today, utcMonth, windowEnd } from '../clock';
+import { splitLocation, tickerEntry } from '../format/alert-views';
+import { xmlDocument } from '../format/xml';
+import { integerParam, param, scopeOf, wantsJson, type Query } from '../params';
+
+export interface PublicRouteDependencies {
+  readonly config: Config;
+  readonly store: AlertStore;
+}
+
+/** Alerts in the ticker of retrieveAlertsJson. */
+const TICKER_SIZE = 35;
+const MAX_MINUTES = 10 * 366 * 24 * 60;
+const MAX_TOPX = 1000;
+/** peerType names getStats accepts: the seed's list, which is every class of the table. */
+const KNOWN_PEER_TYPES = new Set([...PEER_TYPE_RULES.map(([, type]) => type), UNCLASSIFIED]);
+const TOPS_WINDOWS: Record<string, { readonly bucket: number; readonly buckets: number }> = {
+  '1': { bucket: HOUR_MS, buckets: 24 },
+  '7': { bucket: 6 * HOUR_MS, buckets: 28 },
+  '28': { bucket: DAY_MS, buckets: 28 },
+};
+
+const dayLabel = (time: number): string => `${formatUtc(time).slice(0, 10)} 00:00:00`;
+
+/** `time=N` (minutes) or `time=day` (since 00:00 UTC); undefined when malformed. */
+function timeWindow(query: Query, now: number): TimeRange | undefined {
+  const time = param(query, 'time');
+  if (time === 'day') return today(now);
+  const minutes = integerParam(time, 1, MAX_MINUTES);
+  return minutes === undefined ? undefined : lastMinutes(now, minutes);
+}
+
+export function registerPublicRoutes(app: FastifyInstance, { config, store }: PublicRouteDependencies): void {
+  const nope = (reply: FastifyReply): FastifyReply => reply.code(200).type('text/plain; charset=utf-8').send(config.DEFAULTRESPONSE);
+
+  app.get('/alert/retrieveAlertsCount', async (request, reply) => {
+    const query = request.query as Query;
+    const range = timeWindow(query, Date.now());
+    if (!range) return nope(reply);
+    const count = await store.countReceived(scopeOf(query), range);
+    if (wantsJson(query)) return reply.send({ AlertCount: count });
+    return reply.type('text/xml; charset=utf-8').send(xmlDocument({ name: 'EWSSimpleIPInfo', children: [{ name: 'AlertCount', text: count }] }));
+  });
+
+  app.get('/alert/retrieveAlertsCountWithType', async (request, reply) => {
+    const query = request.query as Query;
+    const range = timeWindow(query, Date.now());
+    if (!range) return nope(reply);
+    const perType = await store.countReceivedByPeerType(scopeOf(query), range);
+    return reply.send({
+      AlertCountTotal: perType.reduce((n, t) => n + t.count, 0),
+      AlertCountPerType: Object.fromEntries(perType.map(({ key, count }) => [key, count])),
+    });
+  });
+
+  app.get('/alert/retrieveAlertStats', async (request, reply) => {
+    const scope = scopeOf(request.query as Query);
+    const now = Date.now();
+    const [day, hour, five, minute] = await Promise.all([1440, 60, 5, 1].map((m) => store.countReceived(scope, lastMinutes(now, m))));
+    return reply.send({ AlertsLast24Hours: day, AlertsLastHour: hour, AlertsLast5Minutes: five, AlertsLastMinute: minute });
+  });
+
+  app.get('/alert/retrieveAlertsJson', async (request, reply) => {
+    const alerts = await store.newestReceived(scopeOf(request.query as Query), TICKER_SIZE);
+    return reply.send({ alerts: alerts.map(tickerEntry) });
+  });
+
+  /** From X days ago (start of that day) or one month ago, up to the end of today. */
+  function datasetRange(query: Query, now: number): TimeRange | undefined {
+    const raw = param(query, 'days');
+    const end = startOfUtcDay(now) + DAY_MS;
+    if (raw === undefined) return { from: oneMonthAgo(now), to: end };
+    const days = integerParam(raw, 0, 3660);
+    return days === undefined ? undefined : { from: startOfUtcDay(now) - days * DAY_MS, to: end };
+  }
+
+  app.get('/alert/datasetAlertsPerMonth', async (request, reply) => {
+    const query = request.query as Query;
+    const range = datasetRange(query, Date.now());
+    if (!range) return nope(reply);
+    const perDay = new Map<number, number>();
+    for (const row of await store.createdPerDayAndType(scopeOf(query), range)) perDay.set(row.day, (perDay.get(row.day) ?? 0) + row.count);
+    const dataset: Record<string, number> = {};
+    const days = [...perDay.keys()].sort((a, b) => a - b);
+    // Days without alerts between the first and the last with alerts count as 0.
+    if (days.length > 0) for (let day = days[0]!; day <= days[days.length - 1]!; day += DAY_MS) dataset[dayLabel(day)] = perDay.get(day) ?? 0;
+    return reply.send([{ datasetAlertsPerMonth: dataset }]);
+  });
+
+  app.get('/alert/datasetAlertTypesPerMonth', async (request, reply) => {
+    const query = request.query as Query;
+    const range = datasetRange(query, Date.now());
+    if (!range) return nope(reply);
+    const dataset: Record<string, Record<string, number>> = {};
+    for (const { day, peerType, count } of await store.createdPerDayAndType(scopeOf(query), range)) {
+      (dataset[dayLabel(day)] ??= {})[peerType] = count;
+    }
+    return reply.send([{ datasetAlertsPerMonth: dataset }]);
+  });
+
+  app.get('/alert/topCountriesAttacks', async (request, reply) => {
+    const query = request.query as Query;
+    const rawOffset = param(query, 'monthOffset') ?? param(query, 'offset');
+    const offset = rawOffset === undefined ? 0 : integerParam(rawOffset, 0, 1200);
+    const rawTopx = param(query, 'topx');
+    const topx = rawTopx === undefined ? 10 : integerParam(rawTopx, 1, MAX_TOPX);
+    if (offset === undefined || topx === undefined) return nope(reply);
+    const month = utcMonth(Date.now(), offset);
+    const scope = scopeOf(query);
+    const [sources, targets] = await Promise.all((['source', 'target'] as const).map((side) => store.topCountriesReceived(scope, month, side, topx)));
+    const view = (rows: typeof sources): object[] => rows.map(({ code, name, count }) => ({ code, country: name, count }));
+    return reply.send([{ id: offset, date: month.label, attacksPerCountry: view(sources), attacksToTargetCountry: view(targets) }]);
+  });
+
+  app.get('/alert/retrieveLatLonAttacks', async (request, reply) => {
+    const query = request.query as Query;
+    const direction = param(query, 'direction') ?? 'src';
+    const rawTopx = param(query, 'topx');
+    const topx = rawTopx === undefined ? 10 : integerParam(rawTopx, 1, MAX_TOPX);
+    const rawOffset = param(query, 'offset');
+    const offset = rawOffset === undefined ? 0 : integerParam(rawOffset, 0, 3660);
+    if ((direction !== 'src' && direction !== 'dst') || topx === undefined || offset === undefined) return nope(reply);
+    const now = Date.now();
+    const range = offset === 0 ? lastMinutes(now, 1440) : { from: startOfUtcDay(now) - offset * DAY_MS, to: startOfUtcDay(now) - (offset - 1) * DAY_MS };
+    const rows = await store.topLocationsCreated(scopeOf(query), range, direction === 'src' ? 'source' : 'target', topx);
+    return reply.send([{
+      statsSince: formatUtc(range.from).slice(0, 10),
+      latLonAttacks: rows.map(({ key, count }) => {
+        const [lat, lng] = splitLocation(key);
+        return { lat, lng, count };
+      }),
+    }]);
+  });
+
+  app.get('/alert/TpotStats', async (request, reply) => {
+    const match = /^(\d{4})(\d{2})(\d{2})$/.exec(param(request.query as Query, 'day') ?? '');
+    const from = match ? Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) : NaN;
+    if (!match || formatUtc(from).slice(0, 10) !== `${match[1]}-${match[2]}-${match[3]}`) return nope(reply);
+    const summary = summarizeActivity(await store.sensorActivity('community', { from, to: from + DAY_MS }));
+    const perType = [...summary.perType];
+    return reply.send({
+      communityHoneypots: {
+        totalNumberAlerts: summary.total.alerts,
+        totalNumberHoneypots: summary.total.honeypots,
+        totalNumberDaemons: summary.total.daemons,
+        numberAlertsPerType: Object.fromEntries(perType.map(([type, t]) => [type, t.alerts])),
+        numberHoneypotsPerType: Object.fromEntries(perType.map(([type, t]) => [type, t.honeypots])),
+      },
+      UTCtimeFrom: formatUtc(from),
+      UTCtimeTo: formatUtc(from + DAY_MS - 1000),
+    });
+  });
+
+  app.get('/alert/getStats', async (request, reply) => {
+    const query = request.query as Query;
+    const now = Date.now();
+    const gte = param(query, 'gte') ?? formatUtc(now - DAY_MS);
+    const lt = param(query, 'lt') ?? formatUtc(now);
+    const rawValues = param(query, 'values') ?? param(query, 'value') ?? '';
+    const types = rawValues === '' ? [] : rawValues.split(',');
+    const isTime = (t: string): boolean => /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(t) && !Number.isNaN(parseUtc(t));
+    if (!isTime(gte) || !isTime(lt) || !types.every((t) => KNOWN_PEER_TYPES.has(t))) return nope(reply);
+    const result: Record<string, Record<string, string | number>> = {};
+    for (const snapshot of await store.listStatisticsSnapshots(gte, lt)) {
+      const entry: Record<string, string | number> = {
+        UTCtimeFrom: snapshot.from,
+        UTCtimeTo: snapshot.to,
+        comm_totalRatio: snapshot.values['comm_totalRatio'] ?? 0,
+      };
+      for (const type of types) entry[`comm_ratio_${type}`] = snapshot.values[`comm_ratio_${type}`] ?? 0;
+      result[snapshot.from] = entry;
+    }
+    return reply.send(result);
+  });
+
+  app.get('/alert/tops', async (request, reply) => {
+    const query = request.query as Query;
+    const type = param(query, 'type');
+    const topx = integerParam(param(query, 'topx'), 1, 30);
+    const window = TOPS_WINDOWS[param(query, 'days') ?? ''];
+    if ((type !== 'urls' && type !== 'destports') || topx === undefined || !window) return nope(reply);
+    // Buckets on the UTC grid, the last one holding now.
+    const to = Math.floor(windowEnd(Date.now()) / window.bucket) * window.bucket + window.bucket;
+    const from = to - window.buckets * window.bucket;
+    const timelines = await store.topTimelines(scopeOf(query), type as TopKind, { from, to }, window.bucket, topx);
+    const result: Record<string, Record<string, number>> = {};
+    for (const { key, total, buckets } of timelines) {
+      const entry: Record<string, number> = { total };
+      for (let start = from; start < to; start += window.bucket) entry[formatUtc(start)] = buckets.get(start) ?? 0;
+      result[key] = entry;
+    }
+    return reply.send(result);
+  });
+}
