@@ -1,0 +1,96 @@
+/**
+ * Cached answers of the public GET endpoints, so a dashboard polled by thousands of browsers
+ * costs the store one query per lifetime:
+ * - single flight: concurrent misses for one key share one computation;
+ * - stale while revalidate: an expired answer is still served (for `staleSeconds`) while one
+ *   refresh runs, so a popular URL never stalls;
+ * - two levels: this process's LRU in front of the shared store (memcached), so a hit costs a
+ *   map lookup and every instance sees what any instance computed.
+ */
+import type { CacheStore } from './cache-store';
+import { MemoryCache } from './memory-cache';
+
+export interface CachedAnswer {
+  readonly status: number;
+  readonly type: string;
+  readonly body: string;
+}
+
+export type CacheOutcome = 'hit' | 'stale' | 'miss';
+
+interface Envelope {
+  readonly answer: CachedAnswer;
+  /** Epoch ms until which the answer is fresh. */
+  readonly freshUntil: number;
+}
+
+export interface ResponseCacheOptions {
+  /** The shared level (memcached); null keeps answers in this process only. */
+  readonly shared: CacheStore | null;
+  /** How long past its lifetime an answer may still be served while it is refreshed. */
+  readonly staleSeconds: number;
+  readonly onRefreshError?: (key: string, error: unknown) => void;
+}
+
+export class ResponseCache {
+  private readonly local = new MemoryCache(20_000, 64 * 1024 * 1024);
+  private readonly inflight = new Map<string, Promise<Envelope>>();
+
+  constructor(private readonly options: ResponseCacheOptions) {}
+
+  get shared(): CacheStore | null {
+    return this.options.shared;
+  }
+
+  async answer(key: string, ttlSeconds: number, compute: () => Promise<CachedAnswer>): Promise<{ answer: CachedAnswer; outcome: CacheOutcome }> {
+    let envelope = decode(this.local.peek(key));
+    if (envelope && envelope.freshUntil > Date.now()) return { answer: envelope.answer, outcome: 'hit' };
+    // Locally missing or stale: another instance may have refreshed the shared level already.
+    const shared = this.options.shared;
+    if (shared) {
+      const raw = await shared.get(key);
+      const sharedEnvelope = decode(raw);
+      if (raw && sharedEnvelope && (!envelope || sharedEnvelope.freshUntil > envelope.freshUntil)) {
+        envelope = sharedEnvelope;
+        this.local.put(key, raw, this.lifetimeSeconds(sharedEnvelope));
+      }
+    }
+    if (envelope) {
+      if (envelope.freshUntil > Date.now()) return { answer: envelope.answer, outcome: 'hit' };
+      this.refresh(key, ttlSeconds, compute).catch((error: unknown) => this.options.onRefreshError?.(key, error));
+      return { answer: envelope.answer, outcome: 'stale' };
+    }
+    return { answer: (await this.refresh(key, ttlSeconds, compute)).answer, outcome: 'miss' };
+  }
+
+  /** One computation per key at a time; its result goes to both levels. */
+  private refresh(key: string, ttlSeconds: number, compute: () => Promise<CachedAnswer>): Promise<Envelope> {
+    const running = this.inflight.get(key);
+    if (running) return running;
+    const refresh = (async () => {
+      const envelope: Envelope = { answer: await compute(), freshUntil: Date.now() + ttlSeconds * 1000 };
+      const raw = Buffer.from(JSON.stringify(envelope));
+      const lifetime = this.lifetimeSeconds(envelope);
+      this.local.put(key, raw, lifetime);
+      // Not awaited: the asker should not wait for memcached (its failures are handled there).
+      void this.options.shared?.set(key, raw, lifetime);
+      return envelope;
+    })().finally(() => this.inflight.delete(key));
+    this.inflight.set(key, refresh);
+    return refresh;
+  }
+
+  private lifetimeSeconds(envelope: Envelope): number {
+    return Math.max(1, (envelope.freshUntil - Date.now()) / 1000 + this.options.staleSeconds);
+  }
+}
+
+function decode(raw: Buffer | undefined): Envelope | undefined {
+  if (!raw) return undefined;
+  try {
+    const value = JSON.parse(raw.toString('utf8')) as Envelope;
+    return typeof value?.freshUntil === 'number' && typeof value.answer?.body === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
