@@ -6,6 +6,7 @@ import type { Config } from './config';
 import { openGeoIp, type GeoIp } from './enrich/geoip';
 import { CommitQueue } from './ingest/commit-queue';
 import { IngestService } from './ingest/ingest-service';
+import { startScheduledJobs } from './jobs/scheduler';
 import { openStore } from './store/open-store';
 import type { AlertStore } from './store/store';
 
@@ -39,6 +40,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     maxAlerts: config.MAX_ALERTS_PER_MESSAGE,
   });
   const server = buildServer({ config, store, authenticator, ingest });
+  const jobs = startScheduledJobs(store, config, server.log);
   return {
     config,
     store,
@@ -46,6 +48,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     server,
     async close() {
       await server.close();
+      jobs.stop();
       await store.close();
     },
   };

@@ -61,16 +61,9 @@ const MAX_TIME_MS = 253_402_300_799_999;
  */
 export function importDocument(value: unknown): ImportedDocument {
   if (!isObject(value)) return { ok: false, reason: 'not a JSON object' };
-  let source: Record<string, unknown>;
-  let givenId: unknown;
-  if ('_source' in value) {
-    if (!isObject(value['_source'])) return { ok: false, reason: '_source is not a JSON object' };
-    source = value['_source'];
-    givenId = value['_id'];
-  } else {
-    source = value;
-    givenId = value['_id'];
-  }
+  const source = '_source' in value ? value['_source'] : value;
+  if (!isObject(source)) return { ok: false, reason: '_source is not a JSON object' };
+  const givenId = value['_id'];
 
   const createTime = normaliseTime(source['createTime']);
   if (createTime === undefined) return { ok: false, reason: 'missing createTime' };
@@ -90,20 +83,23 @@ export function importDocument(value: unknown): ImportedDocument {
   }
   if (clientDomain === null) return { ok: false, reason: `invalid clientDomain ${describe(source['clientDomain'])}` };
 
-  const texts = {} as Record<TextField, string>;
-  for (const field of Object.keys(TEXT_DEFAULTS) as TextField[]) texts[field] = textOf(source[field]) ?? TEXT_DEFAULTS[field];
-  const document: AlertDocument = {
-    ...texts,
+  const peerIdent = textOf(source['peerIdent']) ?? TEXT_DEFAULTS.peerIdent;
+  const given: Partial<Record<keyof AlertDocument, string | boolean>> = {
     createTime,
     // Old indices written before the field existed: the attack time is the best guess.
     recievedTime: receivedTime ?? createTime,
     clientDomain,
-    peerType: textOf(source['peerType']) ?? classifyPeer(texts.peerIdent, undefined),
+    peerIdent,
+    peerType: textOf(source['peerType']) ?? classifyPeer(peerIdent, undefined),
     sourceEntryIp: sourceIp,
     targetEntryIp: targetIp,
   };
-  // Key order as the store lays fields out, so an export of the import reads the same.
-  const ordered = Object.fromEntries(ALERT_FIELDS.map((field) => [field, document[field]])) as unknown as AlertDocument;
+  // Built in the order the store lays fields out, so an export of the import reads the same.
+  const document: Record<string, string | boolean> = {};
+  for (const field of ALERT_FIELDS) {
+    document[field] = given[field] ?? textOf(source[field]) ?? TEXT_DEFAULTS[field as TextField];
+  }
+  const ordered = document as unknown as AlertDocument;
 
   const id = typeof givenId === 'string' && DOCUMENT_ID.test(givenId) ? givenId.toLowerCase() : alertId(ordered);
   const unknownFields = Object.keys(source).filter((key) => !KNOWN_FIELDS.has(key) && !key.startsWith('_'));

@@ -1,0 +1,301 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { test } from 'node:test';
+import type { AlertDocument } from '../src/domain/alert';
+import type { StoredAlert } from '../src/domain/query';
+import { parseUtc } from '../src/domain/time';
+import { alertId } from '../src/enrich/alert-record';
+import { importDocument, normaliseTime } from '../src/ingest/alert-import';
+import { exportAlerts, importAlerts, type ImportOptions } from '../src/jobs/import-export';
+import { SqliteStore } from '../src/store/sqlite/sqlite-store';
+import { REPO_ROOT, tempDir } from './helpers';
+
+const CLI = join(REPO_ROOT, 'dist/src/cli/main.js');
+
+/** A document with every field set to a value that differs from the defaults. */
+const FULL: AlertDocument = {
+  createTime: '2026-01-10 10:15:00',
+  recievedTime: '2026-01-10 10:15:02',
+  clientDomain: true,
+  peerIdent: 'cowrie-community-01',
+  peerType: 'SSH/console(cowrie)',
+  sourceEntryIp: '81.2.69.142',
+  sourceEntryPort: '52202',
+  targetEntryIp: '89.160.20.112',
+  targetEntryPort: '22',
+  targetport: 'tcp',
+  country: 'GB',
+  countryName: 'United Kingdom',
+  sourceEntryAS: 'AS123 Example',
+  location: '51.5142 , -0.0931',
+  targetCountry: 'SE',
+  targetCountryName: 'Sweden',
+  targetEntryAS: 'AS29518 Bredband2 AB',
+  locationDestination: '58.4167 , 15.6167',
+  originalRequestString: '(CVE-2017-0144 CVE-2017-0145) uname -a',
+  username: 'root',
+  password: '123456',
+  login: 'Success',
+  clientVersion: 'SSH-2.0-Go',
+  sessionStart: '2026-01-10T10:14:58',
+  sessionEnd: '2026-01-10T10:15:01',
+  vulnid: 'CVE-2017-0144 CVE-2017-0145',
+  additionalData: '{"protocol":"ssh"}',
+  rawhttp: 'GET / HTTP/1.1',
+  externalIP: '203.0.113.7',
+  internalIP: '10.0.0.7',
+  hostname: 'sensor-a',
+  client: '-',
+};
+
+const FULL_ID = '0123456789abcdef0123456789abcdef';
+
+function hit(id: string, source: object): string {
+  return JSON.stringify({ _index: 'ews-2026.01.10-000001', _type: '_doc', _id: id, _score: 1, _source: source });
+}
+
+async function withStore(run: (store: SqliteStore, dir: string) => Promise<void>): Promise<void> {
+  const dir = tempDir();
+  const store = new SqliteStore({ path: join(dir.path, 'peba.db'), synchronous: 'normal' });
+  try {
+    await run(store, dir.path);
+  } finally {
+    await store.close();
+    dir.remove();
+  }
+}
+
+function importLines(store: SqliteStore, lines: string[], options: ImportOptions = {}) {
+  return importAlerts(store, Readable.from([lines.join('\n')]), options);
+}
+
+async function listAll(store: SqliteStore): Promise<StoredAlert[]> {
+  const all: StoredAlert[] = [];
+  for await (const alert of store.exportAlerts()) all.push(alert);
+  return all;
+}
+
+function collect(): { stream: Writable; text(): string } {
+  const chunks: Buffer[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk);
+      done();
+    },
+  });
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
+}
+
+function runCli(args: string[], env: Record<string, string>, stdin?: string): Promise<{ stdout: string; stderr: string; code: number | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ stdout, stderr, code }));
+    child.stdin.end(stdin ?? '');
+  });
+}
+
+test('a hit with every field keeps every field and its _id; CVEs go to the CVE store', async () => {
+  await withStore(async (store) => {
+    const result = await importLines(store, [hit(FULL_ID.toUpperCase(), FULL)]);
+    assert.deepEqual({ ...result, unknownFields: [...result.unknownFields] },
+      { lines: 1, imported: 1, duplicates: 0, skipped: 0, unknownFields: [] });
+    assert.deepEqual(await store.getAlert(FULL_ID), FULL);
+    const cves = await store.listCveAlerts('CVE-2017-0145');
+    assert.equal(cves.length, 1);
+    assert.equal(cves[0]!.alertId, FULL_ID);
+    assert.equal((await store.listCveAlerts('CVE-2017-0144')).length, 1);
+  });
+});
+
+test('a bare document: defaults of a fresh alert, id computed, peerType classified, loose types accepted', async () => {
+  await withStore(async (store) => {
+    const bare = {
+      createTime: 1768040100000, // 2026-01-10 10:15:00 UTC, epoch millis
+      clientDomain: 'false',
+      peerIdent: 'dionaea.dio',
+      sourceEntryIp: '2001:0db8:0000::1',
+      targetEntryIp: '89.160.20.112',
+      targetEntryPort: 445,
+      additionalData: { protocol: 'smb', payload_md5: 'abc' },
+      legacyField: 'x',
+    };
+    const result = await importLines(store, [JSON.stringify(bare)]);
+    assert.equal(result.imported, 1);
+    assert.deepEqual(result.unknownFields, ['legacyField']);
+    const [stored] = await listAll(store);
+    const expected: AlertDocument = {
+      createTime: '2026-01-10 10:15:00',
+      recievedTime: '2026-01-10 10:15:00', // falls back to createTime
+      clientDomain: false,
+      peerIdent: 'dionaea.dio',
+      peerType: 'Network(Dionaea)',
+      sourceEntryIp: '2001:db8::1',
+      sourceEntryPort: '',
+      targetEntryIp: '89.160.20.112',
+      targetEntryPort: '445',
+      targetport: '',
+      country: '-', countryName: '-', sourceEntryAS: '-', location: '0.0 , 0.0',
+      targetCountry: '-', targetCountryName: '-', targetEntryAS: '-', locationDestination: '0.0 , 0.0',
+      originalRequestString: '', username: '', password: '', login: '', clientVersion: '',
+      sessionStart: '', sessionEnd: '', vulnid: '',
+      additionalData: '{"protocol":"smb","payload_md5":"abc"}',
+      rawhttp: '-', externalIP: '1.1.1.1', internalIP: '1.1.1.1', hostname: 'undefined', client: '-',
+    };
+    assert.deepEqual(stored!.document, expected);
+    assert.equal(stored!.id, alertId(expected));
+  });
+});
+
+test('times: stored text, ISO with and without zone, date only, epoch millis as number or digits', () => {
+  assert.equal(normaliseTime('2026-01-10 10:15:00'), '2026-01-10 10:15:00');
+  assert.equal(normaliseTime('2026-01-10T10:15:00Z'), '2026-01-10 10:15:00');
+  assert.equal(normaliseTime('2026-01-10T10:15:00.123Z'), '2026-01-10 10:15:00');
+  assert.equal(normaliseTime('2026-01-10T10:15:00'), '2026-01-10 10:15:00');
+  assert.equal(normaliseTime('2026-01-10T12:15:00+02:00'), '2026-01-10 10:15:00');
+  assert.equal(normaliseTime('2026-01-10T05:15:00-0500'), '2026-01-10 10:15:00');
+  assert.equal(normaliseTime('2026-01-10'), '2026-01-10 00:00:00');
+  assert.equal(normaliseTime(1768040100000), '2026-01-10 10:15:00');
+  assert.equal(normaliseTime('1768040100123'), '2026-01-10 10:15:00');
+  assert.equal(normaliseTime(undefined), undefined);
+  assert.equal(normaliseTime(''), undefined);
+  for (const bad of ['2026-02-30 10:00:00', '2026-01-10 24:00:00', 'yesterday', '10.01.2026', -5, true, {}]) {
+    assert.equal(normaliseTime(bad), null, JSON.stringify(bad));
+  }
+  assert.equal(importDocument({ createTime: '2026-01-10T10:15:00Z', recievedTime: '2026-01-10T10:15:09.5Z', clientDomain: true,
+    sourceEntryIp: '1.2.3.4', targetEntryIp: '5.6.7.8' }).ok, true);
+});
+
+test('import updates the aggregates through the normal write path; re-import changes nothing', async () => {
+  await withStore(async (store) => {
+    const lines = [
+      hit(FULL_ID, FULL),
+      JSON.stringify({ ...FULL, peerIdent: 'cowrie-community-02', createTime: '2026-01-09T23:59:59Z', recievedTime: '2026-01-10 10:40:00' }),
+      JSON.stringify({ ...FULL, peerIdent: 'honeytrap-1', peerType: 'Network(honeytrap)', recievedTime: '2026-01-10 11:05:00' }),
+      JSON.stringify({ ...FULL, peerIdent: 'private-1', clientDomain: false }),
+    ];
+    const first = await importLines(store, lines, { batchSize: 2 });
+    assert.equal(first.imported, 4);
+    const hour = { from: parseUtc('2026-01-10 10:00:00'), to: parseUtc('2026-01-10 11:00:00') };
+    const days = { from: parseUtc('2026-01-09 00:00:00'), to: parseUtc('2026-01-11 00:00:00') };
+    const countHour = () => store.countReceived('community', hour);
+    const perDay = () => store.createdPerDayAndType('community', days);
+    assert.equal(await countHour(), 2);
+    assert.equal(await store.countReceived('private', hour), 1);
+    const expectedDays = [
+      { day: parseUtc('2026-01-09 00:00:00'), peerType: 'SSH/console(cowrie)', count: 1 },
+      { day: parseUtc('2026-01-10 00:00:00'), peerType: 'Network(honeytrap)', count: 1 },
+      { day: parseUtc('2026-01-10 00:00:00'), peerType: 'SSH/console(cowrie)', count: 1 },
+    ];
+    assert.deepEqual(await perDay(), expectedDays);
+
+    const before = await listAll(store);
+    const again = await importLines(store, lines, { batchSize: 3 });
+    assert.deepEqual([again.imported, again.duplicates, again.skipped], [0, 4, 0]);
+    assert.deepEqual(await listAll(store), before);
+    assert.equal(await countHour(), 2);
+    assert.deepEqual(await perDay(), expectedDays);
+    assert.equal((await store.listCveAlerts('CVE-2017-0144')).length, 4);
+  });
+});
+
+test('export then import into an empty store reproduces the same documents and ids', async () => {
+  const lines = [
+    hit(FULL_ID, FULL),
+    JSON.stringify({ createTime: '2026-01-10T08:00:00+01:00', clientDomain: true, peerIdent: 'glastopf.gt3',
+      sourceEntryIp: '2a02:c7f::1', targetEntryIp: '89.160.20.112', originalRequestString: '/index.php?x="1"&y=\u00e4\n' }),
+    JSON.stringify({ ...FULL, clientDomain: false, createTime: 1768040000000 }),
+  ];
+  await withStore(async (source) => {
+    await importLines(source, lines);
+    const original = await listAll(source);
+    const sink = collect();
+    assert.equal(await exportAlerts(source, sink.stream), 3);
+    const text = sink.text();
+    assert.equal(text.split('\n').length, 4);
+    assert.ok(text.startsWith(`{"_id":"${FULL_ID}","_source":{"createTime":"2026-01-10 10:15:00",`), text.slice(0, 100));
+    await withStore(async (target) => {
+      const result = await importAlerts(target, Readable.from([text]));
+      assert.deepEqual([result.imported, result.skipped], [3, 0]);
+      assert.deepEqual(await listAll(target), original);
+    });
+  });
+});
+
+test('CLI: malformed lines are reported with line numbers and skipped (exit 3); export and stdin import round trip', async () => {
+  const dir = tempDir();
+  try {
+    const file = join(dir.path, 'alerts.json');
+    const good = { createTime: '2026-01-10 10:15:00', clientDomain: true, sourceEntryIp: '81.2.69.142', targetEntryIp: '89.160.20.112' };
+    writeFileSync(file, [
+      hit(FULL_ID, FULL),
+      '{"createTime": "2026-01-10 10:15:00", broken',
+      '["an", "array"]',
+      JSON.stringify({ ...good, createTime: undefined }),
+      JSON.stringify({ ...good, createTime: 'last tuesday' }),
+      '',
+      JSON.stringify({ ...good, sourceEntryIp: '999.1.1.1' }),
+      JSON.stringify({ ...good, targetEntryIp: undefined }),
+      JSON.stringify({ _id: 'x', _source: 'text' }),
+      JSON.stringify(good),
+    ].join('\n') + '\n');
+    const env = { PEBA_STORE: `sqlite:${join(dir.path, 'peba.db')}` };
+    const imported = await runCli(['import', file], env);
+    assert.equal(imported.code, 3, imported.stderr);
+    const reports = imported.stderr.split('\n').filter((l) => l.startsWith('line '));
+    assert.equal(reports.length, 7, imported.stderr);
+    assert.match(reports[0]!, /^line 2: invalid JSON/);
+    assert.equal(reports[1], 'line 3: not a JSON object; skipped');
+    assert.equal(reports[2], 'line 4: missing createTime; skipped');
+    assert.equal(reports[3], 'line 5: invalid createTime "last tuesday"; skipped');
+    assert.equal(reports[4], 'line 7: invalid sourceEntryIp "999.1.1.1"; skipped');
+    assert.equal(reports[5], 'line 8: missing targetEntryIp; skipped');
+    assert.equal(reports[6], 'line 9: _source is not a JSON object; skipped');
+    assert.equal(imported.stdout, 'imported 2, already present 0, skipped 7 (malformed lines)\n');
+
+    const again = await runCli(['import', file], env);
+    assert.equal(again.code, 3);
+    assert.equal(again.stdout, 'imported 0, already present 2, skipped 7 (malformed lines)\n');
+
+    const exportFile = join(dir.path, 'export.json');
+    const exported = await runCli(['export', exportFile], env);
+    assert.equal(exported.code, 0, exported.stderr);
+    const toStdout = await runCli(['export'], env);
+    assert.equal(toStdout.stdout, readFileSync(exportFile, 'utf8'));
+    assert.equal(toStdout.stdout.trim().split('\n').length, 2);
+
+    const copy = { PEBA_STORE: `sqlite:${join(dir.path, 'copy.db')}` };
+    const fromStdin = await runCli(['import', '-'], copy, toStdout.stdout);
+    assert.equal(fromStdin.code, 0, fromStdin.stderr);
+    assert.equal(fromStdin.stdout, 'imported 2, already present 0, skipped 0 (malformed lines)\n');
+    assert.equal(fromStdin.stderr, '', 'no progress line when stderr is not a terminal');
+    assert.equal((await runCli(['export'], copy)).stdout, toStdout.stdout);
+
+    const missing = await runCli(['import', join(dir.path, 'nothere.json')], env);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /cannot read .*nothere\.json/);
+  } finally {
+    dir.remove();
+  }
+});
+
+test('progress is reported while importing, and at the end', async () => {
+  await withStore(async (store) => {
+    const seen: number[] = [];
+    const lines = Array.from({ length: 50 }, (_, i) => JSON.stringify({
+      createTime: 1768040100000 + i * 1000, clientDomain: true, sourceEntryIp: '81.2.69.142', targetEntryIp: '89.160.20.112',
+    }));
+    const result = await importLines(store, lines, { batchSize: 7, progressIntervalMs: 0, onProgress: (c) => seen.push(c.lines) });
+    assert.equal(result.imported, 50);
+    assert.equal(seen.at(-1), 50);
+    assert.ok(seen.length > 1);
+    assert.equal(await store.countAlerts(), 50);
+  });
+});
