@@ -110,3 +110,156 @@ export async function postMessage(url: string, body: string, headers: Record<str
 }
 
 export const OK_REPLY = '<Result><StatusCode>OK</StatusCode><Text></Text></Result>';
+
+// ---------------------------------------------------------------------------------------------
+// Hand-built alerts for the query tests: stored directly (store.storeAlerts) with chosen times.
+// ---------------------------------------------------------------------------------------------
+import { createHash } from 'node:crypto';
+import type { AlertDocument, AlertRecord } from '../src/domain/alert';
+import { formatUtc } from '../src/domain/time';
+import { sha512Hex } from '../src/auth/tokens';
+
+let alertSerial = 0;
+
+/** A fresh, unique 32-hex-digit alert id. */
+export function alertId(): string {
+  return createHash('md5').update(`query-test-alert-${process.pid}-${++alertSerial}`).digest('hex');
+}
+
+/**
+ * One stored alert with sensible defaults: community cowrie alert from 81.2.69.142 (GB) to
+ * 89.160.20.112 (SE), created and received now. Override any document field.
+ */
+export function alertRecord(overrides: Partial<AlertDocument> = {}, id: string = alertId()): AlertRecord {
+  const now = formatUtc(Date.now());
+  const document: AlertDocument = {
+    createTime: now,
+    recievedTime: now,
+    clientDomain: true,
+    peerIdent: 'cowrie-query-01',
+    peerType: 'SSH/console(cowrie)',
+    sourceEntryIp: '81.2.69.142',
+    sourceEntryPort: '52202',
+    targetEntryIp: '89.160.20.112',
+    targetEntryPort: '22',
+    targetport: 'tcp',
+    country: 'GB',
+    countryName: 'United Kingdom',
+    sourceEntryAS: 'AS20712 Andrews & Arnold Ltd',
+    location: '51.5142 , -0.0931',
+    targetCountry: 'SE',
+    targetCountryName: 'Sweden',
+    targetEntryAS: 'AS29518 Bredband2 AB',
+    locationDestination: '58.4167 , 15.6167',
+    originalRequestString: 'ls -la',
+    username: '',
+    password: '',
+    login: '',
+    clientVersion: '',
+    sessionStart: '',
+    sessionEnd: '',
+    vulnid: '',
+    additionalData: '{}',
+    rawhttp: '-',
+    externalIP: '1.1.1.1',
+    internalIP: '1.1.1.1',
+    hostname: 'undefined',
+    client: '-',
+    ...overrides,
+  };
+  return { id, document, cves: [], payload: null };
+}
+
+/** createTime and recievedTime both at `epochMs` (UTC text). */
+export function at(epochMs: number): Pick<AlertDocument, 'createTime' | 'recievedTime'> {
+  const text = formatUtc(epochMs);
+  return { createTime: text, recievedTime: text };
+}
+
+/** `n` alerts with the same overrides (distinct ids). */
+export function alertRecords(n: number, overrides: Partial<AlertDocument> = {}): AlertRecord[] {
+  return Array.from({ length: n }, () => alertRecord(overrides));
+}
+
+/** A private-domain user in the app's store; returns its credentials. */
+export async function addPrivateUser(running: RunningApp, username = 'private-query-user', token = 'Priv4te-T0ken'): Promise<{ username: string; token: string }> {
+  await running.app.store.putUser({ peerName: username, tokenHash: sha512Hex(token), community: false, getOnly: false, email: '' });
+  return { username, token };
+}
+
+/** The body of a private query: an EWS message with only `Authentication`. */
+export function queryBody(credentials: { username: string; token: string }): string {
+  return `<EWS-SimpleMessage version="3.0">
+  <Authentication>
+    <username>${credentials.username}</username>
+    <token>${credentials.token}</token>
+  </Authentication>
+</EWS-SimpleMessage>`;
+}
+
+/**
+ * Waits, if needed, so that the next `marginMs` do not cross a multiple of `gridMs` (UTC hour,
+ * day, ...): a test that sets alerts relative to a grid line then sees the same line as the server.
+ */
+export async function awayFromGridLine(gridMs: number, marginMs = 3000): Promise<void> {
+  const intoGrid = Date.now() % gridMs;
+  if (intoGrid > gridMs - marginMs) await new Promise((resolve) => setTimeout(resolve, gridMs - intoGrid + 50));
+}
+
+export interface FetchedText {
+  readonly status: number;
+  readonly text: string;
+  readonly headers: Headers;
+}
+
+/** GET (or `init`) `url` and read the whole body as text; redirects are not followed. */
+export async function fetchText(url: string, init: RequestInit = {}): Promise<FetchedText> {
+  const response = await fetch(url, { redirect: 'manual', ...init });
+  return { status: response.status, text: await response.text(), headers: response.headers };
+}
+
+/** GET `url`, expect 200 and a JSON body, and return it parsed. */
+export async function fetchJson(url: string): Promise<unknown> {
+  const reply = await fetchText(url);
+  if (reply.status !== 200) throw new Error(`${url}: status ${reply.status}: ${reply.text}`);
+  try {
+    return JSON.parse(reply.text) as unknown;
+  } catch {
+    throw new Error(`${url}: not JSON: ${reply.text}`);
+  }
+}
+
+import { after as afterAll, before as beforeAll } from 'node:test';
+
+export interface GroupApp {
+  /** The running app (available once the group's `before` hook ran). */
+  readonly running: RunningApp;
+  /** GET a path of the app, expecting 200 JSON. */
+  get(path: string): Promise<unknown>;
+  /** Stores the records directly, asserting they were all new. */
+  store(records: readonly AlertRecord[]): Promise<void>;
+}
+
+/** Registers before/after hooks in the current describe(): one app for the group, closed afterwards. */
+export function useApp(overrides: Partial<Record<keyof Config, string>> = {}): GroupApp {
+  let running: RunningApp | undefined;
+  beforeAll(async () => {
+    running = await startApp(overrides);
+  });
+  afterAll(async () => {
+    await running?.close();
+  });
+  return {
+    get running(): RunningApp {
+      if (!running) throw new Error('the app is not started yet');
+      return running;
+    },
+    get(path) {
+      return fetchJson(this.running.url + path);
+    },
+    async store(records) {
+      const outcome = await this.running.app.store.storeAlerts(records);
+      if (outcome.inserted !== records.length) throw new Error(`stored ${outcome.inserted} of ${records.length} alerts`);
+    },
+  };
+}
