@@ -2,6 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from './api/server';
 import { Authenticator } from './auth/authenticator';
+import { MemcachedCache } from './cache/memcached-cache';
+import { ResponseCache } from './cache/response-cache';
 import type { Config } from './config';
 import { openGeoIp, type GeoIp } from './enrich/geoip';
 import { CommitQueue } from './ingest/commit-queue';
@@ -39,7 +41,14 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
   const ingest = new IngestService(authenticator, geoIp, new CommitQueue(store), {
     maxAlerts: config.MAX_ALERTS_PER_MESSAGE,
   });
-  const server = buildServer({ config, store, authenticator, ingest });
+  const sharedCache = config.MEMCACHE ? new MemcachedCache({ servers: config.MEMCACHE, timeoutMs: config.MEMCACHE_TIMEOUT_MS }) : null;
+  const cache = config.CACHE === 'on' ? new ResponseCache({ shared: sharedCache, staleSeconds: config.CACHE_STALE_SECONDS }) : null;
+  const server = buildServer({
+    config, store, authenticator, ingest, sharedCache,
+    caching: { cache, ttlOverrides: config.CACHE_TTL },
+  });
+  if (sharedCache) sharedCache.log = { warn: (m) => server.log.warn(m), info: (m) => server.log.info(m) };
+  if (cache) cache.onRefreshError = (key, error) => server.log.error({ key, err: error }, 'refreshing a cached answer failed');
   const jobs = startScheduledJobs(store, config, server.log);
   return {
     config,
@@ -49,6 +58,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     async close() {
       await server.close();
       jobs.stop();
+      await sharedCache?.close();
       await store.close();
     },
   };

@@ -41,6 +41,15 @@ export interface Config {
   readonly AGGREGATE_RETENTION_DAYS: number;
   /** Ours: minutes between community statistics snapshots (getStats), a divisor of a day; 0 = off. */
   readonly STATS_INTERVAL_MINUTES: number;
+  /** Ours: `on` caches public GET answers (in memcached when MEMCACHE is set); `off` asks the store every time. */
+  readonly CACHE: 'on' | 'off';
+  /** Ours: `host:port[,host:port...]` of the memcached shared by every instance; empty = in-process only. */
+  readonly MEMCACHE: string;
+  readonly MEMCACHE_TIMEOUT_MS: number;
+  /** Ours: lifetimes per endpoint overriding the original's, `tops=600,retrieveAlertsJson=2`. */
+  readonly CACHE_TTL: ReadonlyMap<string, number>;
+  /** Ours: how long an expired answer may still be served while it is refreshed. */
+  readonly CACHE_STALE_SECONDS: number;
 }
 
 export class ConfigError extends Error {}
@@ -65,6 +74,22 @@ function oneOf<T extends string>(...choices: T[]): Parser<T> {
     return value;
   };
 }
+
+const memcacheServers: Parser<string> = (raw, key) => {
+  const servers = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const server of servers) hostAndPort(server, key);
+  return servers.join(',');
+};
+
+const cacheLifetimes: Parser<ReadonlyMap<string, number>> = (raw, key) => {
+  const lifetimes = new Map<string, number>();
+  for (const entry of raw.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+    const match = /^([A-Za-z]+)\s*=\s*(\d{1,9})$/.exec(entry);
+    if (!match) throw new ConfigError(`${key}: expected endpoint=seconds[,...], got ${JSON.stringify(entry)}`);
+    lifetimes.set(match[1]!, Number(match[2]));
+  }
+  return lifetimes;
+};
 
 const hostAndPort: Parser<Config['BINDHOST']> = (raw, key) => {
   const match = /^\s*(?:\[([^\]]+)\]|([^:\s]*)):(\d{1,5})\s*$/.exec(raw);
@@ -105,6 +130,11 @@ const SCHEMA: { [K in keyof Config]: readonly [string, Parser<Config[K]>] } = {
   RETENTION_DAYS: ['0', integer(0, 36_500)],
   AGGREGATE_RETENTION_DAYS: ['0', integer(0, 36_500)],
   STATS_INTERVAL_MINUTES: ['60', integer(0, 1440)],
+  CACHE: ['on', oneOf('on', 'off')],
+  MEMCACHE: ['', memcacheServers],
+  MEMCACHE_TIMEOUT_MS: ['250', integer(1, 60_000)],
+  CACHE_TTL: ['', cacheLifetimes],
+  CACHE_STALE_SECONDS: ['60', integer(0, 86_400)],
 };
 
 export const CONFIG_KEYS = Object.keys(SCHEMA) as Array<keyof Config>;

@@ -23,7 +23,7 @@ export function tempDir(prefix = 'peba-test-'): { path: string; remove(): void }
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-/** Configuration for tests: a store in `dir`, MaxMind's test databases, no logging. */
+/** Configuration for tests: a store in `dir`, MaxMind's test databases, no logging, no answer cache. */
 export function testConfig(dir: string, overrides: Partial<Record<keyof Config, string>> = {}): Config {
   return loadConfig({
     env: {},
@@ -34,6 +34,8 @@ export function testConfig(dir: string, overrides: Partial<Record<keyof Config, 
       GEOIP_ASN: join(GEOIP_FIXTURES, 'GeoLite2-ASN-Test.mmdb'),
       LOG_LEVEL: 'silent',
       BINDHOST: '127.0.0.1:0',
+      // Answers straight from the store unless a test is about caching.
+      CACHE: 'off',
       ...overrides,
     },
   });

@@ -3,7 +3,9 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance } from 
 import type { Authenticator } from '../auth/authenticator';
 import type { Config } from '../config';
 import type { IngestService } from '../ingest/ingest-service';
+import type { CacheStore } from '../cache/cache-store';
 import type { AlertStore } from '../store/store';
+import type { AnswerCaching } from './cached-answers';
 import { resultXml } from './format/xml';
 import { registerHeartbeatRoutes } from './routes/heartbeat';
 import { INGEST_PATH, registerIngestRoutes } from './routes/ingest';
@@ -15,9 +17,12 @@ export interface ServerDependencies {
   readonly store: AlertStore;
   readonly authenticator: Authenticator;
   readonly ingest: IngestService;
+  readonly caching: AnswerCaching;
+  /** The shared cache, for the heartbeat; null when answers are cached in-process only. */
+  readonly sharedCache: CacheStore | null;
 }
 
-export function buildServer({ config, store, authenticator, ingest }: ServerDependencies): FastifyInstance {
+export function buildServer({ config, store, authenticator, ingest, caching, sharedCache }: ServerDependencies): FastifyInstance {
   const app = Fastify({
     bodyLimit: config.BODY_LIMIT,
     // Behind a reverse proxy the client address comes from X-Forwarded-For (CONTRACT section 7).
@@ -51,8 +56,8 @@ export function buildServer({ config, store, authenticator, ingest }: ServerDepe
 
   registerIngestRoutes(app, ingest);
   registerPrivateRoutes(app, { config, store, authenticator });
-  registerPublicRoutes(app, { config, store });
-  registerHeartbeatRoutes(app, store);
+  registerPublicRoutes(app, { config, store, caching });
+  registerHeartbeatRoutes(app, store, sharedCache);
   app.get('/', async (_request, reply) => reply.redirect(config.CORSDOMAIN));
   return app;
 }

@@ -22,10 +22,13 @@ export class MemcachedCache implements CacheStore {
   private readonly client: memjs.Client;
   private readonly timeoutMs: number;
   private readonly retryAfterMs: number;
+  /** Where outage warnings go; settable because the server's logger exists only later. */
+  log: MemcachedOptions['log'];
   private downSince = 0;
   private lastFailure = 0;
 
   constructor(private readonly options: MemcachedOptions) {
+    this.log = options.log;
     this.timeoutMs = options.timeoutMs ?? 250;
     this.retryAfterMs = options.retryAfterMs ?? 1000;
     this.client = memjs.Client.create(options.servers, {
@@ -93,13 +96,13 @@ export class MemcachedCache implements CacheStore {
     this.lastFailure = Date.now();
     if (this.downSince === 0) {
       this.downSince = this.lastFailure;
-      this.options.log?.warn(`memcached ${this.options.servers} unavailable, answering from the store: ${error instanceof Error ? error.message : String(error)}`);
+      this.log?.warn(`memcached ${this.options.servers} unavailable, answering from the store: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 
   private succeeded(): void {
     if (this.downSince !== 0) {
-      this.options.log?.info(`memcached ${this.options.servers} is back after ${Math.round((Date.now() - this.downSince) / 1000)} s`);
+      this.log?.info(`memcached ${this.options.servers} is back after ${Math.round((Date.now() - this.downSince) / 1000)} s`);
       this.downSince = 0;
     }
   }

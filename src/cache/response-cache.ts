@@ -29,12 +29,13 @@ export interface ResponseCacheOptions {
   readonly shared: CacheStore | null;
   /** How long past its lifetime an answer may still be served while it is refreshed. */
   readonly staleSeconds: number;
-  readonly onRefreshError?: (key: string, error: unknown) => void;
 }
 
 export class ResponseCache {
   private readonly local = new MemoryCache(20_000, 64 * 1024 * 1024);
   private readonly inflight = new Map<string, Promise<Envelope>>();
+  /** Told when a background refresh fails (the stale answer keeps being served meanwhile). */
+  onRefreshError: (key: string, error: unknown) => void = () => {};
 
   constructor(private readonly options: ResponseCacheOptions) {}
 
@@ -57,7 +58,7 @@ export class ResponseCache {
     }
     if (envelope) {
       if (envelope.freshUntil > Date.now()) return { answer: envelope.answer, outcome: 'hit' };
-      this.refresh(key, ttlSeconds, compute).catch((error: unknown) => this.options.onRefreshError?.(key, error));
+      this.refresh(key, ttlSeconds, compute).catch((error: unknown) => this.onRefreshError(key, error));
       return { answer: envelope.answer, outcome: 'stale' };
     }
     return { answer: (await this.refresh(key, ttlSeconds, compute)).answer, outcome: 'miss' };

@@ -3,6 +3,7 @@
  * naming what is down (the original answered 401); `?out=json` gives each component's state.
  */
 import type { FastifyInstance } from 'fastify';
+import type { CacheStore } from '../../cache/cache-store';
 import type { AlertStore } from '../../store/store';
 import { wantsJson, type Query } from '../params';
 
@@ -33,12 +34,19 @@ async function probe(check: () => Promise<unknown>): Promise<ComponentState> {
   }
 }
 
-export function registerHeartbeatRoutes(app: FastifyInstance, store: AlertStore): void {
+export function registerHeartbeatRoutes(app: FastifyInstance, store: AlertStore, sharedCache: CacheStore | null): void {
   const handler = async (request: { query: unknown }, reply: import('fastify').FastifyReply) => {
-    const components: Record<string, ComponentState> = { store: await probe(() => store.ping()) };
+    const [storeState, cacheState] = await Promise.all([
+      probe(() => store.ping()),
+      // Without memcached the cache lives in this process: it is up whenever we answer.
+      sharedCache ? probe(() => sharedCache.ping()) : Promise.resolve<ComponentState>({ status: 'up', latencyMs: 0 }),
+    ]);
+    const components: Record<string, ComponentState> = { store: storeState, cache: cacheState };
     const down = Object.entries(components).filter(([, state]) => state.status === 'down').map(([name]) => name);
     reply.code(down.length === 0 ? 200 : 503).header('cache-control', 'no-store');
-    if (wantsJson(request.query as Query)) return reply.send({ status: down.length === 0 ? 'up' : 'down', components });
+    if (wantsJson(request.query as Query)) {
+      return reply.send({ status: down.length === 0 ? 'up' : 'down', cache: sharedCache ? 'memcached' : 'memory', components });
+    }
     return reply.type('text/plain; charset=utf-8').send(down.length === 0 ? "I'm alive" : `down: ${down.join(', ')}`);
   };
   app.get('/heartbeat', handler);

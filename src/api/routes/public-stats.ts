@@ -1,5 +1,5 @@
 /** The public GET endpoints behind Sicherheitstacho (CONTRACT section 6). */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config';
 import { summarizeActivity } from '../../domain/activity';
 import type { TimeRange, TopKind } from '../../domain/query';
@@ -7,14 +7,15 @@ import { formatUtc, parseUtc } from '../../domain/time';
 import { PEER_TYPE_RULES, UNCLASSIFIED } from '../../enrich/classify';
 import type { AlertStore } from '../../store/store';
 import { DAY_MS, HOUR_MS } from '../../store/range-split';
+import { getAnswer, jsonAnswer, textAnswer, xmlAnswer, type AnswerCaching, type Answerer } from '../cached-answers';
 import { lastMinutes, oneMonthAgo, startOfUtcDay, today, utcMonth, windowEnd } from '../clock';
 import { splitLocation, tickerEntry } from '../format/alert-views';
-import { xmlDocument } from '../format/xml';
 import { integerParam, param, scopeOf, wantsJson, type Query } from '../params';
 
 export interface PublicRouteDependencies {
   readonly config: Config;
   readonly store: AlertStore;
+  readonly caching: AnswerCaching;
 }
 
 /** Alerts in the ticker of retrieveAlertsJson. */
@@ -39,39 +40,37 @@ function timeWindow(query: Query, now: number): TimeRange | undefined {
   return minutes === undefined ? undefined : lastMinutes(now, minutes);
 }
 
-export function registerPublicRoutes(app: FastifyInstance, { config, store }: PublicRouteDependencies): void {
-  const nope = (reply: FastifyReply): FastifyReply => reply.code(200).type('text/plain; charset=utf-8').send(config.DEFAULTRESPONSE);
+export function registerPublicRoutes(app: FastifyInstance, { config, store, caching }: PublicRouteDependencies): void {
+  const nope = textAnswer(config.DEFAULTRESPONSE);
+  const get = (path: string, answerer: Answerer): void => getAnswer(app, path, answerer, caching);
 
-  app.get('/alert/retrieveAlertsCount', async (request, reply) => {
-    const query = request.query as Query;
-    const range = timeWindow(query, Date.now());
-    if (!range) return nope(reply);
+  get('/alert/retrieveAlertsCount', async (query, now) => {
+    const range = timeWindow(query, now);
+    if (!range) return nope;
     const count = await store.countReceived(scopeOf(query), range);
-    if (wantsJson(query)) return reply.send({ AlertCount: count });
-    return reply.type('text/xml; charset=utf-8').send(xmlDocument({ name: 'EWSSimpleIPInfo', children: [{ name: 'AlertCount', text: count }] }));
+    if (wantsJson(query)) return jsonAnswer({ AlertCount: count });
+    return xmlAnswer({ name: 'EWSSimpleIPInfo', children: [{ name: 'AlertCount', text: count }] });
   });
 
-  app.get('/alert/retrieveAlertsCountWithType', async (request, reply) => {
-    const query = request.query as Query;
-    const range = timeWindow(query, Date.now());
-    if (!range) return nope(reply);
+  get('/alert/retrieveAlertsCountWithType', async (query, now) => {
+    const range = timeWindow(query, now);
+    if (!range) return nope;
     const perType = await store.countReceivedByPeerType(scopeOf(query), range);
-    return reply.send({
+    return jsonAnswer({
       AlertCountTotal: perType.reduce((n, t) => n + t.count, 0),
       AlertCountPerType: Object.fromEntries(perType.map(({ key, count }) => [key, count])),
     });
   });
 
-  app.get('/alert/retrieveAlertStats', async (request, reply) => {
-    const scope = scopeOf(request.query as Query);
-    const now = Date.now();
+  get('/alert/retrieveAlertStats', async (query, now) => {
+    const scope = scopeOf(query);
     const [day, hour, five, minute] = await Promise.all([1440, 60, 5, 1].map((m) => store.countReceived(scope, lastMinutes(now, m))));
-    return reply.send({ AlertsLast24Hours: day, AlertsLastHour: hour, AlertsLast5Minutes: five, AlertsLastMinute: minute });
+    return jsonAnswer({ AlertsLast24Hours: day, AlertsLastHour: hour, AlertsLast5Minutes: five, AlertsLastMinute: minute });
   });
 
-  app.get('/alert/retrieveAlertsJson', async (request, reply) => {
-    const alerts = await store.newestReceived(scopeOf(request.query as Query), TICKER_SIZE);
-    return reply.send({ alerts: alerts.map(tickerEntry) });
+  get('/alert/retrieveAlertsJson', async (query, now) => {
+    const alerts = await store.newestReceived(scopeOf(query), TICKER_SIZE);
+    return jsonAnswer({ alerts: alerts.map(tickerEntry) });
   });
 
   /** From X days ago (start of that day) or one month ago, up to the end of today. */
@@ -83,56 +82,51 @@ export function registerPublicRoutes(app: FastifyInstance, { config, store }: Pu
     return days === undefined ? undefined : { from: startOfUtcDay(now) - days * DAY_MS, to: end };
   }
 
-  app.get('/alert/datasetAlertsPerMonth', async (request, reply) => {
-    const query = request.query as Query;
-    const range = datasetRange(query, Date.now());
-    if (!range) return nope(reply);
+  get('/alert/datasetAlertsPerMonth', async (query, now) => {
+    const range = datasetRange(query, now);
+    if (!range) return nope;
     const perDay = new Map<number, number>();
     for (const row of await store.createdPerDayAndType(scopeOf(query), range)) perDay.set(row.day, (perDay.get(row.day) ?? 0) + row.count);
     const dataset: Record<string, number> = {};
     const days = [...perDay.keys()].sort((a, b) => a - b);
     // Days without alerts between the first and the last with alerts count as 0.
     if (days.length > 0) for (let day = days[0]!; day <= days[days.length - 1]!; day += DAY_MS) dataset[dayLabel(day)] = perDay.get(day) ?? 0;
-    return reply.send([{ datasetAlertsPerMonth: dataset }]);
+    return jsonAnswer([{ datasetAlertsPerMonth: dataset }]);
   });
 
-  app.get('/alert/datasetAlertTypesPerMonth', async (request, reply) => {
-    const query = request.query as Query;
-    const range = datasetRange(query, Date.now());
-    if (!range) return nope(reply);
+  get('/alert/datasetAlertTypesPerMonth', async (query, now) => {
+    const range = datasetRange(query, now);
+    if (!range) return nope;
     const dataset: Record<string, Record<string, number>> = {};
     for (const { day, peerType, count } of await store.createdPerDayAndType(scopeOf(query), range)) {
       (dataset[dayLabel(day)] ??= {})[peerType] = count;
     }
-    return reply.send([{ datasetAlertsPerMonth: dataset }]);
+    return jsonAnswer([{ datasetAlertsPerMonth: dataset }]);
   });
 
-  app.get('/alert/topCountriesAttacks', async (request, reply) => {
-    const query = request.query as Query;
+  get('/alert/topCountriesAttacks', async (query, now) => {
     const rawOffset = param(query, 'monthOffset') ?? param(query, 'offset');
     const offset = rawOffset === undefined ? 0 : integerParam(rawOffset, 0, 1200);
     const rawTopx = param(query, 'topx');
     const topx = rawTopx === undefined ? 10 : integerParam(rawTopx, 1, MAX_TOPX);
-    if (offset === undefined || topx === undefined) return nope(reply);
-    const month = utcMonth(Date.now(), offset);
+    if (offset === undefined || topx === undefined) return nope;
+    const month = utcMonth(now, offset);
     const scope = scopeOf(query);
     const [sources, targets] = await Promise.all((['source', 'target'] as const).map((side) => store.topCountriesReceived(scope, month, side, topx)));
     const view = (rows: typeof sources): object[] => rows.map(({ code, name, count }) => ({ code, country: name, count }));
-    return reply.send([{ id: offset, date: month.label, attacksPerCountry: view(sources), attacksToTargetCountry: view(targets) }]);
+    return jsonAnswer([{ id: offset, date: month.label, attacksPerCountry: view(sources), attacksToTargetCountry: view(targets) }]);
   });
 
-  app.get('/alert/retrieveLatLonAttacks', async (request, reply) => {
-    const query = request.query as Query;
+  get('/alert/retrieveLatLonAttacks', async (query, now) => {
     const direction = param(query, 'direction') ?? 'src';
     const rawTopx = param(query, 'topx');
     const topx = rawTopx === undefined ? 10 : integerParam(rawTopx, 1, MAX_TOPX);
     const rawOffset = param(query, 'offset');
     const offset = rawOffset === undefined ? 0 : integerParam(rawOffset, 0, 3660);
-    if ((direction !== 'src' && direction !== 'dst') || topx === undefined || offset === undefined) return nope(reply);
-    const now = Date.now();
+    if ((direction !== 'src' && direction !== 'dst') || topx === undefined || offset === undefined) return nope;
     const range = offset === 0 ? lastMinutes(now, 1440) : { from: startOfUtcDay(now) - offset * DAY_MS, to: startOfUtcDay(now) - (offset - 1) * DAY_MS };
     const rows = await store.topLocationsCreated(scopeOf(query), range, direction === 'src' ? 'source' : 'target', topx);
-    return reply.send([{
+    return jsonAnswer([{
       statsSince: formatUtc(range.from).slice(0, 10),
       latLonAttacks: rows.map(({ key, count }) => {
         const [lat, lng] = splitLocation(key);
@@ -141,13 +135,13 @@ export function registerPublicRoutes(app: FastifyInstance, { config, store }: Pu
     }]);
   });
 
-  app.get('/alert/TpotStats', async (request, reply) => {
-    const match = /^(\d{4})(\d{2})(\d{2})$/.exec(param(request.query as Query, 'day') ?? '');
+  get('/alert/TpotStats', async (query, now) => {
+    const match = /^(\d{4})(\d{2})(\d{2})$/.exec(param(query, 'day') ?? '');
     const from = match ? Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) : NaN;
-    if (!match || formatUtc(from).slice(0, 10) !== `${match[1]}-${match[2]}-${match[3]}`) return nope(reply);
+    if (!match || formatUtc(from).slice(0, 10) !== `${match[1]}-${match[2]}-${match[3]}`) return nope;
     const summary = summarizeActivity(await store.sensorActivity('community', { from, to: from + DAY_MS }));
     const perType = [...summary.perType];
-    return reply.send({
+    return jsonAnswer({
       communityHoneypots: {
         totalNumberAlerts: summary.total.alerts,
         totalNumberHoneypots: summary.total.honeypots,
@@ -160,15 +154,13 @@ export function registerPublicRoutes(app: FastifyInstance, { config, store }: Pu
     });
   });
 
-  app.get('/alert/getStats', async (request, reply) => {
-    const query = request.query as Query;
-    const now = Date.now();
+  get('/alert/getStats', async (query, now) => {
     const gte = param(query, 'gte') ?? formatUtc(now - DAY_MS);
     const lt = param(query, 'lt') ?? formatUtc(now);
     const rawValues = param(query, 'values') ?? param(query, 'value') ?? '';
     const types = rawValues === '' ? [] : rawValues.split(',');
     const isTime = (t: string): boolean => /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(t) && !Number.isNaN(parseUtc(t));
-    if (!isTime(gte) || !isTime(lt) || !types.every((t) => KNOWN_PEER_TYPES.has(t))) return nope(reply);
+    if (!isTime(gte) || !isTime(lt) || !types.every((t) => KNOWN_PEER_TYPES.has(t))) return nope;
     const result: Record<string, Record<string, string | number>> = {};
     for (const snapshot of await store.listStatisticsSnapshots(gte, lt)) {
       const entry: Record<string, string | number> = {
@@ -179,17 +171,16 @@ export function registerPublicRoutes(app: FastifyInstance, { config, store }: Pu
       for (const type of types) entry[`comm_ratio_${type}`] = snapshot.values[`comm_ratio_${type}`] ?? 0;
       result[snapshot.from] = entry;
     }
-    return reply.send(result);
+    return jsonAnswer(result);
   });
 
-  app.get('/alert/tops', async (request, reply) => {
-    const query = request.query as Query;
+  get('/alert/tops', async (query, now) => {
     const type = param(query, 'type');
     const topx = integerParam(param(query, 'topx'), 1, 30);
     const window = TOPS_WINDOWS[param(query, 'days') ?? ''];
-    if ((type !== 'urls' && type !== 'destports') || topx === undefined || !window) return nope(reply);
+    if ((type !== 'urls' && type !== 'destports') || topx === undefined || !window) return nope;
     // Buckets on the UTC grid, the last one holding now.
-    const to = Math.floor(windowEnd(Date.now()) / window.bucket) * window.bucket + window.bucket;
+    const to = Math.floor(windowEnd(now) / window.bucket) * window.bucket + window.bucket;
     const from = to - window.buckets * window.bucket;
     const timelines = await store.topTimelines(scopeOf(query), type as TopKind, { from, to }, window.bucket, topx);
     const result: Record<string, Record<string, number>> = {};
@@ -198,6 +189,6 @@ export function registerPublicRoutes(app: FastifyInstance, { config, store }: Pu
       for (let start = from; start < to; start += window.bucket) entry[formatUtc(start)] = buckets.get(start) ?? 0;
       result[key] = entry;
     }
-    return reply.send(result);
+    return jsonAnswer(result);
   });
 }

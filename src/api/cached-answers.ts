@@ -1,0 +1,49 @@
+/**
+ * Public GET endpoints are written as answer functions (query in, status/type/body out), so the
+ * response cache can store, share and replay their answers byte for byte.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { CachedAnswer, ResponseCache } from '../cache/response-cache';
+import { CACHE_POLICIES, cacheKey, endpointName } from './cache-policies';
+import { xmlDocument, type XmlElement } from './format/xml';
+import type { Query } from './params';
+
+export type { CachedAnswer };
+export type Answerer = (query: Query, now: number) => Promise<CachedAnswer>;
+
+export function jsonAnswer(body: unknown): CachedAnswer {
+  return { status: 200, type: 'application/json; charset=utf-8', body: JSON.stringify(body) };
+}
+
+export function xmlAnswer(root: XmlElement): CachedAnswer {
+  return { status: 200, type: 'text/xml; charset=utf-8', body: xmlDocument(root) };
+}
+
+export function textAnswer(text: string, status = 200): CachedAnswer {
+  return { status, type: 'text/plain; charset=utf-8', body: text };
+}
+
+export interface AnswerCaching {
+  /** null: caching is off, every request asks the store. */
+  readonly cache: ResponseCache | null;
+  /** Lifetimes from `CACHE_TTL`, by endpoint name. */
+  readonly ttlOverrides: ReadonlyMap<string, number>;
+}
+
+/** Registers GET `path`; answers go through the cache when the path has a cache policy. */
+export function getAnswer(app: FastifyInstance, path: string, answerer: Answerer, { cache, ttlOverrides }: AnswerCaching): void {
+  const policy = CACHE_POLICIES[path];
+  app.get(path, async (request, reply) => {
+    const query = request.query as Query;
+    let answer: CachedAnswer;
+    let outcome = 'off';
+    if (cache && policy) {
+      const now = Date.now();
+      const ttl = policy.ttl(query, now, ttlOverrides.get(endpointName(path)));
+      ({ answer, outcome } = await cache.answer(cacheKey(path, query, policy), ttl, () => answerer(query, Date.now())));
+    } else {
+      answer = await answerer(query, Date.now());
+    }
+    return reply.code(answer.status).type(answer.type).header('x-cache', outcome).send(answer.body);
+  });
+}

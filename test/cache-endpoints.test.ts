@@ -1,0 +1,184 @@
+/**
+ * The answer cache seen from outside: one store query for a burst, stale answers while
+ * refreshing, instances sharing one real memcached, outages, honest heartbeat.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createApp, type App } from '../src/app';
+import type { Config } from '../src/config';
+import { formatUtc } from '../src/domain/time';
+import type { AlertStore } from '../src/store/store';
+import { SqliteStore } from '../src/store/sqlite/sqlite-store';
+import { alertRecords, tempDir, testConfig } from './helpers';
+import { MemcachedServer } from './memcached-server';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The store, counting the questions asked of it. */
+function countingStore(store: AlertStore): { store: AlertStore; calls: Map<string, number> } {
+  const calls = new Map<string, number>();
+  const proxy = new Proxy(store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        calls.set(String(property), (calls.get(String(property)) ?? 0) + 1);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { store: proxy, calls };
+}
+
+interface Instance {
+  readonly app: App;
+  readonly url: string;
+  readonly calls: Map<string, number>;
+  close(): Promise<void>;
+}
+
+async function instance(overrides: Partial<Record<keyof Config, string>>, dbDir?: string): Promise<Instance> {
+  const dir = dbDir ? { path: dbDir, remove: () => {} } : tempDir();
+  const config = testConfig(dir.path, { CACHE: 'on', ...overrides });
+  const counted = countingStore(new SqliteStore({ path: `${dir.path}/peba.db` }));
+  const app = createApp(config, { store: counted.store });
+  await app.server.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return {
+    app, url: `http://127.0.0.1:${address.port}`, calls: counted.calls,
+    async close() {
+      await app.close();
+      dir.remove();
+    },
+  };
+}
+
+async function get(url: string): Promise<{ status: number; body: string; cache: string | null }> {
+  const response = await fetch(url);
+  return { status: response.status, body: await response.text(), cache: response.headers.get('x-cache') };
+}
+
+describe('answer cache in one process', () => {
+  let peba: Instance;
+  before(async () => {
+    peba = await instance({ CACHE_TTL: 'retrieveAlertsCount=1' });
+  });
+  after(async () => {
+    await peba.close();
+  });
+
+  test('1000 concurrent requests for one cold URL cause exactly one store query', async () => {
+    // A 10-minute lifetime: the burst must not outlast it (a refresh after expiry is another matter).
+    const before = peba.calls.get('createdPerDayAndType') ?? 0;
+    const replies = await Promise.all(Array.from({ length: 1000 }, () => get(`${peba.url}/alert/datasetAlertsPerMonth?days=7`)));
+    assert.ok(replies.every((r) => r.status === 200 && r.body === '[{"datasetAlertsPerMonth":{}}]'));
+    assert.equal((peba.calls.get('createdPerDayAndType') ?? 0) - before, 1);
+  });
+
+  test('parameters an endpoint does not read, and ci spellings of the same domain, share one entry', async () => {
+    const first = await get(`${peba.url}/alert/tops?type=urls&topx=3&days=1`);
+    assert.equal(first.cache, 'miss');
+    for (const variant of ['?days=1&topx=3&type=urls', '?type=urls&topx=3&days=1&junk=1', '?type=urls&topx=3&days=1&ci=7']) {
+      assert.equal((await get(`${peba.url}/alert/tops${variant}`)).cache, 'hit', variant);
+    }
+    assert.equal((await get(`${peba.url}/alert/tops?type=urls&topx=3&days=1&ci=0`)).cache, 'miss', 'private data is another entry');
+  });
+
+  test('an expired answer is served while one refresh runs, then the fresh one', async () => {
+    const now = Date.now();
+    assert.match((await get(`${peba.url}/alert/retrieveAlertsCount?time=10&out=json`)).body, /"AlertCount":0/);
+    await peba.app.store.storeAlerts(alertRecords(3, { recievedTime: formatUtc(now - 1000), createTime: formatUtc(now - 2000) }));
+    assert.equal((await get(`${peba.url}/alert/retrieveAlertsCount?time=10&out=json`)).body, '{"AlertCount":0}', 'cached for 1 s');
+    await sleep(1100);
+    const stale = await get(`${peba.url}/alert/retrieveAlertsCount?time=10&out=json`);
+    assert.equal(stale.cache, 'stale');
+    assert.equal(stale.body, '{"AlertCount":0}');
+    await sleep(50);
+    const fresh = await get(`${peba.url}/alert/retrieveAlertsCount?time=10&out=json`);
+    assert.equal(fresh.cache, 'hit');
+    assert.equal(fresh.body, '{"AlertCount":3}');
+  });
+
+  test('CACHE=off asks the store every time', async () => {
+    const off = await instance({ CACHE: 'off' });
+    try {
+      for (let i = 0; i < 3; i++) assert.equal((await get(`${off.url}/alert/retrieveAlertStats`)).cache, 'off');
+      assert.equal(off.calls.get('countReceived'), 12);
+    } finally {
+      await off.close();
+    }
+  });
+});
+
+describe('instances sharing one memcached', () => {
+  let memcached: MemcachedServer;
+  let a: Instance;
+  let b: Instance;
+  before(async () => {
+    memcached = await MemcachedServer.start();
+    const shared = { MEMCACHE: memcached.address, MEMCACHE_TIMEOUT_MS: '150' };
+    a = await instance(shared);
+    b = await instance(shared);
+  });
+  after(async () => {
+    await a.close();
+    await b.close();
+    await memcached.stop();
+  });
+
+  test('an answer computed by one instance is served by the other without a store query', async () => {
+    const url = '/alert/datasetAlertsPerMonth?days=3';
+    const fromA = await get(a.url + url);
+    assert.equal(fromA.cache, 'miss');
+    await sleep(50);
+    const fromB = await get(b.url + url);
+    assert.equal(fromB.cache, 'hit');
+    assert.equal(fromB.body, fromA.body);
+    assert.equal(b.calls.get('createdPerDayAndType') ?? 0, 0);
+  });
+
+  test('the heartbeat names memcached and its latency', async () => {
+    const reply = await fetch(`${a.url}/heartbeat?out=json`);
+    assert.equal(reply.status, 200);
+    const body = (await reply.json()) as { cache: string; components: Record<string, { status: string; latencyMs: number }> };
+    assert.equal(body.cache, 'memcached');
+    assert.equal(body.components['cache']?.status, 'up');
+    assert.equal(body.components['store']?.status, 'up');
+    assert.equal(typeof body.components['cache']?.latencyMs, 'number');
+  });
+
+  test('memcached down: answers from the store, within bounds; heartbeat 503 naming the cache; back when it returns', async () => {
+    await memcached.stop();
+    const started = Date.now();
+    const reply = await get(`${a.url}/alert/retrieveAlertStats`);
+    assert.equal(reply.status, 200);
+    assert.match(reply.body, /"AlertsLast24Hours":\d+/);
+    assert.ok(Date.now() - started < 1000, `answered in ${Date.now() - started} ms`);
+    const heartbeat = await fetch(`${a.url}/alert/heartbeat`);
+    assert.equal(heartbeat.status, 503);
+    assert.equal(await heartbeat.text(), 'down: cache');
+
+    await memcached.launch();
+    let status = 0;
+    for (let i = 0; i < 30 && status !== 200; i++) {
+      await sleep(100);
+      status = (await fetch(`${a.url}/heartbeat`)).status;
+    }
+    assert.equal(status, 200, 'memcached picked up again');
+    assert.equal(await (await fetch(`${a.url}/heartbeat`)).text(), "I'm alive");
+  });
+
+  test('memcached hanging: requests still answered within the timeout', async () => {
+    memcached.pause();
+    try {
+      const started = Date.now();
+      const replies = await Promise.all(['/alert/topCountriesAttacks', '/alert/retrieveLatLonAttacks', '/alert/tops?type=destports&topx=2&days=7']
+        .map((path) => get(b.url + path)));
+      assert.ok(replies.every((r) => r.status === 200));
+      assert.ok(Date.now() - started < 2000, `answered in ${Date.now() - started} ms`);
+    } finally {
+      memcached.resume();
+    }
+  });
+});
