@@ -31,3 +31,22 @@ export function summarizeActivity(rows: readonly SensorDaemonCount[]): ActivityS
   const perType = new Map([...byType.keys()].sort().map((type) => [type, sum(byType.get(type)!)] as const));
   return { total: sum(rows), perType };
 }
+
+/** Snapshots cover the community (T-Pot) domain only, hence the `comm_` prefix of every key. */
+export const STATISTICS_PREFIX = 'comm_';
+
+export type StatisticsMetric = 'alerts' | 'honeypots' | 'daemons' | 'ratio';
+
+const TOTAL_NAMES: Readonly<Record<StatisticsMetric, string>> = {
+  alerts: 'totalAlerts', honeypots: 'totalHoneypots', daemons: 'totalDaemons', ratio: 'totalRatio',
+};
+
+/** `comm_totalAlerts`, `comm_totalRatio`, ... */
+export function totalKey(metric: StatisticsMetric): string {
+  return STATISTICS_PREFIX + TOTAL_NAMES[metric];
+}
+
+/** `comm_ratio_SSH/console(cowrie)`, ...: the peerType text as it is. */
+export function perTypeKey(metric: StatisticsMetric, peerType: string): string {
+  return `${STATISTICS_PREFIX}${metric}_${peerType}`;
+}

@@ -8,7 +8,8 @@ import { formatUtc } from '../domain/time';
 import { DAY_MS, MINUTE_MS } from '../store/range-split';
 import type { AlertStore } from '../store/store';
 import { runRetention } from './retention';
-import { lastFullInterval, takeStatisticsSnapshot, totalKey } from './statistics';
+import { totalKey } from '../domain/activity';
+import { lastFullInterval, takeStatisticsSnapshot } from './statistics';
 
 export interface JobLog {
   info(o: object, m?: string): void;

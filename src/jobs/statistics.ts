@@ -3,29 +3,10 @@
  * honeypots, daemons and alerts per honeypot over one interval, in total and per peerType.
  * The computation and the key names are pure so the API can reuse them.
  */
-import { summarizeActivity, type ActivityTotals } from '../domain/activity';
+import { perTypeKey, summarizeActivity, totalKey, type ActivityTotals } from '../domain/activity';
 import type { SensorDaemonCount, StatisticsSnapshot, TimeRange } from '../domain/query';
 import { formatUtc } from '../domain/time';
 import type { AlertStore } from '../store/store';
-
-/** Snapshots cover the community (T-Pot) domain only, hence the `comm_` prefix of every key. */
-export const STATISTICS_PREFIX = 'comm_';
-
-export type StatisticsMetric = 'alerts' | 'honeypots' | 'daemons' | 'ratio';
-
-const TOTAL_NAMES: Readonly<Record<StatisticsMetric, string>> = {
-  alerts: 'totalAlerts', honeypots: 'totalHoneypots', daemons: 'totalDaemons', ratio: 'totalRatio',
-};
-
-/** `comm_totalAlerts`, `comm_totalRatio`, ... */
-export function totalKey(metric: StatisticsMetric): string {
-  return STATISTICS_PREFIX + TOTAL_NAMES[metric];
-}
-
-/** `comm_ratio_SSH/console(cowrie)`, ...: the peerType text as it is. */
-export function perTypeKey(metric: StatisticsMetric, peerType: string): string {
-  return `${STATISTICS_PREFIX}${metric}_${peerType}`;
-}
 
 /**
  * Snapshot values from per-daemon activity (see summarizeActivity for what counts as a

@@ -1,7 +1,7 @@
 /** The public GET endpoints behind Sicherheitstacho (CONTRACT section 6). */
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config';
-import { summarizeActivity } from '../../domain/activity';
+import { perTypeKey, summarizeActivity, totalKey } from '../../domain/activity';
 import type { TimeRange, TopKind } from '../../domain/query';
 import { formatUtc, parseUtc } from '../../domain/time';
 import { PEER_TYPE_RULES, UNCLASSIFIED } from '../../enrich/classify';
@@ -166,9 +166,9 @@ export function registerPublicRoutes(app: FastifyInstance, { config, store, cach
       const entry: Record<string, string | number> = {
         UTCtimeFrom: snapshot.from,
         UTCtimeTo: snapshot.to,
-        comm_totalRatio: snapshot.values['comm_totalRatio'] ?? 0,
+        [totalKey('ratio')]: snapshot.values[totalKey('ratio')] ?? 0,
       };
-      for (const type of types) entry[`comm_ratio_${type}`] = snapshot.values[`comm_ratio_${type}`] ?? 0;
+      for (const type of types) entry[perTypeKey('ratio', type)] = snapshot.values[perTypeKey('ratio', type)] ?? 0;
       result[snapshot.from] = entry;
     }
     return jsonAnswer(result);
