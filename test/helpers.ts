@@ -4,6 +4,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createApp, type App } from '../src/app';
 import { loadConfig, type Config } from '../src/config';
+import { createHash } from 'node:crypto';
+import { BLANK_ALERT_DOCUMENT, type AlertDocument, type AlertRecord } from '../src/domain/alert';
+import { formatUtc } from '../src/domain/time';
+import { sha512Hex } from '../src/auth/tokens';
+import { after as afterAll, before as beforeAll } from 'node:test';
 
 /** The repository root (tests run compiled, from dist/test). */
 export const REPO_ROOT = resolve(__dirname, '../..');
@@ -116,10 +121,6 @@ export const OK_REPLY = '<Result><StatusCode>OK</StatusCode><Text></Text></Resul
 // ---------------------------------------------------------------------------------------------
 // Hand-built alerts for the query tests: stored directly (store.storeAlerts) with chosen times.
 // ---------------------------------------------------------------------------------------------
-import { createHash } from 'node:crypto';
-import type { AlertDocument, AlertRecord } from '../src/domain/alert';
-import { formatUtc } from '../src/domain/time';
-import { sha512Hex } from '../src/auth/tokens';
 
 let alertSerial = 0;
 
@@ -135,6 +136,7 @@ export function alertId(): string {
 export function alertRecord(overrides: Partial<AlertDocument> = {}, id: string = alertId()): AlertRecord {
   const now = formatUtc(Date.now());
   const document: AlertDocument = {
+    ...BLANK_ALERT_DOCUMENT,
     createTime: now,
     recievedTime: now,
     clientDomain: true,
@@ -154,19 +156,6 @@ export function alertRecord(overrides: Partial<AlertDocument> = {}, id: string =
     targetEntryAS: 'AS29518 Bredband2 AB',
     locationDestination: '58.4167 , 15.6167',
     originalRequestString: 'ls -la',
-    username: '',
-    password: '',
-    login: '',
-    clientVersion: '',
-    sessionStart: '',
-    sessionEnd: '',
-    vulnid: '',
-    additionalData: '{}',
-    rawhttp: '-',
-    externalIP: '1.1.1.1',
-    internalIP: '1.1.1.1',
-    hostname: 'undefined',
-    client: '-',
     ...overrides,
   };
   return { id, document, cves: [], payload: null };
@@ -231,7 +220,6 @@ export async function fetchJson(url: string): Promise<unknown> {
   }
 }
 
-import { after as afterAll, before as beforeAll } from 'node:test';
 
 export interface GroupApp {
   /** The running app (available once the group's `before` hook ran). */

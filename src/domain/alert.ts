@@ -64,6 +64,20 @@ export interface AlertDocument {
   client: string;
 }
 
+/**
+ * What a fresh alert holds for every fact it did not send: empty strings, `-` and
+ * `0.0 , 0.0` where GeoIP knows nothing, and the sensor defaults of ewsposter.
+ */
+export const BLANK_ALERT_DOCUMENT: Readonly<AlertDocument> = {
+  createTime: '', recievedTime: '', clientDomain: true, peerIdent: '', peerType: '',
+  sourceEntryIp: '', sourceEntryPort: '', targetEntryIp: '', targetEntryPort: '', targetport: '',
+  country: '-', countryName: '-', sourceEntryAS: '-', location: '0.0 , 0.0',
+  targetCountry: '-', targetCountryName: '-', targetEntryAS: '-', locationDestination: '0.0 , 0.0',
+  originalRequestString: '', username: '', password: '', login: '', clientVersion: '',
+  sessionStart: '', sessionEnd: '', vulnid: '', additionalData: '{}', rawhttp: '-',
+  externalIP: '1.1.1.1', internalIP: '1.1.1.1', hostname: 'undefined', client: '-',
+};
+
 /** Every AlertDocument key, in the order stores lay them out. */
 export const ALERT_FIELDS = [
   'createTime', 'recievedTime', 'clientDomain', 'peerIdent', 'peerType',

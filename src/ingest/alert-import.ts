@@ -4,11 +4,10 @@
  * Every field of the document model is kept as it was, times are normalised to the stored
  * `YYYY-MM-DD HH:MM:SS` UTC, and fields an old index lacks take a fresh alert's defaults.
  */
-import { ALERT_FIELDS, type AlertDocument, type AlertRecord } from '../domain/alert';
+import { ALERT_FIELDS, BLANK_ALERT_DOCUMENT, type AlertDocument, type AlertRecord } from '../domain/alert';
 import { formatUtc } from '../domain/time';
 import { alertId, splitCves } from '../enrich/alert-record';
 import { classifyPeer } from '../enrich/classify';
-import { UNKNOWN_FACTS } from '../enrich/geoip';
 import { parseAddress } from '../net/address';
 
 export type ImportedDocument =
@@ -17,35 +16,8 @@ export type ImportedDocument =
 
 type TextField = Exclude<keyof AlertDocument, 'createTime' | 'recievedTime' | 'clientDomain' | 'sourceEntryIp' | 'targetEntryIp' | 'peerType'>;
 
-/** What enrichment gives a fresh alert that lacks the fact (src/enrich/alert-record.ts, geoip.ts). */
-const TEXT_DEFAULTS: Readonly<Record<TextField, string>> = {
-  peerIdent: '',
-  sourceEntryPort: '',
-  targetEntryPort: '',
-  targetport: '',
-  country: UNKNOWN_FACTS.country,
-  countryName: UNKNOWN_FACTS.countryName,
-  sourceEntryAS: UNKNOWN_FACTS.as,
-  location: UNKNOWN_FACTS.location,
-  targetCountry: UNKNOWN_FACTS.country,
-  targetCountryName: UNKNOWN_FACTS.countryName,
-  targetEntryAS: UNKNOWN_FACTS.as,
-  locationDestination: UNKNOWN_FACTS.location,
-  originalRequestString: '',
-  username: '',
-  password: '',
-  login: '',
-  clientVersion: '',
-  sessionStart: '',
-  sessionEnd: '',
-  vulnid: '',
-  additionalData: '{}',
-  rawhttp: '-',
-  externalIP: '1.1.1.1',
-  internalIP: '1.1.1.1',
-  hostname: 'undefined',
-  client: '-',
-};
+/** What enrichment gives a fresh alert that lacks the fact. */
+const TEXT_DEFAULTS: Readonly<Record<TextField, string>> = BLANK_ALERT_DOCUMENT;
 
 const KNOWN_FIELDS: ReadonlySet<string> = new Set(ALERT_FIELDS);
 const DOCUMENT_ID = /^[0-9a-f]{32}$/i;
