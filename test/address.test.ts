@@ -53,8 +53,9 @@ describe('parseAddress', () => {
   });
 
   it('canonicalises an embedded IPv4 tail to hex groups', () => {
-    assert.deepEqual(parseAddress('::ffff:1.2.3.4'), { text: '::ffff:102:304', version: 6 });
-    assert.deepEqual(parseAddress('::FFFF:192.168.1.1'), { text: '::ffff:c0a8:101', version: 6 });
+    assert.deepEqual(parseAddress('::ffff:1.2.3.4'), { text: '::ffff:1.2.3.4', version: 6 });
+    assert.deepEqual(parseAddress('::FFFF:192.168.1.1'), { text: '::ffff:192.168.1.1', version: 6 });
+    assert.deepEqual(parseAddress('::ffff:c0a8:101'), { text: '::ffff:192.168.1.1', version: 6 }, 'RFC 5952: mapped addresses keep the dotted tail');
     assert.equal(parseAddress('::ffff:1.2.3.256'), null);
     assert.equal(parseAddress('::ffff:01.2.3.4'), null);
   });

@@ -21,6 +21,8 @@ export function parseAddress(raw: string): IpAddress | null {
 
 function canonicalIpv6(text: string): string {
   const groups = ipv6Groups(text);
+  // RFC 5952 section 5: IPv4-mapped addresses keep their dotted tail.
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) return `::ffff:${mappedIpv4(groups)}`;
   // RFC 5952: compress the longest run (length >= 2) of zero groups, first one on a tie.
   let bestStart = -1;
   let bestLength = 1;
@@ -53,6 +55,10 @@ export function ipv6Groups(text: string): number[] {
   const left = parse(body.slice(0, gap));
   const right = parse(body.slice(gap + 2));
   return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+}
+
+function mappedIpv4(groups: readonly number[]): string {
+  return `${groups[6]! >> 8}.${groups[6]! & 0xff}.${groups[7]! >> 8}.${groups[7]! & 0xff}`;
 }
 
 export function ipv4ToNumber(text: string): number {
@@ -101,8 +107,7 @@ export function isPublicAddress(address: IpAddress): boolean {
   const groups = ipv6Groups(address.text);
   // IPv4-mapped addresses (::ffff:a.b.c.d) are as public as the IPv4 address they carry.
   if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    const v4 = `${groups[6]! >> 8}.${groups[6]! & 0xff}.${groups[7]! >> 8}.${groups[7]! & 0xff}`;
-    return isPublicAddress({ text: v4, version: 4 });
+    return isPublicAddress({ text: mappedIpv4(groups), version: 4 });
   }
   return !IPV6_NON_PUBLIC_GROUPS.some(([prefix, bits]) => inIpv6Prefix(groups, prefix, bits));
 }
