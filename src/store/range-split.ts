@@ -13,8 +13,17 @@ export interface RangePiece {
   readonly to: number;
 }
 
+/**
+ * Stored times are whole seconds, so [from, to) holds exactly the alerts of
+ * [ceil(from), ceil(to)) in whole seconds, which the text comparisons of raw alerts can express.
+ */
+export function toWholeSeconds(range: TimeRange): TimeRange {
+  return { from: Math.ceil(range.from / 1000) * 1000, to: Math.ceil(range.to / 1000) * 1000 };
+}
+
 /** Splits [from, to) using the given bucket sizes (ms, ascending, each a multiple of the previous). */
-export function splitRange(range: TimeRange, grains: readonly number[]): RangePiece[] {
+export function splitRange(exactRange: TimeRange, grains: readonly number[]): RangePiece[] {
+  const range = toWholeSeconds(exactRange);
   const pieces: RangePiece[] = [];
   const split = (from: number, to: number, level: number): void => {
     if (from >= to) return;

@@ -10,7 +10,7 @@ import type {
   StoredAlert, TimeRange, TopKind, TopTimeline,
 } from '../../domain/query';
 import { formatUtc, parseUtc } from '../../domain/time';
-import { DAY_MS, HOUR_MS, MINUTE_MS, splitRange, type RangePiece } from '../range-split';
+import { DAY_MS, HOUR_MS, MINUTE_MS, splitRange, toWholeSeconds, type RangePiece } from '../range-split';
 import { SIDE, TOP_KIND } from './aggregates';
 
 type Row = Record<string, unknown>;
@@ -114,7 +114,8 @@ export class SqliteQueries {
     ).all(sourceIp, limit) as Row[]).map(toStoredAlert);
   }
 
-  sourcesReceived(scope: DomainScope, range: TimeRange): KeyCount[] {
+  sourcesReceived(scope: DomainScope, exactRange: TimeRange): KeyCount[] {
+    const range = toWholeSeconds(exactRange);
     return (this.statement(
       `SELECT "sourceEntryIp" AS key, count(*) AS count FROM alerts WHERE ${this.inDomains(scope, '"clientDomain"')}
        AND "recievedTime" >= ? AND "recievedTime" < ? GROUP BY "sourceEntryIp" ORDER BY count DESC, key`,

@@ -1,0 +1,185 @@
+/**
+ * The contract every AlertStore implementation must meet, written once and run against each
+ * store (SQLite now; the Elasticsearch/OpenSearch store joins with its own factory).
+ * Statistics answers are checked against a naive oracle that filters and counts the very
+ * records that were stored, over random windows that cut through buckets of every grain.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import type { AlertDocument, AlertRecord } from '../src/domain/alert';
+import type { DomainScope, Side } from '../src/domain/query';
+import { formatUtc, parseUtc } from '../src/domain/time';
+import type { AlertStore } from '../src/store/store';
+import { alertRecord } from './helpers';
+
+/** A small deterministic PRNG, so a failure can be replayed. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const PEER_TYPES = ['SSH/console(cowrie)', 'Network(honeytrap)', 'Network(Dionaea)', 'Webpage'];
+const COUNTRIES: Array<[string, string, string]> = [['GB', 'United Kingdom', '51.5142 , -0.0931'], ['SE', 'Sweden', '58.4167 , 15.6167'], ['-', '-', '0.0 , 0.0']];
+
+function inScope(doc: AlertDocument, scope: DomainScope): boolean {
+  return scope === 'both' || doc.clientDomain === (scope === 'community');
+}
+
+function within(time: string, from: number, to: number): boolean {
+  const t = parseUtc(time);
+  return t >= from && t < to;
+}
+
+function tally(keys: string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const key of keys) counts.set(key, (counts.get(key) ?? 0) + 1);
+  return counts;
+}
+
+export function storeContract(name: string, open: () => Promise<AlertStore>, cleanup: () => Promise<void> = async () => {}): void {
+  describe(`AlertStore contract: ${name}`, () => {
+    let store: AlertStore;
+    const now = Math.floor(Date.now() / 1000) * 1000;
+    const next = random(20261127);
+    const records: AlertRecord[] = [];
+
+    before(async () => {
+      store = await open();
+      // 3000 alerts over the last 3 days, several per second near the edges of minutes and hours.
+      for (let i = 0; i < 3000; i++) {
+        const received = now - Math.floor(next() * 3 * DAY / 1000) * 1000;
+        const [country, countryName, location] = COUNTRIES[Math.floor(next() * COUNTRIES.length)]!;
+        const [targetCountry, targetCountryName, locationDestination] = COUNTRIES[Math.floor(next() * COUNTRIES.length)]!;
+        const peerType = PEER_TYPES[Math.floor(next() * PEER_TYPES.length)]!;
+        records.push(alertRecord({
+          recievedTime: formatUtc(received),
+          createTime: formatUtc(received - Math.floor(next() * 7200) * 1000),
+          clientDomain: next() < 0.8,
+          peerType,
+          peerIdent: `${peerType.slice(0, 4)}-${Math.floor(next() * 5)}`,
+          hostname: next() < 0.3 ? 'undefined' : `sensor-${Math.floor(next() * 7)}`,
+          targetEntryIp: `89.160.20.${112 + Math.floor(next() * 4)}`,
+          sourceEntryIp: `81.2.69.${142 + Math.floor(next() * 20)}`,
+          targetEntryPort: String([22, 23, 80, 443, 445][Math.floor(next() * 5)]),
+          originalRequestString: `/page/${Math.floor(next() * 6)}`,
+          country, countryName, location, targetCountry, targetCountryName, locationDestination,
+        }, createHash('md5').update(`contract-${i}`).digest('hex')));
+      }
+      for (let i = 0; i < records.length; i += 500) await store.storeAlerts(records.slice(i, i + 500));
+    });
+
+    after(async () => {
+      await store.close();
+      await cleanup();
+    });
+
+    test('storing the same records again inserts nothing and changes no answer', async () => {
+      const window = { from: now - 2 * DAY, to: now + 1000 };
+      const before = await store.countReceivedByPeerType('both', window);
+      const outcome = await store.storeAlerts(records.slice(0, 700));
+      assert.deepEqual(outcome, { inserted: 0, duplicates: 700 });
+      assert.deepEqual(await store.countReceivedByPeerType('both', window), before);
+      assert.equal(await store.countAlerts(), records.length);
+    });
+
+    test('a stored document reads back field for field', async () => {
+      const record = records[1234]!;
+      assert.deepEqual(await store.getAlert(record.id), record.document);
+      assert.equal(await store.getAlert('0'.repeat(32)), undefined);
+    });
+
+    test('counts over random windows equal a naive count, in every scope', async () => {
+      for (let i = 0; i < 60; i++) {
+        const from = now - Math.floor(next() * 3 * DAY);
+        const to = Math.min(now + 1000, from + Math.floor(next() * 2 * DAY) + 1000);
+        const scope = (['community', 'private', 'both'] as const)[i % 3];
+        const expected = records.filter((r) => inScope(r.document, scope) && within(r.document.recievedTime, from, to));
+        assert.equal(await store.countReceived(scope, { from, to }), expected.length, `${scope} [${formatUtc(from)}, ${formatUtc(to)})`);
+        const perType = await store.countReceivedByPeerType(scope, { from, to });
+        assert.deepEqual(new Map(perType.map((k) => [k.key, k.count])), tally(expected.map((r) => r.document.peerType)));
+      }
+    });
+
+    test('per day and type by createTime, countries by recievedTime, locations by createTime: naive counts', async () => {
+      for (let i = 0; i < 20; i++) {
+        const from = now - Math.floor(next() * 3 * DAY);
+        const to = from + Math.floor(next() * DAY) + 1000;
+        const scope: DomainScope = i % 2 === 0 ? 'community' : 'both';
+        const side: Side = i % 4 < 2 ? 'source' : 'target';
+        const created = records.filter((r) => inScope(r.document, scope) && within(r.document.createTime, from, to));
+        const perDay = await store.createdPerDayAndType(scope, { from, to });
+        assert.deepEqual(
+          new Map(perDay.map((d) => [`${formatUtc(d.day).slice(0, 10)}|${d.peerType}`, d.count])),
+          tally(created.map((r) => `${r.document.createTime.slice(0, 10)}|${r.document.peerType}`)),
+        );
+        const locations = await store.topLocationsCreated(scope, { from, to }, side, 100);
+        assert.deepEqual(
+          new Map(locations.map((l) => [l.key, l.count])),
+          tally(created.map((r) => (side === 'source' ? r.document.location : r.document.locationDestination))),
+        );
+        const received = records.filter((r) => inScope(r.document, scope) && within(r.document.recievedTime, from, to));
+        const countries = await store.topCountriesReceived(scope, { from, to }, side, 100);
+        assert.deepEqual(
+          new Map(countries.map((c) => [`${c.code}|${c.name}`, c.count])),
+          tally(received.map((r) => (side === 'source' ? `${r.document.country}|${r.document.countryName}` : `${r.document.targetCountry}|${r.document.targetCountryName}`))),
+        );
+        const sensors = await store.sensorActivity(scope, { from, to });
+        const sensorOf = (d: AlertDocument): string => (d.hostname === 'undefined' ? d.targetEntryIp : d.hostname);
+        assert.deepEqual(
+          new Map(sensors.map((s) => [`${s.sensor}|${s.peerIdent}|${s.peerType}`, s.count])),
+          tally(received.map((r) => `${sensorOf(r.document)}|${r.document.peerIdent}|${r.document.peerType}`)),
+        );
+      }
+    });
+
+    test('top timelines on the bucket grid equal naive counts', async () => {
+      for (const [kind, bucket, buckets] of [['destports', HOUR, 24], ['urls', 6 * HOUR, 12], ['destports', DAY, 4]] as const) {
+        const to = Math.ceil((now + 1000) / bucket) * bucket;
+        const from = to - buckets * bucket;
+        const timelines = await store.topTimelines('community', kind, { from, to }, bucket, 3);
+        const relevant = records.filter((r) => r.document.clientDomain && within(r.document.recievedTime, from, to) &&
+          (kind === 'destports' || r.document.peerType === 'Webpage'));
+        const keyOf = (d: AlertDocument): string => (kind === 'destports' ? d.targetEntryPort : d.originalRequestString);
+        const totals = [...tally(relevant.map((r) => keyOf(r.document)))].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 3);
+        assert.deepEqual(timelines.map((t) => [t.key, t.total]), totals, `${kind} per ${bucket / HOUR} h`);
+        for (const timeline of timelines) {
+          const expected = tally(relevant.filter((r) => keyOf(r.document) === timeline.key)
+            .map((r) => String(from + Math.floor((parseUtc(r.document.recievedTime) - from) / bucket) * bucket)));
+          assert.deepEqual(new Map([...timeline.buckets].map(([k, v]) => [String(k), v])), expected);
+        }
+      }
+    });
+
+    test('newest lists and bad-IP sources come from the raw alerts', async () => {
+      const newest = await store.newestReceived('community', 5);
+      const expected = records.filter((r) => r.document.clientDomain).map((r) => r.document.recievedTime).sort().reverse().slice(0, 5);
+      assert.deepEqual(newest.map((a) => a.document.recievedTime), expected);
+      const source = records[42]!.document.sourceEntryIp;
+      const fromSource = await store.newestFromSource('both', source, 1000);
+      assert.equal(fromSource.length, records.filter((r) => r.document.sourceEntryIp === source).length);
+      assert.ok(fromSource.every((a, i) => i === 0 || fromSource[i - 1]!.document.createTime >= a.document.createTime));
+      const window = { from: now - 2 * HOUR, to: now + 1000 };
+      const sources = await store.sourcesReceived('private', window);
+      assert.deepEqual(new Map(sources.map((s) => [s.key, s.count])),
+        tally(records.filter((r) => !r.document.clientDomain && within(r.document.recievedTime, window.from, window.to)).map((r) => r.document.sourceEntryIp)));
+    });
+
+    test('users: put, get, replace, list, remove', async () => {
+      const user = { peerName: 'contract-user', tokenHash: 'a'.repeat(128), community: false, getOnly: true, email: 'x@example.org' };
+      await store.putUser(user);
+      assert.deepEqual(await store.getUser('contract-user'), user);
+      await store.putUser({ ...user, getOnly: false });
+      assert.equal((await store.getUser('contract-user'))?.getOnly, false);
+      assert.ok((await store.listUsers()).some((u) => u.peerName === 'contract-user'));
+      assert.equal(await store.removeUser('contract-user'), true);
+      assert.equal(await store.removeUser('contract-user'), false);
+      assert.equal(await store.getUser('contract-user'), undefined);
+    });
+  });
+}
