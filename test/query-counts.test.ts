@@ -234,7 +234,8 @@ describe('aggregates are idempotent', () => {
     const now = Date.now();
     const today = Math.floor(now / DAY) * DAY;
     const records = [
-      ...alertRecords(3, at(now - MINUTE)),
+      // 30 s ago: well inside "last minute" for both rounds of questions, however long they take.
+      ...alertRecords(3, at(now - MINUTE / 2)),
       ...alertRecords(2, { ...at(now - 2 * HOUR), peerType: 'Webpage', peerIdent: 'glastopf-01', originalRequestString: '/index.php', targetEntryPort: '80' }),
       alertRecord({ createTime: formatUtc(today - 2 * DAY), recievedTime: formatUtc(now - 20 * MINUTE), hostname: 'sensor-x' }),
     ];
