@@ -2,7 +2,10 @@
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
 
+const NEEDS_ESCAPING = /[&<>"'\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
+
 export function escapeXml(text: string): string {
+  if (!NEEDS_ESCAPING.test(text)) return text;
   // Characters XML 1.0 cannot carry at all are dropped rather than producing invalid XML.
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c]!).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '');
 }
@@ -24,14 +27,23 @@ export interface XmlElement {
  * root, two-space indentation, one element per line, `<Name />` when empty, a final line break.
  */
 export function xmlDocument(root: XmlElement): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>${renderElement(root, 0)}`;
+  const parts = ['<?xml version="1.0" encoding="UTF-8"?>'];
+  renderElement(root, 0, parts);
+  return parts.join('');
 }
 
-function renderElement(element: XmlElement, depth: number): string {
+/** Appends to one array: lists of tens of thousands of elements stay cheap. */
+function renderElement(element: XmlElement, depth: number, parts: string[]): void {
   const indent = depth === 0 ? '' : '  '.repeat(depth);
   const text = element.text === undefined ? '' : String(element.text);
-  if (text !== '') return `${indent}<${element.name}>${escapeXml(text)}</${element.name}>\n`;
   const children = element.children ?? [];
-  if (children.length === 0) return `${indent}<${element.name} />\n`;
-  return `${indent}<${element.name}>\n${children.map((c) => renderElement(c, depth + 1)).join('')}${indent}</${element.name}>\n`;
+  if (text !== '') {
+    parts.push(`${indent}<${element.name}>${escapeXml(text)}</${element.name}>\n`);
+  } else if (children.length === 0) {
+    parts.push(`${indent}<${element.name} />\n`);
+  } else {
+    parts.push(`${indent}<${element.name}>\n`);
+    for (const child of children) renderElement(child, depth + 1, parts);
+    parts.push(`${indent}</${element.name}>\n`);
+  }
 }

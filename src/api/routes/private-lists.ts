@@ -42,10 +42,7 @@ export function registerPrivateRoutes(app: FastifyInstance, { config, store, aut
     if (!(await authorized(request, reply))) return reply;
     const query = request.query as Query;
     const sources = (await store.sourcesReceived(scopeOf(query), lastMinutes(Date.now(), minutes())))
-      .filter(({ key }) => {
-        const address = parseAddress(key);
-        return address !== null && isPublicAddress(address);
-      });
+      .filter(({ key }) => isPublicText(key));
     if (wantsJson(query)) return reply.send(sources.map(({ key, count }) => ({ ip: key, count })));
     const elements: XmlElement[] = sources.map(({ key, count }) => ({
       name: 'Source', children: [{ name: 'Address', text: key }, { name: 'Count', text: count }],
@@ -73,6 +70,21 @@ export function registerPrivateRoutes(app: FastifyInstance, { config, store, aut
       return sendXml(reply, { name: 'EWSSimpleAlertInfo', children: [{ name: 'Alerts', children: alerts.map(singleIpAlertElement) }] });
     });
   }
+}
+
+/** Memo of the public-address check: a bad-IP list repeats the same addresses all day. */
+const publicMemo = new Map<string, boolean>();
+const PUBLIC_MEMO_SIZE = 200_000;
+
+function isPublicText(text: string): boolean {
+  let isPublic = publicMemo.get(text);
+  if (isPublic === undefined) {
+    const address = parseAddress(text);
+    isPublic = address !== null && isPublicAddress(address);
+    if (publicMemo.size >= PUBLIC_MEMO_SIZE) publicMemo.clear();
+    publicMemo.set(text, isPublic);
+  }
+  return isPublic;
 }
 
 export function sendXml(reply: FastifyReply, root: XmlElement): FastifyReply {
