@@ -58,7 +58,8 @@ export class Authenticator {
     // An unknown name is remembered only briefly, so a user just added with the CLI can
     // connect within seconds even if it tried (and failed) a moment before.
     const lifetime = user ? this.userCacheMs : Math.min(this.userCacheMs, NEGATIVE_CACHE_MS);
-    this.cache.set(peerName, { user, expires: now + lifetime });
+    // A copy as key: the name is a slice of the request body, which must not outlive the request.
+    this.cache.set(Buffer.from(peerName, 'utf8').toString('utf8'), { user, expires: now + lifetime });
     return user;
   }
 }

@@ -14,7 +14,9 @@ export function parseAddress(raw: string): IpAddress | null {
   const text = raw.trim();
   if (text.length === 0 || text.length > 45 || text.includes('%')) return null;
   const version = isIP(text);
-  if (version === 4) return { text, version: 4 };
+  // Rebuilt from its octets rather than kept as given: the given text is a slice of the whole
+  // request body, and a long-lived cache keyed by it would keep every body alive.
+  if (version === 4) return { text: text.split('.').map(Number).join('.'), version: 4 };
   if (version === 6) return { text: canonicalIpv6(text), version: 6 };
   return null;
 }
