@@ -79,6 +79,12 @@ CREATE TABLE statistics (from_time TEXT PRIMARY KEY, to_time TEXT NOT NULL, vals
 CREATE INDEX alerts_domain_created ON alerts("clientDomain", "createTime");
 DROP INDEX alerts_domain_received;
 CREATE INDEX alerts_domain_received ON alerts("clientDomain", "recievedTime", "sourceEntryIp");`,
+  // 3: top keys without grouping whole windows (sqlite-queries.ts topTimelines): the rows
+  // heavy enough to matter, and each key's buckets in one index range.
+  `CREATE INDEX agg_received_hour_top_heavy ON agg_received_hour_top(domain, kind, bucket, key) WHERE count >= 4;
+CREATE INDEX agg_received_day_top_heavy ON agg_received_day_top(domain, kind, bucket, key) WHERE count >= 16;
+CREATE INDEX agg_received_hour_top_key ON agg_received_hour_top(domain, kind, key, bucket);
+CREATE INDEX agg_received_day_top_key ON agg_received_day_top(domain, kind, key, bucket);`,
 ];
 
 export function migrate(db: Database.Database): void {

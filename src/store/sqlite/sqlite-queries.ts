@@ -21,6 +21,8 @@ export interface AggregateTable {
   readonly key: readonly string[];
 }
 
+/** Bucket counts from which a top-table row is indexed as heavy (migration 3's partial indexes). */
+const HEAVY_BUCKET_COUNT = { hour: 4, day: 16 } as const;
 const DOMAINS: Record<DomainScope, readonly number[]> = { community: [1], private: [0], both: [0, 1] };
 const ALERT_COLUMNS = ALERT_FIELDS.map((f) => `"${f}"`).join(', ');
 /** SQL twin of aggregates.ts sensorOf(). */
@@ -205,23 +207,42 @@ export class SqliteQueries {
     const table = daily ? 'agg_received_day_top' : 'agg_received_hour_top';
     const where = `${this.inDomains(scope)} AND kind = ${TOP_KIND[kind]} AND bucket >= ? AND bucket < ?`;
     const bounds = [range.from / 1000, range.to / 1000];
-    const top = this.pairs(`SELECT key, sum(count) AS c FROM ${table} WHERE ${where} GROUP BY key ORDER BY c DESC, key LIMIT ?`, ...bounds, limit);
+    const top = this.heavyTop(table, daily, where, bounds, range, scope, limit)
+      ?? this.pairs(`SELECT key, sum(count) AS c FROM ${table} WHERE ${where} GROUP BY key ORDER BY c DESC, key LIMIT ?`, ...bounds, limit);
     if (top.length === 0) return [];
     const timelines = new Map(top.map(([key, total]) => [key, { key, total, buckets: new Map<number, number>() }]));
-    // The timeline of the few top keys by primary-key seeks (domain, kind, bucket, key): grouping
-    // the whole window a second time would cost as much as finding the top keys.
-    const grain = daily ? DAY_MS : HOUR_MS;
-    const seek = this.statement(`SELECT count FROM ${table} WHERE domain = ? AND kind = ${TOP_KIND[kind]} AND bucket = ? AND key = ?`).pluck();
-    for (let at = range.from; at < range.to; at += grain) {
-      const start = range.from + Math.floor((at - range.from) / bucketMs) * bucketMs;
-      for (const domain of DOMAINS[scope]) {
-        for (const timeline of timelines.values()) {
-          const count = seek.get(domain, at / 1000, timeline.key) as number | undefined;
-          if (count) addTo(timeline.buckets, start, count);
-        }
-      }
+    for (const [key, bucket, count] of this.keyBuckets(table, where, bounds, top.map(([key]) => key))) {
+      const start = range.from + Math.floor((bucket * 1000 - range.from) / bucketMs) * bucketMs;
+      addTo(timelines.get(key)!.buckets, start, count);
     }
     return [...timelines.values()];
+  }
+
+  /** Per-bucket counts of the given keys, read through the (domain, kind, key, bucket) index. */
+  private keyBuckets(table: string, where: string, bounds: number[], keys: readonly string[]): Array<[string, number, number]> {
+    return this.statement(
+      `SELECT key, bucket, count FROM ${table} INDEXED BY ${table}_key WHERE ${where} AND key IN (SELECT value FROM json_each(?))`,
+    ).raw().all(...bounds, JSON.stringify(keys)) as Array<[string, number, number]>;
+  }
+
+  /**
+   * The top keys without grouping every row of the window: a key that is "heavy" (at least
+   * HEAVY_BUCKET_COUNT) in none of the window's buckets totals at most buckets x (threshold - 1).
+   * When the last of the top keys among the heavy ones beats that bound, the answer is exact;
+   * otherwise (little data, flat distributions) undefined sends the caller to the full grouping.
+   */
+  private heavyTop(table: string, daily: boolean, where: string, bounds: number[], range: TimeRange, scope: DomainScope, limit: number): Array<[string, number]> | undefined {
+    const threshold = daily ? HEAVY_BUCKET_COUNT.day : HEAVY_BUCKET_COUNT.hour;
+    const candidates = this.statement(
+      `SELECT DISTINCT key FROM ${table} INDEXED BY ${table}_heavy WHERE ${where} AND count >= ${threshold}`,
+    ).pluck().all(...bounds) as string[];
+    if (candidates.length < limit) return undefined;
+    const totals = new Map<string, number>();
+    for (const [key, , count] of this.keyBuckets(table, where, bounds, candidates)) addTo(totals, key, count);
+    const top = [...totals].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).slice(0, limit);
+    const buckets = (range.to - range.from) / (daily ? DAY_MS : HOUR_MS) * DOMAINS[scope].length;
+    const outsiderBound = buckets * (threshold - 1);
+    return top.length === limit && top[limit - 1]![1] > outsiderBound ? top : undefined;
   }
 
   putStatisticsSnapshot(snapshot: StatisticsSnapshot): void {
