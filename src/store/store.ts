@@ -115,4 +115,3 @@ export interface AlertStore {
   close(): Promise<void>;
 }
 
-export class StoreUnavailableError extends Error {}
