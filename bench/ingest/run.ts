@@ -6,7 +6,8 @@
  *                           [--batch B] [--raw-rows R] [--time-limit S] [--cpu-prof DIR] [--keep]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -37,10 +38,14 @@ interface Options {
   clients: number;
   synchronous: 'full' | 'normal';
   batch: number;
+  rawBatch: number;
   rawRows: number;
   timeLimitS: number;
   cpuProfDir: string | undefined;
   serverNodeArgs: string[];
+  serverLog: string | undefined;
+  serverEnv: Record<string, string>;
+  generateDuringRun: boolean;
   keep: boolean;
 }
 
@@ -49,10 +54,14 @@ const USAGE = `usage: npm run bench:ingest -- [options]
   --clients C             concurrent keep-alive clients (default 4)
   --synchronous full|normal   PEBA_SQLITE_SYNCHRONOUS of the server and the raw reference (default full)
   --batch B               alerts per message (default 100, as ewsposter batches)
+  --raw-batch B           rows per transaction in the raw reference (default: --batch)
   --raw-rows R            rows for the raw reference (default N; at least ${RAW_MIN_ROWS} unless N is smaller)
   --time-limit S          give up after S seconds in total (default 900)
   --cpu-prof DIR          run the server under --cpu-prof, write the profile to DIR and summarize it
   --server-node-arg ARG   extra node option for the server, repeatable (e.g. --max-old-space-size=256)
+  --server-log FILE       write all server output to FILE (default: first 30 lines to stderr)
+  --server-env KEY=VALUE  extra PEBA_ setting for the server, repeatable (e.g. GEOIP_CACHE_SIZE=0)
+  --generate-during-run   build each message just before sending it (to see the generator's cost)
   --keep                  keep the temporary directory (databases) and print its path`;
 
 function parseOptions(argv: string[]): Options {
@@ -63,10 +72,14 @@ function parseOptions(argv: string[]): Options {
       clients: { type: 'string' },
       synchronous: { type: 'string' },
       batch: { type: 'string' },
+      'raw-batch': { type: 'string' },
       'raw-rows': { type: 'string' },
       'time-limit': { type: 'string' },
       'cpu-prof': { type: 'string' },
       'server-node-arg': { type: 'string', multiple: true },
+      'server-log': { type: 'string' },
+      'server-env': { type: 'string', multiple: true },
+      'generate-during-run': { type: 'boolean' },
       keep: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -84,17 +97,27 @@ function parseOptions(argv: string[]): Options {
   const alerts = int(values.alerts, 1_000_000, 'alerts', 1, 100_000_000);
   const synchronous = (values.synchronous ?? 'full').toLowerCase();
   if (synchronous !== 'full' && synchronous !== 'normal') throw new Error(`--synchronous: expected full or normal, got ${values.synchronous}`);
+  const batch = int(values.batch, 100, 'batch', 1, 10_000);
   const rawDefault = alerts;
   const rawRows = Math.min(alerts, Math.max(int(values['raw-rows'], rawDefault, 'raw-rows', 1, 100_000_000), RAW_MIN_ROWS));
   return {
     alerts,
     clients: int(values.clients, 4, 'clients', 1, 256),
     synchronous,
-    batch: int(values.batch, 100, 'batch', 1, 10_000),
+    batch,
+    rawBatch: int(values['raw-batch'], batch, 'raw-batch', 1, 100_000),
     rawRows,
     timeLimitS: int(values['time-limit'], 900, 'time-limit', 10, 86_400),
     cpuProfDir: values['cpu-prof'] === undefined ? undefined : path.resolve(values['cpu-prof']),
     serverNodeArgs: values['server-node-arg'] ?? [],
+    serverLog: values['server-log'] === undefined ? undefined : path.resolve(values['server-log']),
+    serverEnv: Object.fromEntries((values['server-env'] ?? []).map((pair) => {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) throw new Error(`--server-env: expected KEY=VALUE, got ${pair}`);
+      const key = pair.slice(0, eq).toUpperCase();
+      return [key.startsWith('PEBA_') ? key : `PEBA_${key}`, pair.slice(eq + 1)];
+    })),
+    generateDuringRun: values['generate-during-run'] ?? false,
     keep: values.keep ?? false,
   };
 }
@@ -201,6 +224,26 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 
 // ---------------------------------------------------------------- server
 
+/** A fingerprint of dist/src, so runs made while the server code changes can be told apart. */
+function describeServerBuild(): string {
+  const hash = createHash('sha1');
+  let files = 0;
+  let newest = 0;
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.endsWith('.js')) {
+        hash.update(entry.name).update(readFileSync(full));
+        newest = Math.max(newest, statSync(full).mtimeMs);
+        files++;
+      }
+    }
+  };
+  walk(path.join(DIST, 'src'));
+  return `dist/src sha1 ${hash.digest('hex').slice(0, 12)} (${files} files, newest ${new Date(newest).toISOString()})`;
+}
+
 interface Server {
   readonly child: ChildProcess;
   readonly pid: number;
@@ -219,7 +262,7 @@ async function startServer(dir: string, options: Options): Promise<Server> {
     PEBA_BINDHOST: `127.0.0.1:${port}`,
     PEBA_LOG_LEVEL: 'warn',
     PEBA_SQLITE_SYNCHRONOUS: options.synchronous,
-  });
+  }, options.serverEnv);
   const nodeArgs: string[] = [...options.serverNodeArgs];
   if (options.cpuProfDir !== undefined) {
     mkdirSync(options.cpuProfDir, { recursive: true });
@@ -231,7 +274,7 @@ async function startServer(dir: string, options: Options): Promise<Server> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   server = child;
-  forwardOutput(child);
+  forwardOutput(child, options.serverLog);
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (!serverAlive()) throw new Error(`server exited during start-up (code ${child.exitCode}, signal ${child.signalCode})`);
@@ -255,7 +298,14 @@ function answers(port: number): Promise<boolean> {
 }
 
 /** Server log lines go to our stderr, capped so a misbehaving run cannot flood the terminal. */
-function forwardOutput(child: ChildProcess): void {
+function forwardOutput(child: ChildProcess, logFile: string | undefined): void {
+  if (logFile !== undefined) {
+    const out = createWriteStream(logFile);
+    child.stdout!.pipe(out, { end: false });
+    child.stderr!.pipe(out, { end: false });
+    child.once('exit', () => setImmediate(() => out.end()));
+    return;
+  }
   let lines = 0;
   const MAX_LINES = 30;
   for (const stream of [child.stdout!, child.stderr!]) {
@@ -420,6 +470,9 @@ interface RawResult {
   readonly rows: number;
   readonly seconds: number;
   readonly rate: number;
+  /** Wall time of the whole phase (reading included) and CPU other processes used meanwhile. */
+  readonly phaseSeconds: number;
+  readonly otherCpuS: number;
 }
 
 /**
@@ -428,6 +481,9 @@ interface RawResult {
  * only inserting is timed and memory stays bounded.
  */
 function rawReference(e2eDb: string, dir: string, options: Options): RawResult {
+  const cpu0 = process.cpuUsage();
+  const machine0 = machineCpu();
+  const t0 = performance.now();
   const source = new Database(e2eDb, { readonly: true });
   const fresh = new Database(path.join(dir, 'raw.db'));
   try {
@@ -443,7 +499,7 @@ function rawReference(e2eDb: string, dir: string, options: Options): RawResult {
     });
     const read = source.prepare(`SELECT seq, id, ${columns} FROM alerts WHERE seq > ? ORDER BY seq LIMIT ?`).raw();
     const CHUNK = 50_000; // a multiple of any sane batch keeps transactions at exactly `batch` rows
-    const chunk = Math.max(options.batch, Math.floor(CHUNK / options.batch) * options.batch);
+    const chunk = Math.max(options.rawBatch, Math.floor(CHUNK / options.rawBatch) * options.rawBatch);
     let after = 0;
     let done = 0;
     let ns = 0n;
@@ -454,12 +510,18 @@ function rawReference(e2eDb: string, dir: string, options: Options): RawResult {
       after = withSeq[withSeq.length - 1]![0] as number;
       const rows = withSeq.map((row) => row.slice(1)); // seq is assigned by the fresh table
       const start = process.hrtime.bigint();
-      for (let i = 0; i < rows.length; i += options.batch) writeBatch.immediate(rows, i, Math.min(i + options.batch, rows.length));
+      for (let i = 0; i < rows.length; i += options.rawBatch) writeBatch.immediate(rows, i, Math.min(i + options.rawBatch, rows.length));
       ns += process.hrtime.bigint() - start;
       done += rows.length;
     }
     const seconds = Number(ns) / 1e9;
-    return { rows: done, seconds, rate: done / seconds };
+    const cpu = process.cpuUsage(cpu0);
+    const busyS = (machineCpu().busy - machine0.busy) / clockTicks;
+    return {
+      rows: done, seconds, rate: done / seconds,
+      phaseSeconds: (performance.now() - t0) / 1000,
+      otherCpuS: Math.max(0, busyS - (cpu.user + cpu.system) / 1e6),
+    };
   } finally {
     fresh.close();
     source.close();
@@ -491,6 +553,8 @@ async function main(): Promise<number> {
   console.log(`  NOTE: the load generator runs on the same machine as the server and competes with it for the ${cpus.length} cores.`);
   console.log(`  alerts ${fmtInt(options.alerts)} in messages of ${options.batch}, ${options.clients} keep-alive clients, synchronous=${options.synchronous}`);
   if (options.serverNodeArgs.length > 0) console.log(`  server node options: ${options.serverNodeArgs.join(' ')}`);
+  for (const [key, value] of Object.entries(options.serverEnv)) console.log(`  server env: ${key}=${value}`);
+  console.log(`  server code: ${describeServerBuild()}`);
 
   tempDir = mkdtempSync(path.join(os.tmpdir(), 'peba-bench-'));
   const messageCount = Math.ceil(options.alerts / options.batch);
@@ -501,7 +565,7 @@ async function main(): Promise<number> {
   // Build all bodies before the timed window when they fit comfortably in memory.
   const probe = new MessageGenerator({ seed: 1 }).message(0, options.batch).length;
   const estimatedBytes = probe * messageCount;
-  const pregenerate = estimatedBytes <= PREGEN_LIMIT_BYTES;
+  const pregenerate = estimatedBytes <= PREGEN_LIMIT_BYTES && !options.generateDuringRun;
   let bodies: Array<Buffer | undefined> = [];
   if (pregenerate) {
     const g0 = performance.now();
@@ -513,7 +577,9 @@ async function main(): Promise<number> {
     }
     console.log(`  generated ${fmtInt(messageCount)} messages (${(bytes / 1024 ** 2).toFixed(0)} MB, avg ${fmtInt(bytes / options.alerts)} B/alert) in ${((performance.now() - g0) / 1000).toFixed(1)} s, before the timed window`);
   } else {
-    console.log(`  messages (~${(estimatedBytes / 1024 ** 3).toFixed(1)} GB) are too many to pre-build: built during the run; their cost is reported`);
+    console.log(options.generateDuringRun
+      ? '  messages are built during the run (--generate-during-run); their cost is reported'
+      : `  messages (~${(estimatedBytes / 1024 ** 3).toFixed(1)} GB) are too many to pre-build: built during the run; their cost is reported`);
   }
   const body = (m: number): Buffer => {
     if (!pregenerate) return generator.message(m, messageSize(m));
@@ -586,12 +652,13 @@ async function main(): Promise<number> {
   } else if (stored < options.rawRows) {
     console.log(`\n[2] raw reference skipped: the store holds only ${fmtInt(stored)} of the ${fmtInt(options.rawRows)} rows needed`);
   } else {
-    console.log(`\n[2] raw reference: the stored rows re-inserted with better-sqlite3 into a fresh db (same schema via migrate(), WAL, synchronous=${options.synchronous}), ${options.batch} rows per transaction`);
+    console.log(`\n[2] raw reference: the stored rows re-inserted with better-sqlite3 into a fresh db (same schema via migrate(), WAL, synchronous=${options.synchronous}), ${options.rawBatch} rows per transaction`);
     raw = rawReference(s.dbPath, tempDir, options);
     const scope = raw.rows === options.alerts
       ? 'the same number of rows as end to end'
       : `the first ${fmtInt(raw.rows)} of ${fmtInt(options.alerts)} rows; the rate is compared as is (a bigger table inserts somewhat slower, so this flatters raw)`;
     console.log(`  ${fmtInt(raw.rows)} rows (${scope}) in ${raw.seconds.toFixed(2)} s of insert time: ${fmtInt(raw.rate)} rows/s`);
+    console.log(`  other processes used ${raw.otherCpuS.toFixed(1)} CPU-s during this ${raw.phaseSeconds.toFixed(1)} s phase`);
   }
 
   // ---- 3. summary
@@ -603,13 +670,18 @@ async function main(): Promise<number> {
     ['alerts / clients / batch', `${fmtInt(options.alerts)} / ${options.clients} / ${options.batch}`],
     ['end-to-end alerts/s (total)', fmtInt(e2eRate)],
     ['end-to-end alerts/s (median per second)', fmtInt(e2eMedian)],
-    ['raw SQLite alerts/s', raw ? `${fmtInt(raw.rate)}${raw.rows < options.alerts ? ` (${fmtInt(raw.rows)} rows)` : ''}` : 'n/a'],
+    ['raw SQLite alerts/s', raw
+      ? `${fmtInt(raw.rate)} (${fmtInt(raw.rows)} rows, ${options.rawBatch} per transaction)`
+      : 'n/a'],
     ['ratio e2e/raw (total; median)', raw ? `${pct(e2eRate / raw.rate)}; ${pct(e2eMedian / raw.rate)}  (target >= 50%)` : 'n/a'],
     ['server RSS first / last / max', `${fmtMb(firstRss)} / ${fmtMb(lastRss)} / ${fmtMb(Math.max(maxRss, hwmKb))}`],
+    ['other processes\' CPU (e2e; raw)', `${load.machine.otherCpuS.toFixed(0)} s in ${load.seconds.toFixed(0)} s; ` +
+      (raw ? `${raw.otherCpuS.toFixed(0)} s in ${raw.phaseSeconds.toFixed(0)} s` : 'n/a') + '  (near 0 = clean measurement)'],
     ['failed messages', fmtInt(failed)],
     ['stored = sent', countOk ? 'yes' : `NO (${fmtInt(stored)})`],
     ['wall time of the whole bench', `${((Date.now() - startedAt) / 1000).toFixed(0)} s`],
   ];
+  if (aborted) table.push(['TIME LIMIT REACHED', 'partial run: figures above are incomplete']);
   const width = Math.max(...table.map(([k]) => k.length));
   for (const [key, value] of table) console.log(`  ${key.padEnd(width)}  ${value}`);
   return failed === 0 && countOk && !aborted ? 0 : 1;

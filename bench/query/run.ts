@@ -1,0 +1,499 @@
+/**
+ * Query benchmark: read latency of every retrieval endpoint (CONTRACT sections 5-6) of the real
+ * server on a small and a large SQLite store, side by side, to show whether the cost of an
+ * answer grows with the amount of stored data. See bench/README.md for how to run and read it.
+ *
+ *   node dist/bench/query/run.js [--sizes 100000,10000000] [--requests 300] [--keep DIR]
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { CONFIG_KEYS } from '../../src/config';
+import { formatUtc } from '../../src/domain/time';
+import { databaseBytes, ensureDatabase, SPAN_DAYS, TopUp, type DbMeta } from './database';
+import { AlertGenerator, DAY_MS } from './generator';
+
+/** dist/bench/query -> dist */
+const DIST = path.resolve(__dirname, '../..');
+const SERVER_MAIN = path.join(DIST, 'src/cli/main.js');
+const DEFAULT_RESPONSE = 'Nope';
+const USER = 'bench';
+const TOKEN = 'bench';
+const AUTH_BODY = `<EWS-SimpleMessage version="3.0"><Authentication><username>${USER}</username><token>${TOKEN}</token></Authentication></EWS-SimpleMessage>`;
+/** Targets the table is checked against. */
+const P99_TARGET_MS = 20;
+const RATIO_TARGET = 2;
+
+// ---------------------------------------------------------------- options
+
+interface Options {
+  sizes: number[];
+  requests: number;
+  warmup: number;
+  keep: string;
+  /** Stop measuring one endpoint after this long, so a pathological one cannot eat the run. */
+  endpointLimitS: number;
+  only: RegExp | undefined;
+  buildOnly: boolean;
+}
+
+const USAGE = `usage: node dist/bench/query/run.js [options]
+  --sizes N,M,...       database sizes in alerts (default 100000,10000000); ratios compare the
+                        largest with the smallest
+  --requests N          measured sequential requests per endpoint (default 300)
+  --warmup N            unmeasured requests before them (default 20)
+  --keep DIR            where built databases are cached (default /tmp/peba-bench-query)
+  --endpoint-limit S    stop measuring one endpoint after S seconds (default 60); the row
+                        then has fewer samples (n in the log)
+  --only REGEX          measure only endpoints whose label matches
+  --build-only          build (or reuse) the databases and stop`;
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      sizes: { type: 'string' },
+      requests: { type: 'string' },
+      warmup: { type: 'string' },
+      keep: { type: 'string' },
+      'endpoint-limit': { type: 'string' },
+      only: { type: 'string' },
+      'build-only': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const int = (raw: string, name: string, min: number, max: number): number => {
+    const value = Number(raw.replace(/_/g, ''));
+    if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name}: expected an integer ${min}..${max}, got ${raw}`);
+    return value;
+  };
+  const sizes = (values.sizes ?? '100000,10000000').split(',').map((s) => int(s.trim(), 'sizes', 1000, 200_000_000));
+  return {
+    sizes: [...new Set(sizes)].sort((a, b) => a - b),
+    requests: int(values.requests ?? '300', 'requests', 1, 1_000_000),
+    warmup: int(values.warmup ?? '20', 'warmup', 0, 100_000),
+    keep: path.resolve(values.keep ?? '/tmp/peba-bench-query'),
+    endpointLimitS: int(values['endpoint-limit'] ?? '60', 'endpoint-limit', 1, 86_400),
+    only: values.only === undefined ? undefined : new RegExp(values.only),
+    buildOnly: values['build-only'] ?? false,
+  };
+}
+
+// ---------------------------------------------------------------- helpers
+
+const log = (line: string): void => console.error(line);
+const fmtInt = (n: number): string => Math.round(n).toLocaleString('en-US');
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function sizeLabel(n: number): string {
+  if (n >= 1e6 && n % 1e6 === 0) return `${n / 1e6}M`;
+  if (n >= 1e3 && n % 1e3 === 0) return `${n / 1e3}k`;
+  return String(n);
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  // Nearest rank: with 300 samples p99 is the 297th, i.e. 3 slower requests are allowed.
+  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => (port ? resolve(port) : reject(new Error('no free port'))));
+    });
+  });
+}
+
+// ---------------------------------------------------------------- server
+
+let server: ChildProcess | undefined;
+
+const serverAlive = (): boolean => server !== undefined && server.exitCode === null && server.signalCode === null;
+
+process.on('exit', () => {
+  if (serverAlive()) server!.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    log(`\n${signal}: stopping`);
+    process.exit(130);
+  });
+}
+
+/**
+ * The server's environment: ours, minus any PEBA_* of the caller's shell, plus the store and
+ * port. A response cache, once PEBA has one, is switched off: we measure the store.
+ */
+function serverEnv(dbPath: string, port: number): { env: NodeJS.ProcessEnv; notes: string[] } {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('PEBA_')) env[key] = value;
+  Object.assign(env, {
+    PEBA_STORE: `sqlite:${dbPath}`,
+    PEBA_BINDHOST: `127.0.0.1:${port}`,
+    PEBA_LOG_LEVEL: 'warn',
+    // No snapshot job writing while we measure (snapshots are pre-built).
+    PEBA_STATS_INTERVAL_MINUTES: '0',
+  });
+  const notes: string[] = [];
+  // PEBA's response cache (CACHE=on|off, default on) would answer repeated GETs from memory.
+  if ((CONFIG_KEYS as readonly string[]).includes('CACHE')) {
+    env['PEBA_CACHE'] = 'off';
+    notes.push('PEBA_CACHE=off');
+  }
+  return { env, notes };
+}
+
+function addUser(env: NodeJS.ProcessEnv): void {
+  execFileSync(process.execPath, [SERVER_MAIN, '--config', '/dev/null', 'user', 'add', USER, '--token', TOKEN], { env, stdio: 'pipe' });
+}
+
+async function startServer(env: NodeJS.ProcessEnv, port: number): Promise<ChildProcess> {
+  // --config /dev/null: a machine-wide /etc/peba/peba.cfg must not change what we measure.
+  const child = spawn(process.execPath, [SERVER_MAIN, '--config', '/dev/null', 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  server = child;
+  let lines = 0;
+  for (const stream of [child.stdout!, child.stderr!]) {
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      for (const line of chunk.split('\n')) {
+        if (line === '' || ++lines > 20) continue;
+        log(`[server] ${line.slice(0, 300)}`);
+      }
+    });
+  }
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (!serverAlive()) throw new Error(`server exited during start-up (code ${child.exitCode})`);
+    try {
+      const reply = await request(new http.Agent(), port, { method: 'GET', path: '/heartbeat' });
+      if (reply.status === 200) return child;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error('server did not answer within 60 s');
+    await sleep(100);
+  }
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (!serverAlive()) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  if (await Promise.race([exited.then(() => false), sleep(15_000).then(() => true)])) {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+// ---------------------------------------------------------------- requests
+
+interface Endpoint {
+  readonly label: string;
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  /** `list`: answers raw alerts (grows with the data rate); `stats`: aggregates; `reference`: trivial. */
+  readonly kind: 'list' | 'stats' | 'reference';
+}
+
+interface Reply {
+  readonly status: number;
+  readonly body: string;
+}
+
+function request(agent: http.Agent, port: number, endpoint: Pick<Endpoint, 'method' | 'path'>): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const body = endpoint.method === 'POST' ? Buffer.from(AUTH_BODY) : undefined;
+    const req = http.request({
+      host: '127.0.0.1', port, path: endpoint.path, method: endpoint.method, agent,
+      headers: body ? { 'content-type': 'text/xml', 'content-length': body.length } : {},
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.setTimeout(60_000, () => req.destroy(new Error('no reply within 60 s')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** A public address no generated alert comes from. */
+const UNSEEN_SOURCE = '8.8.8.8';
+
+function endpoints(hotSource: string, rareSource: string, now: number): Endpoint[] {
+  const yesterday = formatUtc(now - DAY_MS).slice(0, 10).replace(/-/g, '');
+  const types = encodeURIComponent('Network(honeytrap),SSH/console(cowrie),Network(Dionaea),Webpage');
+  const list = (label: string, p: string): Endpoint => ({ label, method: 'POST', path: p, kind: 'list' });
+  const stats = (label: string, p: string, kind: Endpoint['kind'] = 'stats'): Endpoint => ({ label, method: 'GET', path: p, kind });
+  return [
+    list('retrieveIPs (120 min)', '/alert/retrieveIPs'),
+    list('retrieveIPs out=json', '/alert/retrieveIPs?out=json'),
+    list('retrieveIPs15m', '/alert/retrieveIPs15m'),
+    list('retrieveAlertsCyber', '/alert/retrieveAlertsCyber'),
+    list('retrieveAlertsCyber ci=-1', '/alert/retrieveAlertsCyber?ci=-1'),
+    list('querySingleIP (hottest source)', `/alert/querySingleIP?ip=${encodeURIComponent(hotSource)}`),
+    // Most addresses a user looks up are rare or unseen: a different plan can answer those.
+    list('querySingleIP (rare source)', `/alert/querySingleIP?ip=${encodeURIComponent(rareSource)}`),
+    list('querySingleIP (unseen source)', `/alert/querySingleIP?ip=${UNSEEN_SOURCE}`),
+    { ...stats('retrieveAlertsJson', '/alert/retrieveAlertsJson'), kind: 'list' },
+    { ...stats('retrieveAlertsJson ci=-1', '/alert/retrieveAlertsJson?ci=-1'), kind: 'list' },
+    stats('retrieveAlertsCount time=10', '/alert/retrieveAlertsCount?time=10&out=json'),
+    stats('retrieveAlertsCount time=day', '/alert/retrieveAlertsCount?time=day&out=json'),
+    stats('retrieveAlertsCount time=day ci=-1', '/alert/retrieveAlertsCount?time=day&out=json&ci=-1'),
+    stats('retrieveAlertsCountWithType time=10', '/alert/retrieveAlertsCountWithType?time=10'),
+    stats('retrieveAlertsCountWithType time=day', '/alert/retrieveAlertsCountWithType?time=day'),
+    stats('retrieveAlertStats', '/alert/retrieveAlertStats'),
+    stats('retrieveAlertStats ci=-1', '/alert/retrieveAlertStats?ci=-1'),
+    stats('datasetAlertsPerMonth', '/alert/datasetAlertsPerMonth'),
+    stats('datasetAlertTypesPerMonth', '/alert/datasetAlertTypesPerMonth'),
+    stats('topCountriesAttacks', '/alert/topCountriesAttacks'),
+    stats('retrieveLatLonAttacks src', '/alert/retrieveLatLonAttacks?direction=src'),
+    stats('retrieveLatLonAttacks dst', '/alert/retrieveLatLonAttacks?direction=dst'),
+    stats('retrieveLatLonAttacks src offset=1', '/alert/retrieveLatLonAttacks?direction=src&offset=1'),
+    stats('TpotStats (yesterday)', `/alert/TpotStats?day=${yesterday}`),
+    stats('getStats (24 h, 4 types)', `/alert/getStats?values=${types}`),
+    stats('tops urls days=1', '/alert/tops?type=urls&topx=10&days=1'),
+    stats('tops urls days=7', '/alert/tops?type=urls&topx=10&days=7'),
+    stats('tops urls days=28', '/alert/tops?type=urls&topx=10&days=28'),
+    stats('tops destports days=1', '/alert/tops?type=destports&topx=10&days=1'),
+    stats('tops destports days=7', '/alert/tops?type=destports&topx=10&days=7'),
+    stats('tops destports days=28', '/alert/tops?type=destports&topx=10&days=28'),
+    stats('tops destports days=28 ci=-1', '/alert/tops?type=destports&topx=10&days=28&ci=-1'),
+    // Last, so the server is as warm as for the others: the bare HTTP round trip to compare with.
+    stats('heartbeat (reference)', '/heartbeat', 'reference'),
+  ];
+}
+
+interface Measurement {
+  readonly samplesMs: number[];
+  readonly errors: number;
+  readonly errorSample: string | undefined;
+  readonly bytes: number;
+  readonly stoppedEarly: boolean;
+}
+
+/** Sequential requests over one keep-alive connection: latency as one client sees it. */
+async function measure(port: number, endpoint: Endpoint, options: Options): Promise<Measurement> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const samplesMs: number[] = [];
+  let errors = 0;
+  let errorSample: string | undefined;
+  let bytes = 0;
+  let stoppedEarly = false;
+  const started = performance.now();
+  const deadline = started + options.endpointLimitS * 1000;
+  // Warm-up gets at most a quarter of the time limit, so a very slow endpoint still gets samples.
+  const warmupDeadline = started + options.endpointLimitS * 250;
+  try {
+    for (let i = 0; i < options.warmup + options.requests; i++) {
+      if (i < options.warmup && performance.now() > warmupDeadline) i = options.warmup;
+      if (i >= options.warmup && performance.now() > deadline && samplesMs.length >= 3) {
+        stoppedEarly = true;
+        break;
+      }
+      const t0 = performance.now();
+      let reply: Reply;
+      try {
+        reply = await request(agent, port, endpoint);
+      } catch (error) {
+        reply = { status: 0, body: String(error) };
+      }
+      const ms = performance.now() - t0;
+      const ok = reply.status === 200 && reply.body.trim() !== DEFAULT_RESPONSE;
+      if (!ok) {
+        errors++;
+        errorSample ??= `HTTP ${reply.status}: ${reply.body.slice(0, 200)}`;
+      }
+      bytes = Buffer.byteLength(reply.body);
+      if (i >= options.warmup) samplesMs.push(ms);
+    }
+  } finally {
+    agent.destroy();
+  }
+  return { samplesMs, errors, errorSample, bytes, stoppedEarly };
+}
+
+// ---------------------------------------------------------------- one size
+
+interface Row {
+  readonly median: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly n: number;
+  readonly bytes: number;
+  readonly errors: number;
+  readonly stoppedEarly: boolean;
+}
+
+interface SizeResult {
+  readonly size: number;
+  readonly meta: DbMeta;
+  readonly dbBytes: number;
+  readonly rows: Map<string, Row>;
+  readonly cacheNotes: string[];
+  readonly topUpAlerts: number;
+}
+
+async function runSize(size: number, dbPath: string, meta: DbMeta, options: Options): Promise<SizeResult> {
+  const topUp = new TopUp(dbPath, meta);
+  let topUpAlerts = 0;
+  const refresh = async (): Promise<void> => {
+    const { alerts, skippedMs } = await topUp.toNow();
+    topUpAlerts += alerts;
+    if (skippedMs > 0) log(`  note: the cached data ended ${(skippedMs / DAY_MS).toFixed(1)} days before the top-up window; that gap stays empty`);
+  };
+  const rows = new Map<string, Row>();
+  const port = await freePort();
+  const { env, notes } = serverEnv(dbPath, port);
+  let child: ChildProcess | undefined;
+  try {
+    await refresh();
+    addUser(env);
+    child = await startServer(env, port);
+    const generator = new AlertGenerator(0);
+    for (const endpoint of endpoints(generator.hottestSource(), generator.rareSource(), Date.now())) {
+      if (options.only && !options.only.test(endpoint.label)) continue;
+      // Fresh data at the edge of every rolling window, as a live ingest stream would leave it.
+      await refresh();
+      const m = await measure(port, endpoint, options);
+      const sorted = [...m.samplesMs].sort((a, b) => a - b);
+      const row: Row = {
+        median: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), max: sorted[sorted.length - 1] ?? NaN,
+        n: sorted.length, bytes: m.bytes, errors: m.errors, stoppedEarly: m.stoppedEarly,
+      };
+      rows.set(endpoint.label, row);
+      log(`  ${endpoint.label.padEnd(40)} median ${row.median.toFixed(2).padStart(8)} ms  p99 ${row.p99.toFixed(2).padStart(8)} ms  ` +
+        `${fmtInt(row.bytes).padStart(9)} B  n=${row.n}${m.errors ? `  ERRORS ${m.errors}: ${m.errorSample}` : ''}` +
+        `${m.stoppedEarly ? '  (stopped at the time limit)' : ''}`);
+    }
+  } finally {
+    if (child) await stopServer(child);
+    await topUp.close();
+  }
+  return { size, meta, dbBytes: databaseBytes(dbPath), rows, cacheNotes: notes, topUpAlerts };
+}
+
+// ---------------------------------------------------------------- report
+
+function table(results: readonly SizeResult[], kinds: Map<string, Endpoint['kind']>, requests: number): string {
+  const small = results[0]!;
+  const large = results[results.length - 1]!;
+  const compare = results.length > 1;
+  const header = ['endpoint'];
+  for (const r of results) header.push(`med@${sizeLabel(r.size)}`, `p99@${sizeLabel(r.size)}`);
+  if (compare) header.push('med ratio', 'p99 ratio');
+  header.push(`bytes@${sizeLabel(large.size)}`, 'misses');
+  const lines: string[][] = [header];
+  const fmt = (ms: number | undefined): string => (ms === undefined || Number.isNaN(ms) ? '-' : ms.toFixed(2));
+  for (const [label, kind] of kinds) {
+    if (!results.some((r) => r.rows.has(label))) continue;
+    const line = [label];
+    for (const r of results) line.push(fmt(r.rows.get(label)?.median), fmt(r.rows.get(label)?.p99));
+    const a = small.rows.get(label);
+    const b = large.rows.get(label);
+    const misses: string[] = [];
+    if (compare) {
+      const medRatio = a && b ? b.median / a.median : NaN;
+      const p99Ratio = a && b ? b.p99 / a.p99 : NaN;
+      line.push(Number.isNaN(medRatio) ? '-' : medRatio.toFixed(2), Number.isNaN(p99Ratio) ? '-' : p99Ratio.toFixed(2));
+      if (kind === 'stats' && medRatio > RATIO_TARGET) misses.push('med ratio');
+      if (kind === 'stats' && p99Ratio > RATIO_TARGET) misses.push('p99 ratio');
+    }
+    if (b && !(b.p99 < P99_TARGET_MS)) misses.push(`p99>=${P99_TARGET_MS}ms`);
+    if (results.some((r) => (r.rows.get(label)?.errors ?? 0) > 0)) misses.push('ERRORS');
+    const short = results.filter((r) => (r.rows.get(label)?.n ?? requests) < requests).map((r) => `n=${r.rows.get(label)!.n}@${sizeLabel(r.size)}`);
+    if (short.length) misses.push(`(time limit: ${short.join(' ')})`);
+    line.push(b ? fmtInt(b.bytes) : '-', misses.length ? `<< ${misses.join(', ')}` : '');
+    lines.push(line);
+  }
+  const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
+  return lines.map((l, li) => {
+    const text = l.map((cell, i) => (i === 0 || i === l.length - 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
+    return li === 0 ? `${text}\n${'-'.repeat(text.length)}` : text;
+  }).join('\n');
+}
+
+function describeSize(r: SizeResult): string {
+  const b = r.meta.build;
+  const shape = r.meta.shape ?? {};
+  const parts = [
+    `${sizeLabel(r.size)}: ${fmtInt(r.meta.alerts)} alerts over ${SPAN_DAYS} days, db ${(r.dbBytes / 1024 ** 3).toFixed(2)} GiB`,
+  ];
+  if (b) {
+    parts.push(`built in ${b.seconds.toFixed(0)} s (${fmtInt(r.size / b.seconds)} alerts/s overall; storeAlerts ${b.storeSeconds.toFixed(0)} s = ` +
+      `${fmtInt(r.size / b.storeSeconds)} alerts/s, generating ${b.generateSeconds.toFixed(0)} s, ${b.snapshots} hourly snapshots ${b.snapshotSeconds.toFixed(0)} s) at ${b.builtAt}`);
+  }
+  parts.push(`top-ups ${fmtInt(r.meta.topUpAlerts)} alerts so far (${fmtInt(r.topUpAlerts)} this run)`);
+  const shapeText = Object.entries(shape).map(([k, v]) => `${k} ${fmtInt(v)}`).join(', ');
+  if (shapeText) parts.push(shapeText);
+  return parts.join('\n    ');
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  mkdirSync(options.keep, { recursive: true });
+  const built: Array<{ size: number; path: string; meta: DbMeta }> = [];
+  for (const size of options.sizes) {
+    const db = await ensureDatabase(options.keep, size, log);
+    log(db.built
+      ? `built ${db.path} in ${db.meta.build!.seconds.toFixed(0)} s (${fmtInt(size / db.meta.build!.seconds)} alerts/s)`
+      : `reusing ${db.path} (built ${db.meta.build?.builtAt ?? '?'})`);
+    built.push({ size, ...db });
+  }
+  if (options.buildOnly) return;
+
+  const generator = new AlertGenerator(0);
+  const hot = generator.hottestSource();
+  const kinds = new Map(endpoints(hot, generator.rareSource(), Date.now()).map((e) => [e.label, e.kind] as const));
+  const results: SizeResult[] = [];
+  for (const { size, path: dbPath, meta } of built) {
+    log(`\nmeasuring ${sizeLabel(size)} (${options.warmup} warm-up + ${options.requests} requests per endpoint, sequential, keep-alive)`);
+    results.push(await runSize(size, dbPath, meta, options));
+  }
+
+  const out: string[] = [];
+  out.push(`\nQuery latency, ms (client side, sequential keep-alive requests; n=${options.requests} after ${options.warmup} warm-up)`);
+  for (const r of results) out.push(`  ${describeSize(r)}`);
+  const cacheNotes = results[0]!.cacheNotes;
+  out.push(`  response cache: ${cacheNotes.length ? `switched off (${cacheNotes.join(', ')})` : 'none in this PEBA (nothing to switch off)'}`);
+  out.push(`  querySingleIP asks for ${hot} (the most frequent source), ${generator.rareSource()} (rare) and ${UNSEEN_SOURCE} (never seen)`);
+  out.push('');
+  out.push(table(results, kinds, options.requests));
+  out.push('');
+  const large = results[results.length - 1]!;
+  const hb = large.rows.get('heartbeat (reference)');
+  if (hb) {
+    out.push(`reference: /heartbeat (no data access) median ${hb.median.toFixed(2)} ms, p99 ${hb.p99.toFixed(2)} ms at ${sizeLabel(large.size)}: ` +
+      'the HTTP round trip every row includes');
+  }
+  out.push(`targets: p99 < ${P99_TARGET_MS} ms at ${sizeLabel(large.size)} for every endpoint; ratio ${sizeLabel(large.size)}/${sizeLabel(results[0]!.size)} <= ${RATIO_TARGET} ` +
+    'for statistics endpoints (all but retrieveIPs*, retrieveAlertsCyber, querySingleIP, retrieveAlertsJson); "<<" marks a miss');
+  console.log(out.join('\n'));
+
+  const file = path.join(options.keep, `results-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(results.map((r) => ({
+    size: r.size, dbBytes: r.dbBytes, meta: r.meta, rows: Object.fromEntries(r.rows),
+  })), null, 2)}\n`);
+  log(`raw results: ${file}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.stack : error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,321 @@
+/**
+ * SQL-level view of the query benchmark: runs the store's real read code (SqliteQueries) on a
+ * benchmark database with the time windows the routes use, and reports for every SQL text it
+ * executes the time per execution, the rows returned and EXPLAIN QUERY PLAN. With --setup, SQL
+ * (an index, a new aggregate table, ANALYZE) is applied first, to measure a change before making
+ * it in src/; use it on a copy of the database. --candidates times hand-written rewrites.
+ *
+ *   node dist/bench/query/sql-probe.js --db FILE [--runs 20] [--only REGEX] [--setup SQL] [--candidates] [--no-plan]
+ */
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
+import { lastMinutes, oneMonthAgo, startOfUtcDay, today, utcMonth, windowEnd } from '../../src/api/clock';
+import type { TimeRange, TopKind } from '../../src/domain/query';
+import { formatUtc } from '../../src/domain/time';
+import { SqliteQueries } from '../../src/store/sqlite/sqlite-queries';
+import { AlertGenerator, DAY_MS, HOUR_MS } from './generator';
+
+interface Execution {
+  readonly sql: string;
+  readonly params: unknown[];
+  readonly ms: number;
+  readonly rows: number;
+}
+
+/** Wraps a connection so every statement execution is timed and recorded with its parameters. */
+function recording(db: Database.Database, log: Execution[]): Database.Database {
+  const wrapStatement = (statement: Database.Statement, sql: string): Database.Statement => {
+    const proxy: Database.Statement = new Proxy(statement, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target) as unknown;
+        if (typeof value !== 'function') return value;
+        if (prop === 'all' || prop === 'get' || prop === 'run') {
+          return (...params: unknown[]) => {
+            const t0 = performance.now();
+            const result = (value as (...a: unknown[]) => unknown).apply(target, params);
+            const rows = Array.isArray(result) ? result.length : result === undefined ? 0 : 1;
+            log.push({ sql, params, ms: performance.now() - t0, rows });
+            return result;
+          };
+        }
+        // raw(), pluck(), expand() return the statement itself: keep returning the wrapper.
+        if (prop === 'raw' || prop === 'pluck' || prop === 'expand') {
+          return (...a: unknown[]) => {
+            (value as (...a: unknown[]) => unknown).apply(target, a);
+            return proxy;
+          };
+        }
+        return (value as (...a: unknown[]) => unknown).bind(target);
+      },
+    });
+    return proxy;
+  };
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop === 'prepare') return (sql: string) => wrapStatement(target.prepare(sql), sql);
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+interface Case {
+  readonly label: string;
+  readonly run: (q: SqliteQueries) => unknown;
+}
+
+/** The store calls behind each endpoint, with the windows the routes compute (public-stats.ts, private-lists.ts). */
+function cases(now: number, hot: string): Case[] {
+  const tops = (kind: TopKind, days: '1' | '7' | '28'): Case => {
+    const window = { '1': { bucket: HOUR_MS, buckets: 24 }, '7': { bucket: 6 * HOUR_MS, buckets: 28 }, '28': { bucket: DAY_MS, buckets: 28 } }[days];
+    const to = Math.floor(windowEnd(now) / window.bucket) * window.bucket + window.bucket;
+    const range: TimeRange = { from: to - window.buckets * window.bucket, to };
+    return { label: `tops ${kind} days=${days}`, run: (q) => q.topTimelines('community', kind, range, window.bucket, 10) };
+  };
+  const day = startOfUtcDay(now);
+  return [
+    { label: 'retrieveIPs (120 min)', run: (q) => q.sourcesReceived('community', lastMinutes(now, 120)) },
+    { label: 'retrieveIPs15m', run: (q) => q.sourcesReceived('community', lastMinutes(now, 15)) },
+    { label: 'retrieveAlertsCyber', run: (q) => q.newestReceived('community', 5) },
+    { label: 'retrieveAlertsJson ci=-1', run: (q) => q.newestReceived('both', 35) },
+    { label: 'querySingleIP (hottest)', run: (q) => q.newestFromSource('community', hot, 5) },
+    { label: 'retrieveAlertsCount time=10', run: (q) => q.countReceived('community', lastMinutes(now, 10)) },
+    { label: 'retrieveAlertsCount time=day', run: (q) => q.countReceived('community', today(now)) },
+    { label: 'retrieveAlertsCountWithType time=day', run: (q) => q.countReceivedByPeerType('community', today(now)) },
+    { label: 'retrieveAlertStats', run: (q) => [1440, 60, 5, 1].map((m) => q.countReceived('community', lastMinutes(now, m))) },
+    { label: 'datasetAlerts(Types)PerMonth', run: (q) => q.createdPerDayAndType('community', { from: oneMonthAgo(now), to: day + DAY_MS }) },
+    { label: 'topCountriesAttacks', run: (q) => (['source', 'target'] as const).map((side) => q.topCountriesReceived('community', utcMonth(now, 0), side, 10)) },
+    { label: 'retrieveLatLonAttacks src', run: (q) => q.topLocationsCreated('community', lastMinutes(now, 1440), 'source', 10) },
+    { label: 'retrieveLatLonAttacks dst', run: (q) => q.topLocationsCreated('community', lastMinutes(now, 1440), 'target', 10) },
+    { label: 'retrieveLatLonAttacks src offset=1', run: (q) => q.topLocationsCreated('community', { from: day - DAY_MS, to: day }, 'source', 10) },
+    { label: 'TpotStats (yesterday)', run: (q) => q.sensorActivity('community', { from: day - DAY_MS, to: day }) },
+    { label: 'getStats (24 h)', run: (q) => q.listStatisticsSnapshots(formatUtc(now - DAY_MS), formatUtc(now)) },
+    tops('urls', '1'), tops('urls', '7'), tops('urls', '28'),
+    tops('destports', '1'), tops('destports', '7'), tops('destports', '28'),
+  ];
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 0 ? NaN : sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
+const oneLine = (sql: string): string => sql.replace(/\s+/g, ' ').trim();
+
+function plan(db: Database.Database, sql: string, params: unknown[]): string[] {
+  try {
+    const rows = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ id: number; parent: number; detail: string }>;
+    const depth = new Map<number, number>([[0, -1]]);
+    return rows.map((r) => {
+      const d = (depth.get(r.parent) ?? 0) + 1;
+      depth.set(r.id, d);
+      return `${'  '.repeat(d)}${r.detail}`;
+    });
+  } catch (error) {
+    return [`(no plan: ${(error as Error).message})`];
+  }
+}
+
+/**
+ * Hand-written alternatives to the store's SQL, timed on the same database, each next to the
+ * store's own SQL for the same question. Those naming a schema change need it applied first
+ * (--setup-file bench/query/suggestions.sql, on a copy).
+ */
+function candidates(now: number, rare: string): Array<{ label: string; sql: string; params: unknown[] }> {
+  const topWindow = (days: 1 | 7 | 28): { table: string; grain: number; from: number; to: number } => {
+    const bucket = days === 1 ? HOUR_MS : days === 7 ? 6 * HOUR_MS : DAY_MS;
+    const to = Math.floor(windowEnd(now) / bucket) * bucket + bucket;
+    const grain = days === 28 ? DAY_MS : HOUR_MS;
+    return { table: days === 28 ? 'agg_received_day_top' : 'agg_received_hour_top', grain: grain / 1000, from: (to - (days === 1 ? 24 : 28) * bucket) / 1000, to: to / 1000 };
+  };
+  const from24 = lastMinutes(now, 1440);
+  const headEnd = Math.ceil(from24.from / HOUR_MS) * HOUR_MS;
+  const day = startOfUtcDay(now) / 1000;
+  const single = `SELECT id, "createTime", "peerType" FROM alerts WHERE "sourceEntryIp" = ? AND "clientDomain" IN (1) ORDER BY "createTime" DESC LIMIT 5`;
+  const list: Array<{ label: string; sql: string; params: unknown[] }> = [];
+  for (const [who, ip] of [['rare', rare], ['unseen', '8.8.8.8']] as const) {
+    list.push({ label: `querySingleIP ${who} source: store SQL`, sql: single, params: [ip] });
+    list.push({ label: `querySingleIP ${who} source: +"clientDomain" (keeps the planner off the domain index)`, sql: single.replace('AND "clientDomain"', 'AND +"clientDomain"'), params: [ip] });
+  }
+  for (const [kind, k] of [['urls', 0], ['destports', 1]] as const) {
+    for (const days of [1, 7, 28] as const) {
+      const w = topWindow(days);
+      const where = `domain IN (1) AND kind = ${k} AND bucket >= ? AND bucket < ?`;
+      const buckets = JSON.stringify(Array.from({ length: (w.to - w.from) / w.grain }, (_, i) => w.from + i * w.grain));
+      const topKeys = (db: Database.Database): string => JSON.stringify(
+        db.prepare(`SELECT key FROM ${w.table} WHERE ${where} GROUP BY key ORDER BY sum(count) DESC, key LIMIT 10`).pluck().all(w.from, w.to));
+      list.push({ label: `tops ${kind} days=${days} timeline of the top 10: store SQL (range scan + IN json_each)`,
+        sql: `SELECT key, bucket, sum(count) AS c FROM ${w.table} WHERE ${where} AND key IN (SELECT value FROM json_each(?)) GROUP BY key, bucket`,
+        params: [w.from, w.to, topKeys] });
+      list.push({ label: `tops ${kind} days=${days} timeline of the top 10: one primary-key seek per (bucket, key)`,
+        sql: `SELECT k.value, b.value, a.count FROM json_each(?) AS b CROSS JOIN json_each(?) AS k CROSS JOIN ${w.table} AS a
+              WHERE a.domain = 1 AND a.kind = ${k} AND a.bucket = b.value AND a.key = k.value`,
+        params: [buckets, topKeys] });
+    }
+  }
+  list.push({ label: 'latlon 24 h, head edge (up to 59 min raw, needs alerts_domain_created_loc to be covered)',
+    sql: `SELECT "location", count(*) FROM alerts WHERE "clientDomain" IN (1) AND "createTime" >= ? AND "createTime" < ? GROUP BY 1`,
+    params: [formatUtc(from24.from), formatUtc(headEnd)] });
+  list.push({ label: 'latlon offset=1: store SQL (hour grain)',
+    sql: `SELECT location, sum(count) FROM agg_created_hour_location WHERE domain IN (1) AND side = 0 AND bucket >= ? AND bucket < ? GROUP BY location`,
+    params: [day - 86400, day] });
+  list.push({ label: 'latlon offset=1: day grain (needs agg_created_day_location), top 10 in SQL',
+    sql: `SELECT location, count FROM agg_created_day_location WHERE domain = 1 AND side = 0 AND bucket = ? ORDER BY count DESC, location LIMIT 10`,
+    params: [day - 86400] });
+  return list;
+}
+
+/**
+ * Exact top-10 of tops from the heavy rows (needs the partial indexes of suggestions.sql), the
+ * way a store could do it: heavy sums bound every key from below and above, only keys that can
+ * still reach the top get exact totals (primary-key seeks), and the answer is accepted only if
+ * the 10th total beats what any key without a heavy bucket could have. Compared with the store.
+ */
+function prunedTops(db: Database.Database, queries: SqliteQueries, now: number, runs: number): void {
+  const heavy = (table: string): boolean => db.prepare(`SELECT 1 FROM sqlite_master WHERE name = ?`).get(`${table}_heavy`) !== undefined;
+  if (!heavy('agg_received_day_top') || !heavy('agg_received_hour_top')) return;
+  console.log('\n== tops from heavy rows (agg_received_*_top_heavy) vs the store');
+  const threshold = (sql: string): number => Number(/count >= (\d+)/.exec(sql)?.[1]);
+  for (const kind of ['urls', 'destports'] as const) {
+    for (const days of [1, 7, 28] as const) {
+      const bucketMs = days === 1 ? HOUR_MS : days === 7 ? 6 * HOUR_MS : DAY_MS;
+      const to = Math.floor(windowEnd(now) / bucketMs) * bucketMs + bucketMs;
+      const range = { from: to - (days === 1 ? 24 : 28) * bucketMs, to };
+      const table = days === 28 ? 'agg_received_day_top' : 'agg_received_hour_top';
+      const grain = (days === 28 ? DAY_MS : HOUR_MS) / 1000;
+      const c = threshold(db.prepare(`SELECT sql FROM sqlite_master WHERE name = ?`).pluck().get(`${table}_heavy`) as string);
+      const f = range.from / 1000;
+      const t = range.to / 1000;
+      const k = kind === 'urls' ? 0 : 1;
+      const b = (t - f) / grain;
+      const bucketList = JSON.stringify(Array.from({ length: b }, (_, i) => f + i * grain));
+      const heavyRows = db.prepare(`SELECT key, sum(count), count(*) FROM ${table} INDEXED BY ${table}_heavy
+        WHERE domain IN (1) AND kind = ? AND bucket >= ? AND bucket < ? AND count >= ${c} GROUP BY key`).raw();
+      const seek = db.prepare(`SELECT k.value, b.value, a.count FROM json_each(?) AS b CROSS JOIN json_each(?) AS k CROSS JOIN ${table} AS a
+        WHERE a.domain = 1 AND a.kind = ? AND a.bucket = b.value AND a.key = k.value`).raw();
+      const pruned = (): Array<[string, number]> | undefined => {
+        const rows = heavyRows.all(k, f, t) as Array<[string, number, number]>;
+        const lows = rows.map((r) => r[1]).sort((x, y) => y - x);
+        if (lows.length < 10) return undefined;
+        const need = rows.filter(([, sum, hb]) => sum + (c - 1) * (b - hb) >= lows[9]!).map((r) => r[0]);
+        const totals = new Map<string, number>();
+        for (const [key, , n] of seek.all(bucketList, JSON.stringify(need), k) as Array<[string, number, number]>) totals.set(key, (totals.get(key) ?? 0) + n);
+        const top = [...totals].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1)).slice(0, 10);
+        if (top.length < 10 || !(top[9]![1] > (c - 1) * b)) return undefined;
+        seek.all(bucketList, JSON.stringify(top.map((r) => r[0])), k); // the timeline the endpoint sends
+        return top;
+      };
+      const timeIt = (fn: () => unknown): number => {
+        fn();
+        const times: number[] = [];
+        for (let i = 0; i < runs; i++) {
+          const t0 = performance.now();
+          fn();
+          times.push(performance.now() - t0);
+        }
+        return median(times);
+      };
+      const store = queries.topTimelines('community', kind, range, bucketMs, 10).map((x) => [x.key, x.total]);
+      const answer = pruned();
+      console.log(`  ${kind} days=${days}: store ${timeIt(() => queries.topTimelines('community', kind, range, bucketMs, 10)).toFixed(2)} ms, ` +
+        `heavy rows ${answer ? `${timeIt(pruned).toFixed(2)} ms, same answer: ${JSON.stringify(answer) === JSON.stringify(store)}` : 'not decisive here (falls back to the store query)'}`);
+    }
+  }
+}
+
+function main(): void {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      db: { type: 'string' },
+      runs: { type: 'string' },
+      only: { type: 'string' },
+      setup: { type: 'string', multiple: true },
+      'setup-file': { type: 'string' },
+      candidates: { type: 'boolean' },
+      extra: { type: 'string', multiple: true },
+      'no-plan': { type: 'boolean' },
+    },
+  });
+  if (!values.db) throw new Error('usage: sql-probe --db FILE [--runs N] [--only REGEX] [--setup SQL]... [--setup-file F] [--candidates] [--extra "label|SQL with ? for from,to"] [--no-plan]');
+  const runs = Number(values.runs ?? '20');
+  const setup = [...(values.setup ?? []), ...(values['setup-file'] ? [readFileSync(values['setup-file'], 'utf8')] : [])];
+  const db = new Database(values.db, { readonly: setup.length === 0 });
+  // What SqliteStore sets on its connections.
+  db.pragma('cache_size = -65536');
+  for (const sql of setup) {
+    const t0 = performance.now();
+    db.exec(sql);
+    const statements = sql.split('\n').filter((line) => !line.trim().startsWith('--')).join(' ');
+    console.log(`setup (${((performance.now() - t0) / 1000).toFixed(1)} s): ${oneLine(statements).slice(0, 300)}`);
+  }
+  const now = Date.now();
+  const only = values.only === undefined ? undefined : new RegExp(values.only);
+  const log: Execution[] = [];
+  const queries = new SqliteQueries(recording(db, log));
+  const hot = new AlertGenerator(0).hottestSource();
+
+  for (const c of cases(now, hot)) {
+    if (only && !only.test(c.label)) continue;
+    const totals: number[] = [];
+    const bySql = new Map<string, Execution[]>();
+    c.run(queries); // warm: statements prepared, pages cached
+    for (let i = 0; i < runs; i++) {
+      log.length = 0;
+      const t0 = performance.now();
+      c.run(queries);
+      totals.push(performance.now() - t0);
+      for (const e of log) {
+        const list = bySql.get(e.sql);
+        if (list) list.push(e);
+        else bySql.set(e.sql, [e]);
+      }
+    }
+    console.log(`\n== ${c.label}: ${median(totals).toFixed(2)} ms per call (median of ${runs}, store code incl. JS)`);
+    for (const [sql, executions] of bySql) {
+      const perCall = executions.length / runs;
+      console.log(`  ${median(executions.map((e) => e.ms)).toFixed(2).padStart(8)} ms x${perCall % 1 ? perCall.toFixed(1) : perCall}` +
+        `  rows ${median(executions.map((e) => e.rows))}  ${oneLine(sql).slice(0, 240)}`);
+      if (!values['no-plan']) for (const line of plan(db, sql, executions[0]!.params)) console.log(`      ${line}`);
+    }
+  }
+
+  const extra = (values.extra ?? []).map((text) => {
+    const bar = text.indexOf('|');
+    return { label: text.slice(0, bar), sql: text.slice(bar + 1), params: [] as unknown[] };
+  });
+  if (values.candidates || extra.length > 0) {
+    console.log('\n== candidates');
+    for (const c of [...(values.candidates ? candidates(now, new AlertGenerator(0).rareSource()) : []), ...extra]) {
+      if (only && !only.test(c.label)) continue;
+      // A function parameter is computed from the database first (e.g. the store's top-10 keys).
+      const params = c.params.map((p) => (typeof p === 'function' ? (p as (d: Database.Database) => unknown)(db) : p));
+      let statement: Database.Statement;
+      try {
+        statement = db.prepare(c.sql);
+      } catch (error) {
+        console.log(`  (skipped: ${(error as Error).message})  ${c.label}`);
+        continue;
+      }
+      const w0 = performance.now();
+      statement.raw().all(...params);
+      // Seconds-long statements (full scans) are timed once: the point is made.
+      const n = performance.now() - w0 > 1000 ? 1 : runs;
+      const times: number[] = [];
+      let rows = 0;
+      for (let i = 0; i < n; i++) {
+        const t0 = performance.now();
+        rows = (statement.raw().all(...params) as unknown[]).length;
+        times.push(performance.now() - t0);
+      }
+      console.log(`  ${median(times).toFixed(2).padStart(8)} ms  rows ${rows}  ${c.label}`);
+      if (!values['no-plan']) for (const line of plan(db, c.sql, params)) console.log(`      ${line}`);
+    }
+    if (values.candidates) prunedTops(db, queries, now, runs);
+  }
+  db.close();
+}
+
+main();
