@@ -51,6 +51,29 @@ describe('ResponseCache in one process', () => {
     assert.equal(computations, 1);
   });
 
+  test('with a slow shared level, lookups that return after the computation finished do not compute again', async () => {
+    // A shared cache whose reads take a while and never find anything: every asker waits on it
+    // while the first computation (fast) finishes and is forgotten by the single flight.
+    const slowShared = {
+      kind: 'memcached' as const,
+      get: async (): Promise<Buffer | undefined> => {
+        await sleep(5 + Math.random() * 20);
+        return undefined;
+      },
+      set: async (): Promise<void> => {},
+      ping: async (): Promise<void> => {},
+      close: async (): Promise<void> => {},
+    };
+    const cache = new ResponseCache({ shared: slowShared, staleSeconds: 60 });
+    let computations = 0;
+    const results = await Promise.all(Array.from({ length: 1000 }, () => cache.answer('k', 60, async () => {
+      computations++;
+      return answer('once');
+    })));
+    assert.equal(computations, 1);
+    assert.ok(results.every((r) => r.answer.body === 'once'));
+  });
+
   test('an expired answer is served while exactly one refresh runs', async () => {
     const cache = new ResponseCache({ shared: null, staleSeconds: 60 });
     let version = 0;

@@ -36,10 +36,11 @@ export function buildServer({ config, store, authenticator, ingest, caching, sha
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
-  app.addHook('onSend', async (request, reply, payload) => {
+  // A callback hook: it runs on every answer, and an async one costs a promise each time.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('access-control-allow-credentials', 'true');
     if (request.url.startsWith('/alert/')) reply.header('access-control-allow-origin', config.CORSDOMAIN);
-    return payload;
+    done(null, payload);
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {

@@ -34,6 +34,8 @@ export interface ResponseCacheOptions {
 export class ResponseCache {
   private readonly local = new MemoryCache(20_000, 64 * 1024 * 1024);
   private readonly inflight = new Map<string, Promise<Envelope>>();
+  /** Entries are kept as bytes (their size bounds the LRU); this holds them decoded. */
+  private readonly decoded = new WeakMap<Buffer, Envelope>();
   /** Told when a background refresh fails (the stale answer keeps being served meanwhile). */
   onRefreshError: (key: string, error: unknown) => void = () => {};
 
@@ -44,16 +46,21 @@ export class ResponseCache {
   }
 
   async answer(key: string, ttlSeconds: number, compute: () => Promise<CachedAnswer>): Promise<{ answer: CachedAnswer; outcome: CacheOutcome }> {
-    let envelope = decode(this.local.peek(key));
+    let envelope = this.fromLocal(key);
     if (envelope && envelope.freshUntil > Date.now()) return { answer: envelope.answer, outcome: 'hit' };
     // Locally missing or stale: another instance may have refreshed the shared level already.
     const shared = this.options.shared;
     if (shared) {
       const raw = await shared.get(key);
+      // While we waited, a computation here may have started or even finished: join it.
+      const running = this.inflight.get(key);
+      if (running && !envelope) return { answer: (await running).answer, outcome: 'miss' };
+      const meanwhile = this.fromLocal(key);
+      if (meanwhile && meanwhile.freshUntil > Date.now()) return { answer: meanwhile.answer, outcome: 'hit' };
       const sharedEnvelope = decode(raw);
       if (raw && sharedEnvelope && (!envelope || sharedEnvelope.freshUntil > envelope.freshUntil)) {
         envelope = sharedEnvelope;
-        this.local.put(key, raw, this.lifetimeSeconds(sharedEnvelope));
+        this.putLocal(key, raw, sharedEnvelope);
       }
     }
     if (envelope) {
@@ -71,14 +78,30 @@ export class ResponseCache {
     const refresh = (async () => {
       const envelope: Envelope = { answer: await compute(), freshUntil: Date.now() + ttlSeconds * 1000 };
       const raw = Buffer.from(JSON.stringify(envelope));
-      const lifetime = this.lifetimeSeconds(envelope);
-      this.local.put(key, raw, lifetime);
+      this.putLocal(key, raw, envelope);
       // Not awaited: the asker should not wait for memcached (its failures are handled there).
-      void this.options.shared?.set(key, raw, lifetime);
+      void this.options.shared?.set(key, raw, this.lifetimeSeconds(envelope));
       return envelope;
     })().finally(() => this.inflight.delete(key));
     this.inflight.set(key, refresh);
     return refresh;
+  }
+
+  /** The decoded envelope of a local entry, parsed once per entry rather than once per hit. */
+  private fromLocal(key: string): Envelope | undefined {
+    const raw = this.local.peek(key);
+    if (!raw) return undefined;
+    let envelope = this.decoded.get(raw);
+    if (!envelope) {
+      envelope = decode(raw);
+      if (envelope) this.decoded.set(raw, envelope);
+    }
+    return envelope;
+  }
+
+  private putLocal(key: string, raw: Buffer, envelope: Envelope): void {
+    this.decoded.set(raw, envelope);
+    this.local.put(key, raw, this.lifetimeSeconds(envelope));
   }
 
   private lifetimeSeconds(envelope: Envelope): number {
