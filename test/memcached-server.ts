@@ -42,7 +42,15 @@ export class MemcachedServer {
   async launch(): Promise<void> {
     const binary = memcachedBinary();
     if (!binary) throw new Error('memcached is not installed (apt-get install memcached)');
-    this.process = spawn(binary, ['-l', '127.0.0.1', '-p', String(this.port), '-U', '0', '-m', '32', '-u', 'root'], { stdio: 'ignore' });
+    const child = spawn(binary, ['-l', '127.0.0.1', '-p', String(this.port), '-U', '0', '-m', '32', '-u', 'root'], { stdio: 'ignore' });
+    // Never keep the test process alive, and never outlive it.
+    child.unref();
+    const killOnExit = (): void => {
+      child.kill('SIGKILL');
+    };
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.removeListener('exit', killOnExit));
+    this.process = child;
     const deadline = Date.now() + 5000;
     while (!(await accepts(this.port))) {
       if (Date.now() > deadline) throw new Error(`memcached did not start on ${this.port}`);
