@@ -43,8 +43,7 @@ export class MemcachedServer {
     const binary = memcachedBinary();
     if (!binary) throw new Error('memcached is not installed (apt-get install memcached)');
     const child = spawn(binary, ['-l', '127.0.0.1', '-p', String(this.port), '-U', '0', '-m', '32', '-u', 'root'], { stdio: 'ignore' });
-    // Never keep the test process alive, and never outlive it.
-    child.unref();
+    // Never outlive the test process (the suites' after hooks stop it in the normal case).
     const killOnExit = (): void => {
       child.kill('SIGKILL');
     };
