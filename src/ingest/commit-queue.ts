@@ -25,7 +25,7 @@ export class CommitQueue {
    * @param delayMs how long the first message of a group waits for others: the event loop
    *   parses messages from other connections meanwhile, and they share the commit (one fsync).
    */
-  constructor(private readonly store: AlertStore, private readonly delayMs = 2) {}
+  constructor(private readonly store: AlertStore, private readonly delayMs = 5) {}
 
   /** Resolves once `records` are durably stored; rejects if the store failed them. */
   commit(records: readonly AlertRecord[]): Promise<void> {
