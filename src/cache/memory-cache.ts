@@ -10,6 +10,7 @@ export class MemoryCache implements CacheStore {
   readonly kind = 'memory';
   private readonly entries = new Map<string, Entry>();
   private bytes = 0;
+  private newest: string | undefined;
 
   constructor(private readonly maxEntries = 10_000, private readonly maxBytes = 64 * 1024 * 1024) {}
 
@@ -21,9 +22,13 @@ export class MemoryCache implements CacheStore {
       this.delete(key, entry);
       return undefined;
     }
-    // Map order is insertion order: re-inserting marks the entry most recently used.
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+    // Map order is insertion order: re-inserting marks the entry most recently used (skipped
+    // when it already is: a hot key is asked thousands of times a second).
+    if (key !== this.newest) {
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+      this.newest = key;
+    }
     return entry.value;
   }
 
@@ -36,6 +41,7 @@ export class MemoryCache implements CacheStore {
     if (old) this.delete(key, old);
     if (value.length > this.maxBytes) return;
     this.entries.set(key, { value, expires: Date.now() + ttlSeconds * 1000 });
+    this.newest = key;
     this.bytes += value.length;
     for (const [oldest, entry] of this.entries) {
       if (this.entries.size <= this.maxEntries && this.bytes <= this.maxBytes) break;

@@ -1,5 +1,5 @@
 /** `POST /ews-0.1/alert/postSimpleMessage`: ewsposter delivers its alerts here (CONTRACT section 2). */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { EwsMessageError } from '../../ingest/ews-message';
 import { StoreFailedError, type IngestResult, type IngestService } from '../../ingest/ingest-service';
 import { resultXml } from '../format/xml';
@@ -10,10 +10,12 @@ export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService
   // Whatever the sender calls its body (even a malformed Content-Type, which Fastify would
   // refuse with 415 before any parser runs), it is EWS XML: a refusal would make ewsposter
   // spool and retry the batch forever.
-  app.addHook('onRequest', async (request) => {
-    if (request.method === 'POST' && request.url.split('?', 1)[0] === INGEST_PATH) request.headers['content-type'] = 'text/xml';
-  });
-  app.post(INGEST_PATH, async (request, reply) => {
+  // A route hook, not a global one: other routes should not pay for it.
+  const onRequest = (request: FastifyRequest, _reply: FastifyReply, done: () => void): void => {
+    request.headers['content-type'] = 'text/xml';
+    done();
+  };
+  app.post(INGEST_PATH, { onRequest }, async (request, reply) => {
     reply.type('text/xml; charset=utf-8');
     const body = request.body;
     if (typeof body !== 'string' || body.trim() === '') {
