@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import {
   HOST, fmtInt, fmtPct, freePort, machineCpuSeconds, median, memcachedBinary, processCpuSeconds, request, startMemcached, waitUntilServing,
 } from './common';
-import { formatSummary, summarizeProfileFile } from './cpuprofile';
+import { formatSummary, summarizeProfileFile } from '../common/cpuprofile';
 import type { LoadJob, LoadMessage, LoadResult } from './load';
 import type { ReferenceRoute } from './reference-server';
 import { stampedeCheck, type StampedeResult } from './stampede';

@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { ALERT_FIELDS } from '../../src/domain/alert';
 import { migrate } from '../../src/store/sqlite/migrations';
-import { formatSummary, summarizeProfileFile } from './cpuprofile';
+import { formatSummary, summarizeProfileFile } from '../common/cpuprofile';
 import { MessageGenerator } from './messages';
 
 const INGEST_PATH = '/ews-0.1/alert/postSimpleMessage';
@@ -631,7 +631,7 @@ async function main(): Promise<number> {
     const latest = profiles[profiles.length - 1];
     if (latest) {
       console.log(`\n  server CPU profile ${path.join(options.cpuProfDir, latest)} (includes start-up and shutdown):`);
-      console.log(formatSummary(summarizeProfileFile(path.join(options.cpuProfDir, latest), 25)).replace(/^/gm, '  '));
+      console.log(formatSummary(summarizeProfileFile(path.join(options.cpuProfDir, latest), 25), '  '));
     } else {
       console.log(`  no .cpuprofile in ${options.cpuProfDir} (the server did not exit cleanly?)`);
     }

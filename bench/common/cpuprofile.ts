@@ -2,7 +2,7 @@
  * Where a server's CPU went, from a V8 `.cpuprofile` (`node --cpu-prof`): self time per
  * function and per package / source file, as shares of busy (non-idle) time.
  *
- * Standalone: `node dist/bench/cache/cpuprofile.js FILE.cpuprofile [TOP] [--callers NAME]`; with
+ * Standalone: `node dist/bench/common/cpuprofile.js FILE.cpuprofile [TOP] [--callers NAME]`; with
  * --callers, the call paths that led to the self time of function NAME (e.g. `nextTick`).
  */
 import { readFileSync } from 'node:fs';
@@ -133,7 +133,7 @@ if (require.main === module) {
   const callers = at >= 0 ? args.splice(at, 2)[1] : undefined;
   const [file, top] = args;
   if (!file || (at >= 0 && !callers)) {
-    console.error('usage: node dist/bench/cache/cpuprofile.js FILE.cpuprofile [TOP] [--callers NAME]');
+    console.error('usage: node dist/bench/common/cpuprofile.js FILE.cpuprofile [TOP] [--callers NAME]');
     process.exit(2);
   }
   if (callers) {
