@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { CachedAnswer, ResponseCache } from '../cache/response-cache';
 import { CACHE_POLICIES, cacheKey, endpointName } from './cache-policies';
 import { xmlDocument, type XmlElement } from './format/xml';
+import type { HitLane } from './hit-lane';
 import type { Query } from './params';
 
 export type { CachedAnswer };
@@ -28,10 +29,12 @@ export interface AnswerCaching {
   readonly cache: ResponseCache | null;
   /** Lifetimes from `CACHE_TTL`, by endpoint name. */
   readonly ttlOverrides: ReadonlyMap<string, number>;
+  /** Told which raw URL maps to which key, so it can answer later fresh hits before routing. */
+  readonly lane?: HitLane | null;
 }
 
 /** Registers GET `path`; answers go through the cache when the path has a cache policy. */
-export function getAnswer(app: FastifyInstance, path: string, answerer: Answerer, { cache, ttlOverrides }: AnswerCaching): void {
+export function getAnswer(app: FastifyInstance, path: string, answerer: Answerer, { cache, ttlOverrides, lane }: AnswerCaching): void {
   const policy = CACHE_POLICIES[path];
   app.get(path, async (request, reply) => {
     const query = request.query as Query;
@@ -40,7 +43,9 @@ export function getAnswer(app: FastifyInstance, path: string, answerer: Answerer
     if (cache && policy) {
       const now = Date.now();
       const ttl = policy.ttl(query, now, ttlOverrides.get(endpointName(path)));
-      ({ answer, outcome } = await cache.answer(cacheKey(path, query, policy), ttl, () => answerer(query, Date.now())));
+      const key = cacheKey(path, query, policy);
+      ({ answer, outcome } = await cache.answer(key, ttl, () => answerer(query, Date.now())));
+      if (request.method === 'GET') lane?.remember(request.raw.url ?? '', key);
     } else {
       answer = await answerer(query, Date.now());
     }

@@ -7,6 +7,7 @@ import type { CacheStore } from '../cache/cache-store';
 import type { AlertStore } from '../store/store';
 import type { AnswerCaching } from './cached-answers';
 import { resultXml } from './format/xml';
+import { HitLane, serverWithHitLane } from './hit-lane';
 import { registerHeartbeatRoutes } from './routes/heartbeat';
 import { INGEST_PATH, registerIngestRoutes } from './routes/ingest';
 import { registerPrivateRoutes } from './routes/private-lists';
@@ -23,7 +24,9 @@ export interface ServerDependencies {
 }
 
 export function buildServer({ config, store, authenticator, ingest, caching, sharedCache }: ServerDependencies): FastifyInstance {
+  const lane = caching.cache ? new HitLane(caching.cache, config.CORSDOMAIN) : null;
   const app = Fastify({
+    ...(lane && { serverFactory: serverWithHitLane(lane) }),
     bodyLimit: config.BODY_LIMIT,
     // Behind a reverse proxy the client address comes from X-Forwarded-For (CONTRACT section 7).
     trustProxy: true,
@@ -43,6 +46,9 @@ export function buildServer({ config, store, authenticator, ingest, caching, sha
     done(null, payload);
   });
 
+  // Once closing, requests must get Fastify's 503 rather than cached answers.
+  if (lane) app.addHook('preClose', (done) => { lane.close(); done(); });
+
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     const message = error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
@@ -57,7 +63,7 @@ export function buildServer({ config, store, authenticator, ingest, caching, sha
 
   registerIngestRoutes(app, ingest);
   registerPrivateRoutes(app, { config, store, authenticator });
-  registerPublicRoutes(app, { config, store, caching });
+  registerPublicRoutes(app, { config, store, caching: { ...caching, lane } });
   registerHeartbeatRoutes(app, store, sharedCache);
   app.get('/', async (_request, reply) => reply.redirect(config.CORSDOMAIN));
   return app;

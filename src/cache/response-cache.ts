@@ -45,6 +45,12 @@ export class ResponseCache {
     return this.options.shared;
   }
 
+  /** The answer if this process holds it fresh, synchronously: the cheapest possible hit. */
+  freshAnswer(key: string): CachedAnswer | undefined {
+    const envelope = this.fromLocal(key);
+    return envelope && envelope.freshUntil > Date.now() ? envelope.answer : undefined;
+  }
+
   async answer(key: string, ttlSeconds: number, compute: () => Promise<CachedAnswer>): Promise<{ answer: CachedAnswer; outcome: CacheOutcome }> {
     let envelope = this.fromLocal(key);
     if (envelope && envelope.freshUntil > Date.now()) return { answer: envelope.answer, outcome: 'hit' };
