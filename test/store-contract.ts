@@ -42,6 +42,31 @@ function tally(keys: string[]): Map<string, number> {
   return counts;
 }
 
+/**
+ * Private-domain alerts on ports no other record uses, in the 23 whole hours before the current
+ * one: a distribution where only some top keys are heavy in single buckets.
+ */
+function skewedPorts(now: number): AlertRecord[] {
+  const records: AlertRecord[] = [];
+  const currentHour = Math.floor(now / HOUR) * HOUR;
+  const add = (port: string, hourStart: number, count: number): void => {
+    for (let k = 0; k < count; k++) {
+      const time = formatUtc(hourStart + k * 1000);
+      records.push(alertRecord({
+        recievedTime: time, createTime: time, clientDomain: false, peerType: 'Network(honeytrap)', targetEntryPort: port,
+      }, createHash('md5').update(`skewed-${port}-${hourStart}-${k}`).digest('hex')));
+    }
+  };
+  for (let hour = 1; hour <= 23; hour++) {
+    const start = currentHour - hour * HOUR;
+    add('60001', start, 40);
+    add('60002', start, 30);
+    add('60003', start, 15);
+  }
+  add('60004', currentHour - 5 * HOUR, 100);
+  return records;
+}
+
 export function storeContract(name: string, open: () => Promise<AlertStore>, cleanup: () => Promise<void> = async () => {}): void {
   describe(`AlertStore contract: ${name}`, () => {
     let store: AlertStore;
@@ -71,6 +96,7 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
           country, countryName, location, targetCountry, targetCountryName, locationDestination,
         }, createHash('md5').update(`contract-${i}`).digest('hex')));
       }
+      records.push(...skewedPorts(now));
       for (let i = 0; i < records.length; i += 500) await store.storeAlerts(records.slice(i, i + 500));
     });
 
@@ -154,6 +180,18 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
           assert.deepEqual(new Map([...timeline.buckets].map(([k, v]) => [String(k), v])), expected);
         }
       }
+    });
+
+    test('top keys stay exact when a key that is never heavy in one bucket beats one heavy in a single bucket', async () => {
+      // skewedPorts(): per hour 40 x 60001, 30 x 60002, 15 x 60003 (never 16 or more), plus 100 x
+      // 60004 in a single hour. Over 24 hourly buckets 60003 (345) beats 60004 (100).
+      const to = Math.ceil((now + 1000) / HOUR) * HOUR;
+      const range = { from: to - 24 * HOUR, to };
+      const top = async (limit: number): Promise<Array<[string, number]>> =>
+        (await store.topTimelines('private', 'destports', range, HOUR, limit)).map((t) => [t.key, t.total]);
+      assert.deepEqual(await top(3), [['60001', 920], ['60002', 690], ['60003', 345]]);
+      assert.deepEqual(await top(2), [['60001', 920], ['60002', 690]]);
+      assert.deepEqual(await top(4), [['60001', 920], ['60002', 690], ['60003', 345], ['60004', 100]]);
     });
 
     test('newest lists and bad-IP sources come from the raw alerts', async () => {

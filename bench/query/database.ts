@@ -4,7 +4,7 @@
  * as in production; only `synchronous = normal` differs, to make building fast.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { performance } from 'node:perf_hooks';
@@ -51,11 +51,36 @@ export interface DbMeta {
   shape?: Record<string, number>;
 }
 
-/** Schema and aggregate layout are part of the cache key: a new migration means a new database. */
-export const SCHEMA_KEY = createHash('sha1').update(MIGRATIONS.join('\n')).digest('hex').slice(0, 8);
+/** The schema key after the first `count` migrations. */
+const schemaKeyOf = (count: number): string => createHash('sha1').update(MIGRATIONS.slice(0, count).join('\n')).digest('hex').slice(0, 8);
 
-export function databasePath(dir: string, size: number): string {
-  return path.join(dir, `alerts-${size}-g${GENERATOR_VERSION}-${SCHEMA_KEY}.db`);
+/** Schema and aggregate layout are part of the cache key: a database of another schema is not reused as it is. */
+export const SCHEMA_KEY = schemaKeyOf(MIGRATIONS.length);
+
+export function databasePath(dir: string, size: number, schemaKey = SCHEMA_KEY): string {
+  return path.join(dir, `alerts-${size}-g${GENERATOR_VERSION}-${schemaKey}.db`);
+}
+
+/**
+ * A cached database built before the newest migrations is upgraded in place, by the store's own
+ * migrations, as a deployment would be (minutes instead of a rebuild).
+ */
+async function upgradeOlderDatabase(dir: string, size: number, log: Log): Promise<void> {
+  for (let count = MIGRATIONS.length - 1; count >= 1; count--) {
+    const older = databasePath(dir, size, schemaKeyOf(count));
+    if (!existsSync(older) || !existsSync(metaPath(older))) continue;
+    const meta = JSON.parse(readFileSync(metaPath(older), 'utf8')) as DbMeta;
+    if (!meta.complete || meta.generatorVersion !== GENERATOR_VERSION) continue;
+    const db = databasePath(dir, size);
+    log(`  upgrading ${path.basename(older)} from migration ${count} to ${MIGRATIONS.length} ...`);
+    const started = performance.now();
+    for (const suffix of ['', '-wal', '-shm']) if (existsSync(older + suffix)) renameSync(older + suffix, db + suffix);
+    rmSync(metaPath(older));
+    await new SqliteStore({ path: db, synchronous: 'normal' }).close();
+    writeMeta(db, { ...meta, schemaKey: SCHEMA_KEY });
+    log(`  upgraded in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    return;
+  }
 }
 
 const metaPath = (db: string): string => `${db}.json`;
@@ -121,6 +146,7 @@ async function snapshots(store: SqliteStore, from: number, to: number): Promise<
 /** Returns the cached database of this size, building it first when there is none. */
 export async function ensureDatabase(dir: string, size: number, log: Log): Promise<{ path: string; meta: DbMeta; built: boolean }> {
   const db = databasePath(dir, size);
+  if (!readMeta(db)) await upgradeOlderDatabase(dir, size, log);
   const cached = readMeta(db);
   if (cached) return { path: db, meta: cached, built: false };
   for (const file of [db, `${db}-wal`, `${db}-shm`, metaPath(db)]) rmSync(file, { force: true });

@@ -85,6 +85,14 @@ CREATE INDEX alerts_domain_received ON alerts("clientDomain", "recievedTime", "s
 CREATE INDEX agg_received_day_top_heavy ON agg_received_day_top(domain, kind, bucket, key) WHERE count >= 16;
 CREATE INDEX agg_received_hour_top_key ON agg_received_hour_top(domain, kind, key, bucket);
 CREATE INDEX agg_received_day_top_key ON agg_received_day_top(domain, kind, key, bucket);`,
+  // 4: the per-key bucket reads of the top tables cover count (no seek into the table per row).
+  `DROP INDEX agg_received_hour_top_key;
+CREATE INDEX agg_received_hour_top_key ON agg_received_hour_top(domain, kind, key, bucket, count);
+DROP INDEX agg_received_day_top_key;
+CREATE INDEX agg_received_day_top_key ON agg_received_day_top(domain, kind, key, bucket, count);`,
+  // 5: a stricter tier of heavy top rows (sqlite-queries.ts HEAVY_TIERS): few candidates at high rates.
+  `CREATE INDEX agg_received_hour_top_heavy2 ON agg_received_hour_top(domain, kind, bucket, key) WHERE count >= 16;
+CREATE INDEX agg_received_day_top_heavy2 ON agg_received_day_top(domain, kind, bucket, key) WHERE count >= 128;`,
 ];
 
 export function migrate(db: Database.Database): void {

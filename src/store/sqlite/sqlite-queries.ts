@@ -21,8 +21,15 @@ export interface AggregateTable {
   readonly key: readonly string[];
 }
 
-/** Bucket counts from which a top-table row is indexed as heavy (migration 3's partial indexes). */
-const HEAVY_BUCKET_COUNT = { hour: 4, day: 16 } as const;
+/**
+ * The partial indexes of the top tables on rows with at least `from` alerts in their bucket
+ * (migrations 3 and 5), strictest first: with much data the strict tier yields few candidates
+ * and already proves the answer; with little data the lenient one does, or the full grouping.
+ */
+const HEAVY_TIERS = {
+  agg_received_hour_top: [{ index: 'agg_received_hour_top_heavy2', from: 16 }, { index: 'agg_received_hour_top_heavy', from: 4 }],
+  agg_received_day_top: [{ index: 'agg_received_day_top_heavy2', from: 128 }, { index: 'agg_received_day_top_heavy', from: 16 }],
+} as const;
 const DOMAINS: Record<DomainScope, readonly number[]> = { community: [1], private: [0], both: [0, 1] };
 const ALERT_COLUMNS = ALERT_FIELDS.map((f) => `"${f}"`).join(', ');
 /** SQL twin of aggregates.ts sensorOf(). */
@@ -44,6 +51,19 @@ function toStoredAlert(row: Row): StoredAlert {
 /** Adds `count` to `key` in a running total. */
 function addTo<K>(totals: Map<K, number>, key: K, count: number): void {
   totals.set(key, (totals.get(key) ?? 0) + count);
+}
+
+/** The `limit` largest totals, ties by key. */
+function topOf(totals: ReadonlyMap<string, number>, limit: number): Array<[string, number]> {
+  return [...totals].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).slice(0, limit);
+}
+
+/** One piece of a top question: whole buckets of one grain of the top tables. */
+interface TopPiece {
+  readonly table: keyof typeof HEAVY_TIERS;
+  readonly buckets: number;
+  /** [from, to) in epoch seconds. */
+  readonly bounds: readonly [number, number];
 }
 
 function byCountDesc<T extends { count: number }>(key: (t: T) => string): (a: T, b: T) => number {
@@ -203,45 +223,70 @@ export class SqliteQueries {
 
   topTimelines(scope: DomainScope, kind: TopKind, range: TimeRange, bucketMs: number, limit: number): TopTimeline[] {
     if (range.from % HOUR_MS !== 0 || range.to % HOUR_MS !== 0) throw new RangeError('top timelines need hour-aligned ranges');
+    const where = `${this.inDomains(scope)} AND kind = ${TOP_KIND[kind]} AND bucket >= ? AND bucket < ?`;
+    // The top keys come from whole days where the range has them, hours at its edges.
+    const pieces = splitRange(range, [HOUR_MS, DAY_MS]).map((piece): TopPiece => {
+      const daily = piece.grain === DAY_MS;
+      return {
+        table: daily ? 'agg_received_day_top' : 'agg_received_hour_top',
+        buckets: (piece.to - piece.from) / piece.grain,
+        bounds: [piece.from / 1000, piece.to / 1000],
+      };
+    });
+    const top = this.heavyTop(pieces, where, scope, limit, 0) ?? this.heavyTop(pieces, where, scope, limit, 1)
+      ?? this.groupedTop(pieces, where, limit);
+    if (top.length === 0) return [];
+    // The timeline needs the grain of its buckets: days only when they are whole days.
     const daily = bucketMs % DAY_MS === 0 && range.from % DAY_MS === 0 && range.to % DAY_MS === 0;
     const table = daily ? 'agg_received_day_top' : 'agg_received_hour_top';
-    const where = `${this.inDomains(scope)} AND kind = ${TOP_KIND[kind]} AND bucket >= ? AND bucket < ?`;
-    const bounds = [range.from / 1000, range.to / 1000];
-    const top = this.heavyTop(table, daily, where, bounds, range, scope, limit)
-      ?? this.pairs(`SELECT key, sum(count) AS c FROM ${table} WHERE ${where} GROUP BY key ORDER BY c DESC, key LIMIT ?`, ...bounds, limit);
-    if (top.length === 0) return [];
     const timelines = new Map(top.map(([key, total]) => [key, { key, total, buckets: new Map<number, number>() }]));
-    for (const [key, bucket, count] of this.keyBuckets(table, where, bounds, top.map(([key]) => key))) {
+    for (const [key, bucket, count] of this.keyBuckets(table, where, [range.from / 1000, range.to / 1000], top.map(([key]) => key))) {
       const start = range.from + Math.floor((bucket * 1000 - range.from) / bucketMs) * bucketMs;
       addTo(timelines.get(key)!.buckets, start, count);
     }
     return [...timelines.values()];
   }
 
-  /** Per-bucket counts of the given keys, read through the (domain, kind, key, bucket) index. */
-  private keyBuckets(table: string, where: string, bounds: number[], keys: readonly string[]): Array<[string, number, number]> {
+  /** Per-bucket counts of the given keys, read from the covering (domain, kind, key, bucket, count) index. */
+  private keyBuckets(table: string, where: string, bounds: readonly number[], keys: readonly string[]): Array<[string, number, number]> {
     return this.statement(
       `SELECT key, bucket, count FROM ${table} INDEXED BY ${table}_key WHERE ${where} AND key IN (SELECT value FROM json_each(?))`,
     ).raw().all(...bounds, JSON.stringify(keys)) as Array<[string, number, number]>;
   }
 
-  /**
-   * The top keys without grouping every row of the window: a key that is "heavy" (at least
-   * HEAVY_BUCKET_COUNT) in none of the window's buckets totals at most buckets x (threshold - 1).
-   * When the last of the top keys among the heavy ones beats that bound, the answer is exact;
-   * otherwise (little data, flat distributions) undefined sends the caller to the full grouping.
-   */
-  private heavyTop(table: string, daily: boolean, where: string, bounds: number[], range: TimeRange, scope: DomainScope, limit: number): Array<[string, number]> | undefined {
-    const threshold = daily ? HEAVY_BUCKET_COUNT.day : HEAVY_BUCKET_COUNT.hour;
-    const candidates = this.statement(
-      `SELECT DISTINCT key FROM ${table} INDEXED BY ${table}_heavy WHERE ${where} AND count >= ${threshold}`,
-    ).pluck().all(...bounds) as string[];
-    if (candidates.length < limit) return undefined;
+  /** The top keys by grouping every row of every piece: exact, and cheap while data is small. */
+  private groupedTop(pieces: readonly TopPiece[], where: string, limit: number): Array<[string, number]> {
     const totals = new Map<string, number>();
-    for (const [key, , count] of this.keyBuckets(table, where, bounds, candidates)) addTo(totals, key, count);
-    const top = [...totals].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).slice(0, limit);
-    const buckets = (range.to - range.from) / (daily ? DAY_MS : HOUR_MS) * DOMAINS[scope].length;
-    const outsiderBound = buckets * (threshold - 1);
+    for (const piece of pieces) {
+      for (const [key, count] of this.pairs(`SELECT key, sum(count) FROM ${piece.table} WHERE ${where} GROUP BY key`, ...piece.bounds)) {
+        addTo(totals, key, count);
+      }
+    }
+    return topOf(totals, limit);
+  }
+
+  /**
+   * The top keys without grouping every row: a key that is "heavy" (at least the tier's `from`)
+   * in none of the buckets totals at most the sum over buckets of (from - 1). When the last of
+   * the top keys among the heavy ones beats that bound, the answer is exact; otherwise (little
+   * data, flat distributions) undefined sends the caller to the next tier or the full grouping.
+   */
+  private heavyTop(pieces: readonly TopPiece[], where: string, scope: DomainScope, limit: number, tier: 0 | 1): Array<[string, number]> | undefined {
+    const candidates = new Set<string>();
+    let outsiderBound = 0;
+    for (const { table, buckets, bounds } of pieces) {
+      const { index, from } = HEAVY_TIERS[table][tier];
+      const heavy = this.statement(`SELECT DISTINCT key FROM ${table} INDEXED BY ${index} WHERE ${where} AND count >= ${from}`)
+        .pluck().all(...bounds) as string[];
+      for (const key of heavy) candidates.add(key);
+      outsiderBound += buckets * (from - 1) * DOMAINS[scope].length;
+    }
+    if (candidates.size < limit) return undefined;
+    const totals = new Map<string, number>();
+    for (const { table, bounds } of pieces) {
+      for (const [key, , count] of this.keyBuckets(table, where, bounds, [...candidates])) addTo(totals, key, count);
+    }
+    const top = topOf(totals, limit);
     return top.length === limit && top[limit - 1]![1] > outsiderBound ? top : undefined;
   }
 
