@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { ConfigError, loadConfig } from '../src/config';
 import type { AlertRecord } from '../src/domain/alert';
+import { summarizeActivity } from '../src/domain/activity';
 import { parseUtc } from '../src/domain/time';
 import { importDocument } from '../src/ingest/alert-import';
 import { describeRetention, runRetention } from '../src/jobs/retention';
@@ -139,9 +140,9 @@ test('statistics snapshot of a hand-built interval: two sensors, three daemons',
 });
 
 test('statistics of an empty interval are zeros with a finite ratio', () => {
-  assert.deepEqual(computeStatistics([]), { comm_totalAlerts: 0, comm_totalHoneypots: 0, comm_totalDaemons: 0, comm_totalRatio: 0 });
-  const third = computeStatistics([{ sensor: 's1', peerIdent: 'p', peerType: 'Webpage', count: 1 },
-    { sensor: 's2', peerIdent: 'p', peerType: 'Webpage', count: 0 }, { sensor: 's3', peerIdent: 'p', peerType: 'Webpage', count: 0 }]);
+  assert.deepEqual(computeStatistics(summarizeActivity([])), { comm_totalAlerts: 0, comm_totalHoneypots: 0, comm_totalDaemons: 0, comm_totalRatio: 0 });
+  const third = computeStatistics(summarizeActivity([{ sensor: 's1', peerIdent: 'p', peerType: 'Webpage', count: 1 },
+    { sensor: 's2', peerIdent: 'p', peerType: 'Webpage', count: 0 }, { sensor: 's3', peerIdent: 'p', peerType: 'Webpage', count: 0 }]));
   assert.equal(third['comm_totalHoneypots'], 1, 'rows without alerts name no honeypot');
 });
 

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { summarizeActivity } from '../src/domain/activity';
 import type { AlertDocument, AlertRecord } from '../src/domain/alert';
 import type { DomainScope, Side } from '../src/domain/query';
 import { formatUtc, parseUtc } from '../src/domain/time';
@@ -155,11 +156,14 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
           new Map(countries.map((c) => [`${c.code}|${c.name}`, c.count])),
           tally(received.map((r) => (side === 'source' ? `${r.document.country}|${r.document.countryName}` : `${r.document.targetCountry}|${r.document.targetCountryName}`))),
         );
-        const sensors = await store.sensorActivity(scope, { from, to });
         const sensorOf = (d: AlertDocument): string => (d.hostname === 'undefined' ? d.targetEntryIp : d.hostname);
         assert.deepEqual(
-          new Map(sensors.map((s) => [`${s.sensor}|${s.peerIdent}|${s.peerType}`, s.count])),
-          tally(received.map((r) => `${sensorOf(r.document)}|${r.document.peerIdent}|${r.document.peerType}`)),
+          await store.activitySummary(scope, { from, to }),
+          summarizeActivity([...tally(received.map((r) => `${sensorOf(r.document)}|${r.document.peerIdent}|${r.document.peerType}`))]
+            .map(([key, count]) => {
+              const [sensor, peerIdent, peerType] = key.split('|') as [string, string, string];
+              return { sensor, peerIdent, peerType, count };
+            })),
         );
       }
     });
@@ -192,6 +196,21 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
       assert.deepEqual(await top(3), [['60001', 920], ['60002', 690], ['60003', 345]]);
       assert.deepEqual(await top(2), [['60001', 920], ['60002', 690]]);
       assert.deepEqual(await top(4), [['60001', 920], ['60002', 690], ['60003', 345], ['60004', 100]]);
+    });
+
+    test('the activity summary of a finished day follows alerts that arrive for that day later', async () => {
+      const day = { from: Math.floor(now / DAY) * DAY - DAY, to: Math.floor(now / DAY) * DAY };
+      const first = await store.activitySummary('community', day);
+      assert.deepEqual(await store.activitySummary('community', day), first, 'asked again');
+      // An import of an old alert (received that day) from a sensor nobody saw before.
+      const late = alertRecord({ recievedTime: formatUtc(day.from + 3600_000), createTime: formatUtc(day.from + 3600_000),
+        clientDomain: true, hostname: 'late-sensor', peerType: 'Webpage' }, createHash('md5').update('late-import').digest('hex'));
+      records.push(late);
+      await store.storeAlerts([late]);
+      const second = await store.activitySummary('community', day);
+      assert.equal(second.total.alerts, first.total.alerts + 1);
+      assert.equal(second.total.honeypots, first.total.honeypots + 1);
+      assert.equal(second.perType.get('Webpage')?.honeypots, (first.perType.get('Webpage')?.honeypots ?? 0) + 1);
     });
 
     test('newest lists and bad-IP sources come from the raw alerts', async () => {

@@ -90,7 +90,7 @@ function cases(now: number, hot: string): Case[] {
     { label: 'retrieveLatLonAttacks src', run: (q) => q.topLocationsCreated('community', lastMinutes(now, 1440), 'source', 10) },
     { label: 'retrieveLatLonAttacks dst', run: (q) => q.topLocationsCreated('community', lastMinutes(now, 1440), 'target', 10) },
     { label: 'retrieveLatLonAttacks src offset=1', run: (q) => q.topLocationsCreated('community', { from: day - DAY_MS, to: day }, 'source', 10) },
-    { label: 'TpotStats (yesterday)', run: (q) => q.sensorActivity('community', { from: day - DAY_MS, to: day }) },
+    { label: 'TpotStats (yesterday)', run: (q) => q.activitySummary('community', { from: day - DAY_MS, to: day }) },
     { label: 'getStats (24 h)', run: (q) => q.listStatisticsSnapshots(formatUtc(now - DAY_MS), formatUtc(now)) },
     tops('urls', '1'), tops('urls', '7'), tops('urls', '28'),
     tops('destports', '1'), tops('destports', '7'), tops('destports', '28'),

@@ -16,7 +16,9 @@ export interface ActivitySummary {
   readonly perType: ReadonlyMap<string, ActivityTotals>;
 }
 
-export function summarizeActivity(rows: readonly SensorDaemonCount[]): ActivitySummary {
+/** Rows without alerts (left at 0 by a correction) count no honeypot and no daemon. */
+export function summarizeActivity(allRows: readonly SensorDaemonCount[]): ActivitySummary {
+  const rows = allRows.filter((row) => row.count > 0);
   const sum = (subset: readonly SensorDaemonCount[]): ActivityTotals => ({
     alerts: subset.reduce((n, r) => n + r.count, 0),
     honeypots: new Set(subset.map((r) => r.sensor)).size,

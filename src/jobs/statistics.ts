@@ -3,17 +3,16 @@
  * honeypots, daemons and alerts per honeypot over one interval, in total and per peerType.
  * The computation and the key names are pure so the API can reuse them.
  */
-import { perTypeKey, summarizeActivity, totalKey, type ActivityTotals } from '../domain/activity';
-import type { SensorDaemonCount, StatisticsSnapshot, TimeRange } from '../domain/query';
+import { perTypeKey, totalKey, type ActivitySummary, type ActivityTotals } from '../domain/activity';
+import type { StatisticsSnapshot, TimeRange } from '../domain/query';
 import { formatUtc } from '../domain/time';
 import type { AlertStore } from '../store/store';
 
 /**
- * Snapshot values from per-daemon activity (see summarizeActivity for what counts as a
+ * Snapshot values from summed-up sensor activity (see summarizeActivity for what counts as a
  * honeypot and a daemon), with the ratio alerts per honeypot (0 without honeypots).
  */
-export function computeStatistics(rows: readonly SensorDaemonCount[]): Record<string, number> {
-  const summary = summarizeActivity(rows.filter((row) => row.count > 0));
+export function computeStatistics(summary: ActivitySummary): Record<string, number> {
   const ratio = (t: ActivityTotals): number => (t.honeypots === 0 ? 0 : t.alerts / t.honeypots);
   const values: Record<string, number> = {
     [totalKey('alerts')]: summary.total.alerts,
@@ -31,8 +30,8 @@ export function computeStatistics(rows: readonly SensorDaemonCount[]): Record<st
 }
 
 /** The snapshot of [range.from, range.to); `to` is the last second inside, like TpotStats' 23:59:59. */
-export function statisticsSnapshot(range: TimeRange, rows: readonly SensorDaemonCount[]): StatisticsSnapshot {
-  return { from: formatUtc(range.from), to: formatUtc(range.to - 1000), values: computeStatistics(rows) };
+export function statisticsSnapshot(range: TimeRange, summary: ActivitySummary): StatisticsSnapshot {
+  return { from: formatUtc(range.from), to: formatUtc(range.to - 1000), values: computeStatistics(summary) };
 }
 
 /** The last whole interval before `now`, on UTC interval boundaries. */
@@ -43,7 +42,7 @@ export function lastFullInterval(now: number, intervalMs: number): TimeRange {
 
 /** Computes the snapshot of the range from the store and stores it (replacing an earlier one). */
 export async function takeStatisticsSnapshot(store: AlertStore, range: TimeRange): Promise<StatisticsSnapshot> {
-  const snapshot = statisticsSnapshot(range, await store.sensorActivity('community', range));
+  const snapshot = statisticsSnapshot(range, await store.activitySummary('community', range));
   await store.putStatisticsSnapshot(snapshot);
   return snapshot;
 }

@@ -2,9 +2,10 @@
  * The store interface. It speaks in domain terms only, so SQLite and Elasticsearch/OpenSearch
  * can each implement it with their own strengths; nothing here names SQL or an index.
  */
+import type { ActivitySummary } from '../domain/activity';
 import type { AlertDocument, AlertRecord, StoreOutcome } from '../domain/alert';
 import type {
-  CountryCount, DayTypeCount, DomainScope, KeyCount, SensorDaemonCount, Side, StatisticsSnapshot,
+  CountryCount, DayTypeCount, DomainScope, KeyCount, Side, StatisticsSnapshot,
   StoredAlert, TimeRange, TopKind, TopTimeline,
 } from '../domain/query';
 
@@ -82,8 +83,11 @@ export interface AlertStore {
   topCountriesReceived(scope: DomainScope, range: TimeRange, side: Side, limit: number): Promise<CountryCount[]>;
   /** The `limit` locations (`"lat , lon"`) with most alerts created in the range, most first. */
   topLocationsCreated(scope: DomainScope, range: TimeRange, side: Side, limit: number): Promise<KeyCount[]>;
-  /** Alerts received in the range per sensor, daemon and peerType. */
-  sensorActivity(scope: DomainScope, range: TimeRange): Promise<SensorDaemonCount[]>;
+  /**
+   * Alerts received in the range per sensor, daemon and peerType, summed up by
+   * summarizeActivity (alerts, honeypots and daemons, in total and per peerType).
+   */
+  activitySummary(scope: DomainScope, range: TimeRange): Promise<ActivitySummary>;
   /**
    * The `limit` URLs (of Webpage alerts) or destination ports with most alerts received in the
    * range, each with counts per bucket of `bucketMs` starting at range.from.

@@ -1,7 +1,7 @@
 /** The public GET endpoints behind Sicherheitstacho (CONTRACT section 6). */
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config';
-import { perTypeKey, summarizeActivity, totalKey } from '../../domain/activity';
+import { perTypeKey, totalKey } from '../../domain/activity';
 import type { TimeRange, TopKind } from '../../domain/query';
 import { formatUtc, parseUtc } from '../../domain/time';
 import { PEER_TYPE_RULES, UNCLASSIFIED } from '../../enrich/classify';
@@ -139,7 +139,7 @@ export function registerPublicRoutes(app: FastifyInstance, { config, store, cach
     const match = /^(\d{4})(\d{2})(\d{2})$/.exec(param(query, 'day') ?? '');
     const from = match ? Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) : NaN;
     if (!match || formatUtc(from).slice(0, 10) !== `${match[1]}-${match[2]}-${match[3]}`) return nope;
-    const summary = summarizeActivity(await store.sensorActivity('community', { from, to: from + DAY_MS }));
+    const summary = await store.activitySummary('community', { from, to: from + DAY_MS });
     const perType = [...summary.perType];
     return jsonAnswer({
       communityHoneypots: {

@@ -74,6 +74,8 @@ interface Pending {
 /** Collects the increments of a batch, then writes each distinct key once. */
 export class AggregateBatch {
   private readonly pending = TABLES.map(() => new Map<string, Pending>());
+  /** UTC days (bucket seconds) whose sensor rows change: their kept activity summaries go. */
+  private readonly sensorDays = new Set<number>();
   private lastReceivedText = '';
   private lastReceived = 0;
 
@@ -84,6 +86,7 @@ export class AggregateBatch {
       this.lastReceived = parseUtc(doc.recievedTime);
     }
     const times = { domain: doc.clientDomain ? 1 : 0, received: this.lastReceived, created: parseUtc(doc.createTime) };
+    this.sensorDays.add(bucket(times.received, DAY_MS));
     TABLES.forEach((table, i) => {
       const pending = this.pending[i]!;
       for (const key of table.keys(doc, times)) {
@@ -102,11 +105,14 @@ export class AggregateBatch {
       for (const { key, count } of this.pending[i]!.values()) if (count !== 0) upsert.run(...key, count);
       this.pending[i]!.clear();
     });
+    for (const day of this.sensorDays) statements.forgetActivity.run(day);
+    this.sensorDays.clear();
   }
 }
 
 export interface AggregateStatements {
   readonly upserts: readonly Database.Statement[];
+  readonly forgetActivity: Database.Statement;
 }
 
 export function prepareAggregateStatements(db: Database.Database): AggregateStatements {
@@ -115,5 +121,6 @@ export function prepareAggregateStatements(db: Database.Database): AggregateStat
       `INSERT INTO ${table} (${columns.join(', ')}, count) VALUES (${columns.map(() => '?').join(', ')}, ?)
        ON CONFLICT (${columns.join(', ')}) DO UPDATE SET count = count + excluded.count`,
     )),
+    forgetActivity: db.prepare('DELETE FROM agg_received_day_activity WHERE bucket = ?'),
   };
 }

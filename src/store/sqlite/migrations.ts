@@ -93,6 +93,10 @@ CREATE INDEX agg_received_day_top_key ON agg_received_day_top(domain, kind, key,
   // 5: a stricter tier of heavy top rows (sqlite-queries.ts HEAVY_TIERS): few candidates at high rates.
   `CREATE INDEX agg_received_hour_top_heavy2 ON agg_received_hour_top(domain, kind, bucket, key) WHERE count >= 16;
 CREATE INDEX agg_received_day_top_heavy2 ON agg_received_day_top(domain, kind, bucket, key) WHERE count >= 128;`,
+  // 6: the activity summary (TpotStats) of finished UTC days, kept once computed; dropped by
+  // aggregates.ts when that day's sensor rows change, pruned with the other aggregates.
+  `CREATE TABLE agg_received_day_activity (scope TEXT NOT NULL, bucket INTEGER NOT NULL, summary TEXT NOT NULL,
+  PRIMARY KEY (scope, bucket)) WITHOUT ROWID;`,
 ];
 
 export function migrate(db: Database.Database): void {

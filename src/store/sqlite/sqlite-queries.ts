@@ -9,6 +9,7 @@ import type {
   CountryCount, DayTypeCount, DomainScope, KeyCount, SensorDaemonCount, Side, StatisticsSnapshot,
   StoredAlert, TimeRange, TopKind, TopTimeline,
 } from '../../domain/query';
+import { summarizeActivity, type ActivitySummary, type ActivityTotals } from '../../domain/activity';
 import { formatUtc, parseUtc } from '../../domain/time';
 import { DAY_MS, HOUR_MS, MINUTE_MS, splitRange, toWholeSeconds, type RangePiece } from '../range-split';
 import { SIDE, TOP_KIND } from './aggregates';
@@ -64,6 +65,15 @@ interface TopPiece {
   readonly buckets: number;
   /** [from, to) in epoch seconds. */
   readonly bounds: readonly [number, number];
+}
+
+function encodeSummary(summary: ActivitySummary): string {
+  return JSON.stringify({ total: summary.total, perType: [...summary.perType] });
+}
+
+function decodeSummary(text: string): ActivitySummary {
+  const { total, perType } = JSON.parse(text) as { total: ActivityTotals; perType: Array<[string, ActivityTotals]> };
+  return { total, perType: new Map(perType) };
 }
 
 function byCountDesc<T extends { count: number }>(key: (t: T) => string): (a: T, b: T) => number {
@@ -202,6 +212,25 @@ export class SqliteQueries {
          AND "createTime" >= ? AND "createTime" < ? GROUP BY 1`, formatUtc(p.from), formatUtc(p.to)),
     );
     return [...totals].map(([key, count]) => ({ key, count })).sort(byCountDesc((k) => k.key)).slice(0, limit);
+  }
+
+  /**
+   * The summary of a finished UTC day is kept once computed (agg_received_day_activity): that
+   * day's sensor rows change only when old alerts are imported, and then AggregateBatch drops it.
+   */
+  activitySummary(scope: DomainScope, range: TimeRange): ActivitySummary {
+    const finishedDay = range.from % DAY_MS === 0 && range.to - range.from === DAY_MS && range.to <= Date.now();
+    const bucket = range.from / 1000;
+    if (finishedDay) {
+      const kept = this.statement('SELECT summary FROM agg_received_day_activity WHERE scope = ? AND bucket = ?').pluck().get(scope, bucket);
+      if (typeof kept === 'string') return decodeSummary(kept);
+    }
+    const summary = summarizeActivity(this.sensorActivity(scope, range));
+    if (finishedDay && !this.db.readonly) {
+      this.statement('INSERT OR REPLACE INTO agg_received_day_activity (scope, bucket, summary) VALUES (?, ?, ?)')
+        .run(scope, bucket, encodeSummary(summary));
+    }
+    return summary;
   }
 
   sensorActivity(scope: DomainScope, range: TimeRange): SensorDaemonCount[] {

@@ -5,9 +5,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import type { ActivitySummary } from '../../domain/activity';
 import { ALERT_FIELDS, type AlertDocument, type AlertRecord, type StoreOutcome } from '../../domain/alert';
 import type {
-  CountryCount, DayTypeCount, DomainScope, KeyCount, SensorDaemonCount, Side, StatisticsSnapshot,
+  CountryCount, DayTypeCount, DomainScope, KeyCount, Side, StatisticsSnapshot,
   StoredAlert, TimeRange, TopKind, TopTimeline,
 } from '../../domain/query';
 import type { AlertStore, CveAlertRecord, PayloadRecord, UserRecord } from '../store';
@@ -196,8 +197,8 @@ export class SqliteStore implements AlertStore {
     return this.queries.topLocationsCreated(scope, range, side, limit);
   }
 
-  async sensorActivity(scope: DomainScope, range: TimeRange): Promise<SensorDaemonCount[]> {
-    return this.queries.sensorActivity(scope, range);
+  async activitySummary(scope: DomainScope, range: TimeRange): Promise<ActivitySummary> {
+    return this.queries.activitySummary(scope, range);
   }
 
   async topTimelines(scope: DomainScope, kind: TopKind, range: TimeRange, bucketMs: number, limit: number): Promise<TopTimeline[]> {
