@@ -53,8 +53,11 @@ function skewedPorts(now: number): AlertRecord[] {
   const add = (port: string, hourStart: number, count: number): void => {
     for (let k = 0; k < count; k++) {
       const time = formatUtc(hourStart + k * 1000);
+      // Locations spread thin, so they stay out of the location tops of the next test.
+      const spread = `${k % 40}.5 , 1.5`;
       records.push(alertRecord({
         recievedTime: time, createTime: time, clientDomain: false, peerType: 'Network(honeytrap)', targetEntryPort: port,
+        location: spread, locationDestination: spread,
       }, createHash('md5').update(`skewed-${port}-${hourStart}-${k}`).digest('hex')));
     }
   };
@@ -65,6 +68,29 @@ function skewedPorts(now: number): AlertRecord[] {
     add('60003', start, 15);
   }
   add('60004', currentHour - 5 * HOUR, 100);
+  return records;
+}
+
+/** The same shape for source locations (by createTime), around the heavy threshold of 32 per hour. */
+function skewedLocations(now: number): AlertRecord[] {
+  const records: AlertRecord[] = [];
+  const currentHour = Math.floor(now / HOUR) * HOUR;
+  const add = (location: string, hourStart: number, count: number): void => {
+    for (let k = 0; k < count; k++) {
+      const time = formatUtc(hourStart + 1800_000 + k * 1000);
+      records.push(alertRecord({
+        recievedTime: time, createTime: time, clientDomain: false, location, locationDestination: `${k % 40}.5 , 2.5`,
+        targetEntryPort: String(61000 + (k % 500)),
+      }, createHash('md5').update(`skewed-${location}-${hourStart}-${k}`).digest('hex')));
+    }
+  };
+  for (let hour = 1; hour <= 23; hour++) {
+    const start = currentHour - hour * HOUR;
+    add('1.0 , 1.0', start, 60);
+    add('2.0 , 2.0', start, 50);
+    add('3.0 , 3.0', start, 31);
+  }
+  add('4.0 , 4.0', currentHour - 5 * HOUR, 200);
   return records;
 }
 
@@ -97,7 +123,7 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
           country, countryName, location, targetCountry, targetCountryName, locationDestination,
         }, createHash('md5').update(`contract-${i}`).digest('hex')));
       }
-      records.push(...skewedPorts(now));
+      records.push(...skewedPorts(now), ...skewedLocations(now));
       for (let i = 0; i < records.length; i += 500) await store.storeAlerts(records.slice(i, i + 500));
     });
 
@@ -196,6 +222,15 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
       assert.deepEqual(await top(3), [['60001', 920], ['60002', 690], ['60003', 345]]);
       assert.deepEqual(await top(2), [['60001', 920], ['60002', 690]]);
       assert.deepEqual(await top(4), [['60001', 920], ['60002', 690], ['60003', 345], ['60004', 100]]);
+    });
+
+    test('top locations stay exact when a location that is never heavy in one hour beats one heavy in a single hour', async () => {
+      const range = { from: now - DAY + 1000, to: now + 1000 };
+      const top = async (limit: number): Promise<Array<[string, number]>> =>
+        (await store.topLocationsCreated('private', range, 'source', limit)).map((l) => [l.key, l.count]);
+      assert.deepEqual(await top(2), [['1.0 , 1.0', 1380], ['2.0 , 2.0', 1150]]);
+      assert.deepEqual(await top(3), [['1.0 , 1.0', 1380], ['2.0 , 2.0', 1150], ['3.0 , 3.0', 713]]);
+      assert.deepEqual(await top(4), [['1.0 , 1.0', 1380], ['2.0 , 2.0', 1150], ['3.0 , 3.0', 713], ['4.0 , 4.0', 200]]);
     });
 
     test('the activity summary of a finished day follows alerts that arrive for that day later', async () => {

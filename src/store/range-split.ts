@@ -11,6 +11,8 @@ export interface RangePiece {
   readonly grain: number;
   readonly from: number;
   readonly to: number;
+  /** -1: counted alerts are taken away (a complement, see splitRange). */
+  readonly sign: 1 | -1;
 }
 
 /**
@@ -21,14 +23,40 @@ export function toWholeSeconds(range: TimeRange): TimeRange {
   return { from: Math.ceil(range.from / 1000) * 1000, to: Math.ceil(range.to / 1000) * 1000 };
 }
 
-/** Splits [from, to) using the given bucket sizes (ms, ascending, each a multiple of the previous). */
-export function splitRange(exactRange: TimeRange, grains: readonly number[]): RangePiece[] {
+/**
+ * Splits [from, to) using the given bucket sizes (ms, ascending, each a multiple of the previous).
+ *
+ * A raw remainder covers part of one bucket of the finest grain. When the rest of that bucket
+ * holds less of the past (before `now`) than the remainder does, the piece becomes the whole
+ * bucket minus the rest, counted raw: a rolling window ending now then reads its current bucket
+ * whole and subtracts the (future, nearly empty) rest, instead of counting the alerts so far.
+ */
+export function splitRange(exactRange: TimeRange, grains: readonly number[], now = Number.NEGATIVE_INFINITY): RangePiece[] {
   const range = toWholeSeconds(exactRange);
   const pieces: RangePiece[] = [];
+  const finest = grains[0]!;
+  const pastLength = (from: number, to: number): number => Math.max(0, Math.min(to, now) - from);
+  const raw = (from: number, to: number): void => {
+    const bucketFrom = Math.floor(from / finest) * finest;
+    const bucketTo = bucketFrom + finest;
+    if (to > bucketTo) {
+      // Spans two buckets of the finest grain: one remainder in each.
+      raw(from, bucketTo);
+      raw(bucketTo, to);
+      return;
+    }
+    if (pastLength(bucketFrom, from) + pastLength(to, bucketTo) >= pastLength(from, to)) {
+      pieces.push({ grain: 0, from, to, sign: 1 });
+      return;
+    }
+    pieces.push({ grain: finest, from: bucketFrom, to: bucketTo, sign: 1 });
+    if (from > bucketFrom) pieces.push({ grain: 0, from: bucketFrom, to: from, sign: -1 });
+    if (bucketTo > to) pieces.push({ grain: 0, from: to, to: bucketTo, sign: -1 });
+  };
   const split = (from: number, to: number, level: number): void => {
     if (from >= to) return;
     if (level < 0) {
-      pieces.push({ grain: 0, from, to });
+      raw(from, to);
       return;
     }
     const grain = grains[level]!;
@@ -39,7 +67,7 @@ export function splitRange(exactRange: TimeRange, grains: readonly number[]): Ra
       return;
     }
     split(from, first, level - 1);
-    pieces.push({ grain, from: first, to: last });
+    pieces.push({ grain, from: first, to: last, sign: 1 });
     split(last, to, level - 1);
   };
   split(range.from, range.to, grains.length - 1);

@@ -97,6 +97,15 @@ CREATE INDEX agg_received_day_top_heavy2 ON agg_received_day_top(domain, kind, b
   // aggregates.ts when that day's sensor rows change, pruned with the other aggregates.
   `CREATE TABLE agg_received_day_activity (scope TEXT NOT NULL, bucket INTEGER NOT NULL, summary TEXT NOT NULL,
   PRIMARY KEY (scope, bucket)) WITHOUT ROWID;`,
+  // 7: top locations from heavy hourly rows (sqlite-queries.ts heavyLocations), and each
+  // location's hours in one index range.
+  `CREATE INDEX agg_created_hour_location_heavy ON agg_created_hour_location(domain, side, bucket, location) WHERE count >= 32;
+CREATE INDEX agg_created_hour_location_key ON agg_created_hour_location(domain, side, location, bucket, count);`,
+  // 8: the raw edges of location questions (by createTime) read the index alone.
+  `CREATE INDEX alerts_domain_created_location ON alerts("clientDomain", "createTime", "location", "locationDestination");
+DROP INDEX alerts_domain_created;`,
+  // 9: a stricter tier of heavy location rows (sqlite-queries.ts HEAVY_LOCATION_TIERS).
+  `CREATE INDEX agg_created_hour_location_heavy2 ON agg_created_hour_location(domain, side, bucket, location) WHERE count >= 128;`,
 ];
 
 export function migrate(db: Database.Database): void {

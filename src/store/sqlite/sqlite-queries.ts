@@ -27,6 +27,12 @@ export interface AggregateTable {
  * (migrations 3 and 5), strictest first: with much data the strict tier yields few candidates
  * and already proves the answer; with little data the lenient one does, or the full grouping.
  */
+/** The partial indexes on heavy hourly location rows (migrations 7 and 9), strictest first, as HEAVY_TIERS. */
+const HEAVY_LOCATION_TIERS = [
+  { index: 'agg_created_hour_location_heavy2', from: 128 },
+  { index: 'agg_created_hour_location_heavy', from: 32 },
+] as const;
+
 const HEAVY_TIERS = {
   agg_received_hour_top: [{ index: 'agg_received_hour_top_heavy2', from: 16 }, { index: 'agg_received_hour_top_heavy', from: 4 }],
   agg_received_day_top: [{ index: 'agg_received_day_top_heavy2', from: 128 }, { index: 'agg_received_day_top_heavy', from: 16 }],
@@ -101,19 +107,21 @@ export class SqliteQueries {
 
   /**
    * Runs one query per piece of the range: `aggregate(piece)` for whole buckets, `raw(piece)`
-   * for the edges; both return [group key, count] rows that are summed per key.
+   * for the edges; both return [group key, count] rows that are summed per key (subtracted for
+   * complement pieces). Keys that end up at 0 are left out.
    */
   private sumPieces<K>(pieces: readonly RangePiece[], aggregate: (p: RangePiece) => Array<[K, number]>, raw: (p: RangePiece) => Array<[K, number]>): Map<K, number> {
     const totals = new Map<K, number>();
     for (const piece of pieces) {
-      for (const [key, count] of piece.grain === 0 ? raw(piece) : aggregate(piece)) addTo(totals, key, count);
+      for (const [key, count] of piece.grain === 0 ? raw(piece) : aggregate(piece)) addTo(totals, key, piece.sign * count);
     }
+    for (const [key, count] of totals) if (count === 0) totals.delete(key);
     return totals;
   }
 
   countReceivedByPeerType(scope: DomainScope, range: TimeRange): KeyCount[] {
     const totals = this.sumPieces<string>(
-      splitRange(range, [MINUTE_MS, HOUR_MS]),
+      splitRange(range, [MINUTE_MS, HOUR_MS], Date.now()),
       (p) => this.pairs(
         `SELECT peer_type, sum(count) FROM ${p.grain === HOUR_MS ? 'agg_received_hour' : 'agg_received_minute'}
          WHERE ${this.inDomains(scope)} AND bucket >= ? AND bucket < ? GROUP BY peer_type`, p.from / 1000, p.to / 1000),
@@ -126,7 +134,7 @@ export class SqliteQueries {
 
   countReceived(scope: DomainScope, range: TimeRange): number {
     const totals = this.sumPieces<string>(
-      splitRange(range, [MINUTE_MS, HOUR_MS]),
+      splitRange(range, [MINUTE_MS, HOUR_MS], Date.now()),
       (p) => this.pairs(
         `SELECT '', coalesce(sum(count), 0) FROM ${p.grain === HOUR_MS ? 'agg_received_hour' : 'agg_received_minute'}
          WHERE ${this.inDomains(scope)} AND bucket >= ? AND bucket < ?`, p.from / 1000, p.to / 1000),
@@ -165,7 +173,7 @@ export class SqliteQueries {
 
   createdPerDayAndType(scope: DomainScope, range: TimeRange): DayTypeCount[] {
     const totals = this.sumPieces<string>(
-      splitRange(range, [DAY_MS]),
+      splitRange(range, [DAY_MS], Date.now()),
       (p) => this.pairs(
         `SELECT (bucket * 1000) || '|' || peer_type, sum(count) FROM agg_created_day
          WHERE ${this.inDomains(scope)} AND bucket >= ? AND bucket < ? GROUP BY bucket, peer_type`, p.from / 1000, p.to / 1000),
@@ -186,7 +194,7 @@ export class SqliteQueries {
   topCountriesReceived(scope: DomainScope, range: TimeRange, side: Side, limit: number): CountryCount[] {
     const columns = side === 'source' ? SOURCE_COLUMNS : TARGET_COLUMNS;
     const totals = this.sumPieces<string>(
-      splitRange(range, [DAY_MS]),
+      splitRange(range, [DAY_MS], Date.now()),
       (p) => this.pairs(
         `SELECT code || '|' || name, sum(count) FROM agg_received_day_country
          WHERE ${this.inDomains(scope)} AND side = ${SIDE[side]} AND bucket >= ? AND bucket < ? GROUP BY code, name`, p.from / 1000, p.to / 1000),
@@ -202,16 +210,48 @@ export class SqliteQueries {
 
   topLocationsCreated(scope: DomainScope, range: TimeRange, side: Side, limit: number): KeyCount[] {
     const column = side === 'source' ? SOURCE_COLUMNS.location : TARGET_COLUMNS.location;
-    const totals = this.sumPieces<string>(
-      splitRange(range, [HOUR_MS]),
-      (p) => this.pairs(
-        `SELECT location, sum(count) FROM agg_created_hour_location
-         WHERE ${this.inDomains(scope)} AND side = ${SIDE[side]} AND bucket >= ? AND bucket < ? GROUP BY location`, p.from / 1000, p.to / 1000),
-      (p) => this.pairs(
-        `SELECT ${column}, count(*) FROM alerts WHERE ${this.inDomains(scope, '"clientDomain"')}
-         AND "createTime" >= ? AND "createTime" < ? GROUP BY 1`, formatUtc(p.from), formatUtc(p.to)),
-    );
-    return [...totals].map(([key, count]) => ({ key, count })).sort(byCountDesc((k) => k.key)).slice(0, limit);
+    const where = `${this.inDomains(scope)} AND side = ${SIDE[side]}`;
+    const pieces = splitRange(range, [HOUR_MS], Date.now());
+    const raw = (p: RangePiece): Array<[string, number]> => this.pairs(
+      `SELECT ${column}, count(*) FROM alerts WHERE ${this.inDomains(scope, '"clientDomain"')}
+       AND "createTime" >= ? AND "createTime" < ? GROUP BY 1`, formatUtc(p.from), formatUtc(p.to));
+    const top = this.heavyLocations(scope, where, range, pieces, raw, limit, 0) ?? this.heavyLocations(scope, where, range, pieces, raw, limit, 1)
+      ?? topOf(this.sumPieces(
+      pieces,
+      (p) => this.pairs(`SELECT location, sum(count) FROM agg_created_hour_location WHERE ${where}
+        AND bucket >= ? AND bucket < ? GROUP BY location`, p.from / 1000, p.to / 1000),
+      raw,
+    ), limit);
+    return top.map(([key, count]) => ({ key, count }));
+  }
+
+  /**
+   * The top locations from the hourly rows with at least the tier's `from` alerts, as heavyTop
+   * does for the top tables. Raw edges lie inside hour buckets, so a location heavy in none of
+   * the hours the range touches totals at most hours x (from - 1).
+   */
+  private heavyLocations(scope: DomainScope, where: string, range: TimeRange, pieces: readonly RangePiece[],
+    raw: (p: RangePiece) => Array<[string, number]>, limit: number, tier: 0 | 1): Array<[string, number]> | undefined {
+    const { index, from } = HEAVY_LOCATION_TIERS[tier];
+    const first = Math.floor(range.from / HOUR_MS) * HOUR_MS;
+    const end = Math.ceil(range.to / HOUR_MS) * HOUR_MS;
+    const candidates = this.statement(
+      `SELECT DISTINCT location FROM agg_created_hour_location INDEXED BY ${index}
+       WHERE ${where} AND bucket >= ? AND bucket < ? AND count >= ${from}`,
+    ).pluck().all(first / 1000, end / 1000) as string[];
+    if (candidates.length < limit) return undefined;
+    const wanted = JSON.stringify(candidates);
+    const totals = new Map(candidates.map((key) => [key, 0]));
+    for (const piece of pieces) {
+      const rows = piece.grain === 0 ? raw(piece) : this.pairs(
+        `SELECT location, sum(count) FROM agg_created_hour_location INDEXED BY agg_created_hour_location_key
+         WHERE ${where} AND location IN (SELECT value FROM json_each(?)) AND bucket >= ? AND bucket < ? GROUP BY location`,
+        wanted, piece.from / 1000, piece.to / 1000);
+      for (const [key, count] of rows) if (totals.has(key)) addTo(totals, key, piece.sign * count);
+    }
+    const top = topOf(totals, limit);
+    const outsiderBound = (end - first) / HOUR_MS * (from - 1) * DOMAINS[scope].length;
+    return top.length === limit && top[limit - 1]![1] > outsiderBound ? top : undefined;
   }
 
   /**
@@ -235,7 +275,7 @@ export class SqliteQueries {
 
   sensorActivity(scope: DomainScope, range: TimeRange): SensorDaemonCount[] {
     const totals = this.sumPieces<string>(
-      splitRange(range, [DAY_MS]),
+      splitRange(range, [DAY_MS], Date.now()),
       (p) => this.pairs(
         `SELECT sensor || char(0) || peer_ident || char(0) || peer_type, sum(count) FROM agg_received_day_sensor
          WHERE ${this.inDomains(scope)} AND bucket >= ? AND bucket < ? GROUP BY sensor, peer_ident, peer_type`, p.from / 1000, p.to / 1000),
