@@ -75,7 +75,7 @@ export interface AlertStore {
   newestReceived(scope: DomainScope, limit: number): Promise<StoredAlert[]>;
   /** The newest alerts from one source address by createTime, newest first. */
   newestFromSource(scope: DomainScope, sourceIp: string, limit: number): Promise<StoredAlert[]>;
-  /** Distinct source addresses of alerts received in the range with their counts, most first. */
+  /** Distinct source addresses of alerts received in the range with their counts, most first (ties in no particular order). */
   sourcesReceived(scope: DomainScope, range: TimeRange): Promise<KeyCount[]>;
   /** Alerts created in the range per UTC day and peerType. */
   createdPerDayAndType(scope: DomainScope, range: TimeRange): Promise<DayTypeCount[]>;

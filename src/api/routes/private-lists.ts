@@ -10,6 +10,7 @@ import { isPublicAddress, parseAddress } from '../../net/address';
 import type { AlertStore } from '../../store/store';
 import { lastMinutes } from '../clock';
 import { cyberAlertElement, singleIpAlertElement } from '../format/alert-views';
+import { badIpListJson, badIpListXml } from '../format/bad-ip-list';
 import { xmlDocument, type XmlElement } from '../format/xml';
 import { param, scopeOf, wantsJson, type Query } from '../params';
 
@@ -43,11 +44,9 @@ export function registerPrivateRoutes(app: FastifyInstance, { config, store, aut
     const query = request.query as Query;
     const sources = (await store.sourcesReceived(scopeOf(query), lastMinutes(Date.now(), minutes())))
       .filter(({ key }) => isPublicText(key));
-    if (wantsJson(query)) return reply.send(sources.map(({ key, count }) => ({ ip: key, count })));
-    const elements: XmlElement[] = sources.map(({ key, count }) => ({
-      name: 'Source', children: [{ name: 'Address', text: key }, { name: 'Count', text: count }],
-    }));
-    return sendXml(reply, { name: 'EWSSimpleIPInfo', children: [{ name: 'Sources', children: elements }] });
+    // As bytes: Fastify would otherwise measure the (up to megabytes long) string before writing it.
+    if (wantsJson(query)) return reply.type('application/json; charset=utf-8').send(Buffer.from(badIpListJson(sources)));
+    return reply.type('text/xml; charset=utf-8').send(Buffer.from(badIpListXml(sources)));
   };
 
   for (const prefix of PREFIXES) {

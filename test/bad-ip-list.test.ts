@@ -1,0 +1,29 @@
+/** The bad-IP list templates write exactly what the generic XML builder and JSON.stringify write. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { badIpListJson, badIpListXml } from '../src/api/format/bad-ip-list';
+import { xmlDocument } from '../src/api/format/xml';
+import type { KeyCount } from '../src/domain/query';
+
+const viaTree = (sources: readonly KeyCount[]): string => xmlDocument({
+  name: 'EWSSimpleIPInfo',
+  children: [{ name: 'Sources', children: sources.map(({ key, count }) => ({ name: 'Source', children: [{ name: 'Address', text: key }, { name: 'Count', text: count }] })) }],
+});
+
+test('XML: the same bytes as xmlDocument, for empty, small and odd lists', () => {
+  const lists: KeyCount[][] = [
+    [],
+    [{ key: '81.2.69.142', count: 4 }],
+    [{ key: '2a02:d180::1', count: 30 }, { key: '216.160.83.56', count: 1 }, { key: '::ffff:81.2.69.142', count: 1 }],
+    // Never from the store (addresses are canonical), but the template must escape like the tree.
+    [{ key: 'a<b&"c\'>', count: 2 }],
+  ];
+  for (const list of lists) assert.equal(badIpListXml(list), viaTree(list));
+  assert.equal(badIpListXml([]), '<?xml version="1.0" encoding="UTF-8"?><EWSSimpleIPInfo>\n  <Sources />\n</EWSSimpleIPInfo>\n');
+});
+
+test('JSON: the same text as JSON.stringify of [{ip, count}]', () => {
+  for (const list of [[], [{ key: '81.2.69.142', count: 4 }, { key: '2a02:d180::1', count: 3 }], [{ key: 'q"\\', count: 1 }]]) {
+    assert.equal(badIpListJson(list), JSON.stringify(list.map(({ key, count }) => ({ ip: key, count }))));
+  }
+});
