@@ -21,6 +21,19 @@ interface AggregateTable {
   keys(doc: AlertDocument, times: AlertTimes): ReadonlyArray<readonly (string | number)[]>;
 }
 
+/**
+ * Top-K questions over many buckets (tops, locations) start from the rows that are "heavy": at
+ * least `from` alerts in their bucket. A row that reaches a threshold is marked once in
+ * agg_heavy (a partial index on count would be rewritten at every increment of exactly the
+ * busiest rows). Thresholds per table, strictest first; `part` is the kind or side column.
+ */
+export const HEAVY_MARKS = {
+  agg_received_hour_top: { id: 0, part: 'kind', key: 'key', from: [16, 4] },
+  agg_received_day_top: { id: 1, part: 'kind', key: 'key', from: [128, 16] },
+  agg_created_hour_location: { id: 2, part: 'side', key: 'location', from: [128, 32] },
+} as const;
+export type HeavyTable = keyof typeof HEAVY_MARKS;
+
 interface AlertTimes {
   readonly domain: number;
   readonly received: number;
@@ -100,9 +113,23 @@ export class AggregateBatch {
 
   /** Writes the collected increments; call inside the transaction that stored the alerts. */
   write(statements: AggregateStatements): void {
-    TABLES.forEach((_, i) => {
+    TABLES.forEach(({ table, columns }, i) => {
       const upsert = statements.upserts[i]!;
-      for (const { key, count } of this.pending[i]!.values()) if (count !== 0) upsert.run(...key, count);
+      const marks = HEAVY_MARKS[table as HeavyTable];
+      for (const { key, count } of this.pending[i]!.values()) {
+        if (count === 0) continue;
+        if (!marks) {
+          upsert.run(...key, count);
+          continue;
+        }
+        const total = (upsert.get(...key, count) as { count: number }).count;
+        for (const from of marks.from) {
+          if (total >= from && total - count < from) {
+            const at = (name: string): string | number => key[columns.indexOf(name)]!;
+            statements.markHeavy.run(marks.id, at('domain'), at(marks.part), from, at('bucket'), at(marks.key));
+          }
+        }
+      }
       this.pending[i]!.clear();
     });
     for (const day of this.sensorDays) statements.forgetActivity.run(day);
@@ -112,6 +139,7 @@ export class AggregateBatch {
 
 export interface AggregateStatements {
   readonly upserts: readonly Database.Statement[];
+  readonly markHeavy: Database.Statement;
   readonly forgetActivity: Database.Statement;
 }
 
@@ -119,8 +147,9 @@ export function prepareAggregateStatements(db: Database.Database): AggregateStat
   return {
     upserts: TABLES.map(({ table, columns }) => db.prepare(
       `INSERT INTO ${table} (${columns.join(', ')}, count) VALUES (${columns.map(() => '?').join(', ')}, ?)
-       ON CONFLICT (${columns.join(', ')}) DO UPDATE SET count = count + excluded.count`,
+       ON CONFLICT (${columns.join(', ')}) DO UPDATE SET count = count + excluded.count${table in HEAVY_MARKS ? ' RETURNING count' : ''}`,
     )),
+    markHeavy: db.prepare('INSERT OR IGNORE INTO agg_heavy (tbl, domain, part, at_least, bucket, key) VALUES (?, ?, ?, ?, ?, ?)'),
     forgetActivity: db.prepare('DELETE FROM agg_received_day_activity WHERE bucket = ?'),
   };
 }

@@ -106,6 +106,22 @@ CREATE INDEX agg_created_hour_location_key ON agg_created_hour_location(domain, 
 DROP INDEX alerts_domain_created;`,
   // 9: a stricter tier of heavy location rows (sqlite-queries.ts HEAVY_LOCATION_TIERS).
   `CREATE INDEX agg_created_hour_location_heavy2 ON agg_created_hour_location(domain, side, bucket, location) WHERE count >= 128;`,
+  // 10: heavy rows marked once in a table of their own (aggregates.ts HEAVY_MARKS) instead of
+  // partial indexes that every increment of a busy row rewrote (bench/ingest).
+  `CREATE TABLE agg_heavy (tbl INTEGER NOT NULL, domain INTEGER NOT NULL, part INTEGER NOT NULL, at_least INTEGER NOT NULL,
+  bucket INTEGER NOT NULL, key TEXT NOT NULL, PRIMARY KEY (tbl, domain, part, at_least, bucket, key)) WITHOUT ROWID;
+INSERT INTO agg_heavy SELECT 0, domain, kind, 16, bucket, key FROM agg_received_hour_top WHERE count >= 16;
+INSERT INTO agg_heavy SELECT 0, domain, kind, 4, bucket, key FROM agg_received_hour_top WHERE count >= 4;
+INSERT INTO agg_heavy SELECT 1, domain, kind, 128, bucket, key FROM agg_received_day_top WHERE count >= 128;
+INSERT INTO agg_heavy SELECT 1, domain, kind, 16, bucket, key FROM agg_received_day_top WHERE count >= 16;
+INSERT INTO agg_heavy SELECT 2, domain, side, 128, bucket, location FROM agg_created_hour_location WHERE count >= 128;
+INSERT INTO agg_heavy SELECT 2, domain, side, 32, bucket, location FROM agg_created_hour_location WHERE count >= 32;
+DROP INDEX agg_received_hour_top_heavy;
+DROP INDEX agg_received_hour_top_heavy2;
+DROP INDEX agg_received_day_top_heavy;
+DROP INDEX agg_received_day_top_heavy2;
+DROP INDEX agg_created_hour_location_heavy;
+DROP INDEX agg_created_hour_location_heavy2;`,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -12,7 +12,7 @@ import type {
 import { summarizeActivity, type ActivitySummary, type ActivityTotals } from '../../domain/activity';
 import { formatUtc, parseUtc } from '../../domain/time';
 import { DAY_MS, HOUR_MS, MINUTE_MS, splitRange, toWholeSeconds, type RangePiece } from '../range-split';
-import { SIDE, TOP_KIND } from './aggregates';
+import { HEAVY_MARKS, SIDE, TOP_KIND, type HeavyTable } from './aggregates';
 
 type Row = Record<string, unknown>;
 
@@ -22,21 +22,6 @@ export interface AggregateTable {
   readonly key: readonly string[];
 }
 
-/**
- * The partial indexes of the top tables on rows with at least `from` alerts in their bucket
- * (migrations 3 and 5), strictest first: with much data the strict tier yields few candidates
- * and already proves the answer; with little data the lenient one does, or the full grouping.
- */
-/** The partial indexes on heavy hourly location rows (migrations 7 and 9), strictest first, as HEAVY_TIERS. */
-const HEAVY_LOCATION_TIERS = [
-  { index: 'agg_created_hour_location_heavy2', from: 128 },
-  { index: 'agg_created_hour_location_heavy', from: 32 },
-] as const;
-
-const HEAVY_TIERS = {
-  agg_received_hour_top: [{ index: 'agg_received_hour_top_heavy2', from: 16 }, { index: 'agg_received_hour_top_heavy', from: 4 }],
-  agg_received_day_top: [{ index: 'agg_received_day_top_heavy2', from: 128 }, { index: 'agg_received_day_top_heavy', from: 16 }],
-} as const;
 const DOMAINS: Record<DomainScope, readonly number[]> = { community: [1], private: [0], both: [0, 1] };
 const ALERT_COLUMNS = ALERT_FIELDS.map((f) => `"${f}"`).join(', ');
 /** SQL twin of aggregates.ts sensorOf(). */
@@ -86,7 +71,7 @@ function topOf(totals: ReadonlyMap<string, number>, limit: number): Array<[strin
 
 /** One piece of a top question: whole buckets of one grain of the top tables. */
 interface TopPiece {
-  readonly table: keyof typeof HEAVY_TIERS;
+  readonly table: 'agg_received_hour_top' | 'agg_received_day_top';
   readonly buckets: number;
   /** [from, to) in epoch seconds. */
   readonly bounds: readonly [number, number];
@@ -237,8 +222,8 @@ export class SqliteQueries {
     const raw = (p: RangePiece): Array<[string, number]> => this.pairs(
       `SELECT ${column}, count(*) FROM alerts WHERE ${this.inDomains(scope, '"clientDomain"')}
        AND "createTime" >= ? AND "createTime" < ? GROUP BY 1`, formatUtc(p.from), formatUtc(p.to));
-    const top = this.heavyLocations(scope, where, range, pieces, raw, limit, 0) ?? this.heavyLocations(scope, where, range, pieces, raw, limit, 1)
-      ?? topOf(this.sumPieces(
+    const heavy = (tier: number): Array<[string, number]> | undefined => this.heavyLocations(scope, side, where, range, pieces, raw, limit, tier);
+    const top = heavy(0) ?? heavy(1) ?? topOf(this.sumPieces(
       pieces,
       (p) => this.pairs(`SELECT location, sum(count) FROM agg_created_hour_location WHERE ${where}
         AND bucket >= ? AND bucket < ? GROUP BY location`, p.from / 1000, p.to / 1000),
@@ -247,20 +232,25 @@ export class SqliteQueries {
     return top.map(([key, count]) => ({ key, count }));
   }
 
+  /** Keys marked heavy (at least `from`) in any bucket of [bounds[0], bounds[1]) (seconds). */
+  private heavyKeys(table: HeavyTable, scope: DomainScope, part: number, from: number, bounds: readonly number[]): string[] {
+    return this.statement(
+      `SELECT DISTINCT key FROM agg_heavy WHERE tbl = ${HEAVY_MARKS[table].id} AND ${this.inDomains(scope)} AND part = ?
+       AND at_least = ? AND bucket >= ? AND bucket < ?`,
+    ).pluck().all(part, from, ...bounds) as string[];
+  }
+
   /**
    * The top locations from the hourly rows with at least the tier's `from` alerts, as heavyTop
    * does for the top tables. Raw edges lie inside hour buckets, so a location heavy in none of
    * the hours the range touches totals at most hours x (from - 1).
    */
-  private heavyLocations(scope: DomainScope, where: string, range: TimeRange, pieces: readonly RangePiece[],
-    raw: (p: RangePiece) => Array<[string, number]>, limit: number, tier: 0 | 1): Array<[string, number]> | undefined {
-    const { index, from } = HEAVY_LOCATION_TIERS[tier];
+  private heavyLocations(scope: DomainScope, side: Side, where: string, range: TimeRange, pieces: readonly RangePiece[],
+    raw: (p: RangePiece) => Array<[string, number]>, limit: number, tier: number): Array<[string, number]> | undefined {
+    const from = HEAVY_MARKS.agg_created_hour_location.from[tier]!;
     const first = Math.floor(range.from / HOUR_MS) * HOUR_MS;
     const end = Math.ceil(range.to / HOUR_MS) * HOUR_MS;
-    const candidates = this.statement(
-      `SELECT DISTINCT location FROM agg_created_hour_location INDEXED BY ${index}
-       WHERE ${where} AND bucket >= ? AND bucket < ? AND count >= ${from}`,
-    ).pluck().all(first / 1000, end / 1000) as string[];
+    const candidates = this.heavyKeys('agg_created_hour_location', scope, SIDE[side], from, [first / 1000, end / 1000]);
     if (candidates.length < limit) return undefined;
     const wanted = JSON.stringify(candidates);
     const totals = new Map(candidates.map((key) => [key, 0]));
@@ -324,7 +314,7 @@ export class SqliteQueries {
         bounds: [piece.from / 1000, piece.to / 1000],
       };
     });
-    const top = this.heavyTop(pieces, where, scope, limit, 0) ?? this.heavyTop(pieces, where, scope, limit, 1)
+    const top = this.heavyTop(pieces, where, scope, TOP_KIND[kind], limit, 0) ?? this.heavyTop(pieces, where, scope, TOP_KIND[kind], limit, 1)
       ?? this.groupedTop(pieces, where, limit);
     if (top.length === 0) return [];
     // The timeline needs the grain of its buckets: days only when they are whole days.
@@ -362,14 +352,12 @@ export class SqliteQueries {
    * the top keys among the heavy ones beats that bound, the answer is exact; otherwise (little
    * data, flat distributions) undefined sends the caller to the next tier or the full grouping.
    */
-  private heavyTop(pieces: readonly TopPiece[], where: string, scope: DomainScope, limit: number, tier: 0 | 1): Array<[string, number]> | undefined {
+  private heavyTop(pieces: readonly TopPiece[], where: string, scope: DomainScope, kind: number, limit: number, tier: number): Array<[string, number]> | undefined {
     const candidates = new Set<string>();
     let outsiderBound = 0;
     for (const { table, buckets, bounds } of pieces) {
-      const { index, from } = HEAVY_TIERS[table][tier];
-      const heavy = this.statement(`SELECT DISTINCT key FROM ${table} INDEXED BY ${index} WHERE ${where} AND count >= ${from}`)
-        .pluck().all(...bounds) as string[];
-      for (const key of heavy) candidates.add(key);
+      const from = HEAVY_MARKS[table].from[tier]!;
+      for (const key of this.heavyKeys(table, scope, kind, from, bounds)) candidates.add(key);
       outsiderBound += buckets * (from - 1) * DOMAINS[scope].length;
     }
     if (candidates.size < limit) return undefined;
