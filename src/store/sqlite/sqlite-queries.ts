@@ -75,6 +75,8 @@ interface TopPiece {
   readonly buckets: number;
   /** [from, to) in epoch seconds. */
   readonly bounds: readonly [number, number];
+  /** Rows read so far in this question, per key: tiers and timelines share them. */
+  readonly rowsByKey: Map<string, Array<[number, number]>>;
 }
 
 function encodeSummary(summary: ActivitySummary): string {
@@ -312,6 +314,7 @@ export class SqliteQueries {
         table: daily ? 'agg_received_day_top' : 'agg_received_hour_top',
         buckets: (piece.to - piece.from) / piece.grain,
         bounds: [piece.from / 1000, piece.to / 1000],
+        rowsByKey: new Map(),
       };
     });
     const top = this.heavyTop(pieces, where, scope, TOP_KIND[kind], limit, 0) ?? this.heavyTop(pieces, where, scope, TOP_KIND[kind], limit, 1)
@@ -319,13 +322,31 @@ export class SqliteQueries {
     if (top.length === 0) return [];
     // The timeline needs the grain of its buckets: days only when they are whole days.
     const daily = bucketMs % DAY_MS === 0 && range.from % DAY_MS === 0 && range.to % DAY_MS === 0;
-    const table = daily ? 'agg_received_day_top' : 'agg_received_hour_top';
-    const timelines = new Map(top.map(([key, total]) => [key, { key, total, buckets: new Map<number, number>() }]));
-    for (const [key, bucket, count] of this.keyBuckets(table, where, [range.from / 1000, range.to / 1000], top.map(([key]) => key))) {
-      const start = range.from + Math.floor((bucket * 1000 - range.from) / bucketMs) * bucketMs;
-      addTo(timelines.get(key)!.buckets, start, count);
+    const table: TopPiece['table'] = daily ? 'agg_received_day_top' : 'agg_received_hour_top';
+    // When the range is one piece of that grain, the top keys' rows were read already.
+    const piece: TopPiece = pieces.length === 1 && pieces[0]!.table === table
+      ? pieces[0]!
+      : { table, buckets: 0, bounds: [range.from / 1000, range.to / 1000], rowsByKey: new Map() };
+    const rows = this.keyRows(piece, where, top.map(([key]) => key));
+    return top.map(([key, total]) => {
+      const buckets = new Map<number, number>();
+      for (const [bucket, count] of rows.get(key)!) {
+        addTo(buckets, range.from + Math.floor((bucket * 1000 - range.from) / bucketMs) * bucketMs, count);
+      }
+      return { key, total, buckets };
+    });
+  }
+
+  /** The (bucket, count) rows of the keys in the piece, read once per key and call. */
+  private keyRows(piece: TopPiece, where: string, keys: readonly string[]): ReadonlyMap<string, ReadonlyArray<readonly [number, number]>> {
+    const missing = keys.filter((key) => !piece.rowsByKey.has(key));
+    if (missing.length > 0) {
+      for (const key of missing) piece.rowsByKey.set(key, []);
+      for (const [key, bucket, count] of this.keyBuckets(piece.table, where, piece.bounds, missing)) {
+        piece.rowsByKey.get(key)!.push([bucket, count]);
+      }
     }
-    return [...timelines.values()];
+    return piece.rowsByKey;
   }
 
   /** Per-bucket counts of the given keys, read from the covering (domain, kind, key, bucket, count) index. */
@@ -362,8 +383,9 @@ export class SqliteQueries {
     }
     if (candidates.size < limit) return undefined;
     const totals = new Map<string, number>();
-    for (const { table, bounds } of pieces) {
-      for (const [key, , count] of this.keyBuckets(table, where, bounds, [...candidates])) addTo(totals, key, count);
+    for (const piece of pieces) {
+      const rows = this.keyRows(piece, where, [...candidates]);
+      for (const key of candidates) for (const [, count] of rows.get(key)!) addTo(totals, key, count);
     }
     const top = topOf(totals, limit);
     return top.length === limit && top[limit - 1]![1] > outsiderBound ? top : undefined;
