@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
@@ -92,6 +93,26 @@ test('retention deletes old alerts only and keeps their aggregates until those a
     assert.equal(await store.countReceived('community', recentHour), 0);
     assert.equal(await store.pruneAggregatesBefore(now + DAY_MS), 0);
     assert.equal(await store.countAlerts(), 2, 'pruning aggregates never touches raw alerts');
+  });
+});
+
+test('retention also deletes the CVE rows of deleted alerts and payloads not seen since', async () => {
+  await withStore(async (store) => {
+    const now = parseUtc('2026-06-01 12:00:00');
+    const payload = (text: string) => ({ md5: createHash('md5').update(text).digest('hex'), fuzzyHash: null, bytes: Buffer.from(text), mimeType: 'text/plain' });
+    await store.storeAlerts([
+      { ...alert({ recievedTime: '2026-01-10 10:15:00' }), cves: ['CVE-2017-0144'], payload: payload('old payload') },
+      { ...alert({ recievedTime: '2026-05-31 10:00:00' }), cves: ['CVE-2017-0144'], payload: payload('recent payload') },
+      // Seen first long ago, and again recently: kept.
+      { ...alert({ recievedTime: '2026-01-11 10:00:00' }), cves: [], payload: payload('recurring payload') },
+      { ...alert({ recievedTime: '2026-05-30 10:00:00' }), cves: [], payload: payload('recurring payload') },
+    ]);
+    assert.equal((await store.listCveAlerts('CVE-2017-0144')).length, 2);
+    await runRetention(store, { RETENTION_DAYS: 30, AGGREGATE_RETENTION_DAYS: 0 }, now);
+    assert.deepEqual((await store.listCveAlerts('CVE-2017-0144')).map((c) => c.recievedTime), ['2026-05-31 10:00:00']);
+    assert.equal(await store.getPayload(payload('old payload').md5), undefined);
+    assert.equal((await store.getPayload(payload('recent payload').md5))?.count, 1);
+    assert.equal((await store.getPayload(payload('recurring payload').md5))?.count, 2);
   });
 });
 

@@ -5,8 +5,10 @@
  * Deleting raw alerts does NOT decrement the aggregates: statistics (counts, per-day datasets,
  * top countries, TpotStats, tops) keep covering the longer aggregate retention, while lists of
  * raw alerts (newest alerts, bad-IP lists, single IP) only reach back RETENTION_DAYS. A window
- * edge inside the deleted period counts 0 there (edges are read from raw alerts), and an alert
- * re-imported after its raw row was deleted is counted a second time.
+ * edge inside the deleted period is read either from raw alerts (counting 0 there) or as its
+ * whole bucket minus the rest (counting the bucket), and an alert re-imported after its raw row
+ * was deleted is counted a second time. The CVE rows of deleted alerts go with them, and
+ * payloads not seen since the cut-off.
  */
 import type { Config } from '../config';
 import { formatUtc } from '../domain/time';

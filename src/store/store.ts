@@ -100,7 +100,10 @@ export interface AlertStore {
 
   /** Every stored alert, oldest first, for export. */
   exportAlerts(): AsyncIterable<StoredAlert>;
-  /** Retention: deletes alerts received before `time` (epoch ms); returns how many. */
+  /**
+   * Retention: deletes alerts received before `time` (epoch ms), with their CVE rows and the
+   * payloads last seen before it; returns how many alerts.
+   */
   deleteReceivedBefore(time: number): Promise<number>;
   /**
    * Retention of the statistics: deletes aggregate buckets that start before `time` (epoch ms);

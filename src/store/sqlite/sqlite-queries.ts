@@ -426,6 +426,18 @@ export class SqliteQueries {
     ).run(formatUtc(time), chunk).changes;
   }
 
+  /** The CVE rows of alerts received before `time`, up to `chunk`; call repeatedly like the above. */
+  deleteCveAlertsBeforeChunk(time: number, chunk: number): number {
+    return this.statement(
+      `DELETE FROM cve_alerts WHERE (alert_id, vulnid) IN (SELECT alert_id, vulnid FROM cve_alerts WHERE "recievedTime" < ? LIMIT ?)`,
+    ).run(formatUtc(time), chunk).changes;
+  }
+
+  /** Payloads last seen before `time` (payloads are few: one statement). */
+  deletePayloadsLastSeenBefore(time: number): number {
+    return this.statement('DELETE FROM payloads WHERE last_seen < ?').run(formatUtc(time)).changes;
+  }
+
   /**
    * The aggregate tables (`agg_*`) with their primary-key columns, read from the schema so a
    * table added by a later migration is pruned too.

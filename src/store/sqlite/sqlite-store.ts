@@ -34,6 +34,22 @@ type Row = Record<string, unknown>;
 
 const quoted = ALERT_FIELDS.map((f) => `"${f}"`).join(', ');
 
+const DELETE_CHUNK = 5000;
+
+/**
+ * Runs a chunked delete until a chunk comes back short, yielding to the event loop between
+ * chunks so ingestion is never blocked for more than one chunk. Returns the rows deleted.
+ */
+async function inChunks(deleteChunk: (chunk: number) => number): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const rows = deleteChunk(DELETE_CHUNK);
+    deleted += rows;
+    if (rows < DELETE_CHUNK) return deleted;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 export class SqliteStore implements AlertStore {
   readonly kind = 'sqlite';
   private readonly db: Database.Database;
@@ -219,25 +235,17 @@ export class SqliteStore implements AlertStore {
 
   /** Deletes in chunks, yielding to the event loop between them so ingestion is never held up long. */
   async deleteReceivedBefore(time: number): Promise<number> {
-    let deleted = 0;
-    for (;;) {
-      const chunk = this.queries.deleteReceivedBeforeChunk(time, 5000);
-      deleted += chunk;
-      if (chunk < 5000) return deleted;
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    const deleted = await inChunks((chunk) => this.queries.deleteReceivedBeforeChunk(time, chunk));
+    await inChunks((chunk) => this.queries.deleteCveAlertsBeforeChunk(time, chunk));
+    this.queries.deletePayloadsLastSeenBefore(time);
+    return deleted;
   }
 
   /** Chunked per table like deleteReceivedBefore: a first prune after years of data is large. */
   async pruneAggregatesBefore(time: number): Promise<number> {
     let deleted = 0;
     for (const table of this.queries.aggregateTables()) {
-      for (;;) {
-        const chunk = this.queries.pruneAggregateChunk(table, time, 5000);
-        deleted += chunk;
-        if (chunk < 5000) break;
-        await new Promise((resolve) => setImmediate(resolve));
-      }
+      deleted += await inChunks((chunk) => this.queries.pruneAggregateChunk(table, time, chunk));
     }
     return deleted;
   }
