@@ -19,6 +19,7 @@ import { formatSummary, summarizeProfileFile } from '../common/cpuprofile';
 import type { LoadJob, LoadMessage, LoadResult } from './load';
 import type { ReferenceRoute } from './reference-server';
 import { stampedeCheck, type StampedeResult } from './stampede';
+import { exitWithUsageIfAsked, integerOption } from '../common/options';
 
 /** dist/bench/cache -> dist */
 const DIST = path.resolve(__dirname, '../..');
@@ -101,16 +102,8 @@ function parseOptions(argv: string[]): Options {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  const int = (raw: string | undefined, fallback: number, name: string, min: number, max: number): number => {
-    if (raw === undefined) return fallback;
-    const value = Number(raw.replace(/_/g, ''));
-    if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name}: expected an integer ${min}..${max}, got ${raw}`);
-    return value;
-  };
+  exitWithUsageIfAsked(values.help, USAGE);
+  const int = integerOption;
   const only = values.only;
   if (only !== undefined && only !== 'throughput' && only !== 'stampede') throw new Error(`--only: expected throughput or stampede, got ${only}`);
   const paths = values.path ?? ['/alert/retrieveAlertStats', '/alert/topCountriesAttacks'];

@@ -19,6 +19,7 @@ import { ALERT_FIELDS } from '../../src/domain/alert';
 import { migrate } from '../../src/store/sqlite/migrations';
 import { formatSummary, summarizeProfileFile } from '../common/cpuprofile';
 import { MessageGenerator } from './messages';
+import { exitWithUsageIfAsked, integerOption } from '../common/options';
 
 const INGEST_PATH = '/ews-0.1/alert/postSimpleMessage';
 const OK_MARK = '<StatusCode>OK</StatusCode>';
@@ -84,16 +85,8 @@ function parseOptions(argv: string[]): Options {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  const int = (raw: string | undefined, fallback: number, name: string, min: number, max: number): number => {
-    if (raw === undefined) return fallback;
-    const value = Number(raw.replace(/_/g, ''));
-    if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name}: expected an integer ${min}..${max}, got ${raw}`);
-    return value;
-  };
+  exitWithUsageIfAsked(values.help, USAGE);
+  const int = integerOption;
   const alerts = int(values.alerts, 1_000_000, 'alerts', 1, 100_000_000);
   const synchronous = (values.synchronous ?? 'full').toLowerCase();
   if (synchronous !== 'full' && synchronous !== 'normal') throw new Error(`--synchronous: expected full or normal, got ${values.synchronous}`);

@@ -16,6 +16,7 @@ import { CONFIG_KEYS } from '../../src/config';
 import { formatUtc } from '../../src/domain/time';
 import { databaseBytes, ensureDatabase, SPAN_DAYS, TopUp, type DbMeta } from './database';
 import { AlertGenerator, DAY_MS } from './generator';
+import { exitWithUsageIfAsked, integerOption } from '../common/options';
 
 /** dist/bench/query -> dist */
 const DIST = path.resolve(__dirname, '../..');
@@ -66,15 +67,8 @@ function parseOptions(argv: string[]): Options {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  const int = (raw: string, name: string, min: number, max: number): number => {
-    const value = Number(raw.replace(/_/g, ''));
-    if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name}: expected an integer ${min}..${max}, got ${raw}`);
-    return value;
-  };
+  exitWithUsageIfAsked(values.help, USAGE);
+  const int = (raw: string, name: string, min: number, max: number): number => integerOption(raw, 0, name, min, max);
   const sizes = (values.sizes ?? '100000,10000000').split(',').map((s) => int(s.trim(), 'sizes', 1000, 200_000_000));
   return {
     sizes: [...new Set(sizes)].sort((a, b) => a - b),
