@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { isPublicAddress, parseAddress, type IpAddress } from '../src/net/address';
+import { isPublicAddress, isPublicIpv4Text, parseAddress, type IpAddress } from '../src/net/address';
 
 function parsed(raw: string): IpAddress {
   const address = parseAddress(raw);
@@ -104,5 +104,27 @@ describe('isPublicAddress', () => {
     assert.equal(isPublicAddress(parsed('::ffff:192.168.1.1')), false);
     assert.equal(isPublicAddress(parsed('::ffff:127.0.0.1')), false);
     assert.equal(isPublicAddress(parsed('::ffff:8.8.8.8')), true);
+  });
+});
+
+describe('isPublicIpv4Text', () => {
+  it('agrees with parseAddress + isPublicAddress on canonical dotted quads and declines everything else', () => {
+    let state = 11;
+    const next = (n: number): number => (state = (state * 1103515245 + 12345) % 2 ** 31) % n;
+    const samples = [
+      '1.2.3.4', '0.0.0.0', '10.1.2.3', '100.64.0.1', '100.128.0.1', '127.0.0.1', '169.254.1.1', '172.16.0.1', '172.32.0.1',
+      '192.0.2.1', '192.88.99.1', '192.168.1.1', '198.18.0.1', '198.20.0.1', '198.51.100.7', '203.0.113.9', '224.0.0.1',
+      '239.255.255.255', '240.0.0.1', '255.255.255.255', '81.2.69.142',
+      // Not canonical dotted quads: left to the full parser.
+      '01.2.3.4', '1.2.3', '1.2.3.4.5', '256.1.1.1', '1..2.3', '.1.2.3', '1.2.3.', ' 1.2.3.4', '1.2.3.4 ', '::1', '2a02:d180::1', '', 'x', '1.2.3.1000',
+    ];
+    for (let i = 0; i < 3000; i++) samples.push([next(256), next(256), next(256), next(256)].join('.'));
+    for (const text of samples) {
+      const fast = isPublicIpv4Text(text);
+      const address = parseAddress(text);
+      const canonicalIpv4 = address?.version === 4 && address.text === text;
+      if (canonicalIpv4) assert.equal(fast, isPublicAddress(address), text);
+      else assert.equal(fast, undefined, text);
+    }
   });
 });

@@ -113,3 +113,33 @@ export function isPublicAddress(address: IpAddress): boolean {
   }
   return !IPV6_NON_PUBLIC_GROUPS.some(([prefix, bits]) => inIpv6Prefix(groups, prefix, bits));
 }
+
+/**
+ * isPublicAddress for a stored address text, without parsing it into an object: undefined when
+ * the text is not a dotted quad in canonical form (no leading zeros), so the caller parses it.
+ * A bad-IP list checks thousands of stored sources per request.
+ */
+export function isPublicIpv4Text(text: string): boolean | undefined {
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (digits === 0 || octet > 255 || dots === 3) return undefined;
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57 && digits < 3 && !(digits === 1 && octet === 0)) {
+      octet = octet * 10 + (c - 48);
+      digits++;
+    } else {
+      return undefined;
+    }
+  }
+  if (dots !== 3 || digits === 0 || octet > 255) return undefined;
+  const n = value * 256 + octet;
+  return !IPV4_NON_PUBLIC_MASKS.some(([base, mask]) => (n & mask) >>> 0 === base);
+}

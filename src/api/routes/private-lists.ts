@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../../auth/authenticator';
 import type { Config } from '../../config';
 import { EwsMessageError, parseEwsMessage } from '../../ingest/ews-message';
-import { isPublicAddress, parseAddress } from '../../net/address';
+import { isPublicAddress, isPublicIpv4Text, parseAddress } from '../../net/address';
 import type { AlertStore } from '../../store/store';
 import { lastMinutes } from '../clock';
 import { cyberAlertElement, singleIpAlertElement } from '../format/alert-views';
@@ -71,11 +71,13 @@ export function registerPrivateRoutes(app: FastifyInstance, { config, store, aut
   }
 }
 
-/** Memo of the public-address check: a bad-IP list repeats the same addresses all day. */
+/** Memo of the public-address check for IPv6 (and odd) texts: a bad-IP list repeats the same addresses all day. */
 const publicMemo = new Map<string, boolean>();
 const PUBLIC_MEMO_SIZE = 200_000;
 
 function isPublicText(text: string): boolean {
+  const publicIpv4 = isPublicIpv4Text(text);
+  if (publicIpv4 !== undefined) return publicIpv4;
   let isPublic = publicMemo.get(text);
   if (isPublic === undefined) {
     const address = parseAddress(text);
