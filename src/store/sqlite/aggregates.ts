@@ -28,7 +28,7 @@ interface AggregateTable {
  * busiest rows). Thresholds per table, strictest first; `part` is the kind or side column.
  */
 export const HEAVY_MARKS = {
-  agg_received_hour_top: { id: 0, part: 'kind', key: 'key', from: [16, 4] },
+  agg_received_hour_top: { id: 0, part: 'kind', key: 'key', from: [16, 8, 4] },
   agg_received_day_top: { id: 1, part: 'kind', key: 'key', from: [128, 16] },
   agg_created_hour_location: { id: 2, part: 'side', key: 'location', from: [128, 32] },
 } as const;

@@ -122,6 +122,8 @@ DROP INDEX agg_received_day_top_heavy;
 DROP INDEX agg_received_day_top_heavy2;
 DROP INDEX agg_created_hour_location_heavy;
 DROP INDEX agg_created_hour_location_heavy2;`,
+  // 11: a middle tier (8) of heavy hourly top rows, for one-day tops at medium rates.
+  `INSERT INTO agg_heavy SELECT 0, domain, kind, 8, bucket, key FROM agg_received_hour_top WHERE count >= 8;`,
 ];
 
 export function migrate(db: Database.Database): void {

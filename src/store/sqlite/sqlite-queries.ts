@@ -64,6 +64,15 @@ function rankByCount(counts: ReadonlyMap<string, number>): KeyCount[] {
   return ranked;
 }
 
+/** The answer of the first (strictest) tier of heavy rows that proves it, if any. */
+function firstProven<T>(tiers: number, attempt: (tier: number) => T | undefined): T | undefined {
+  for (let tier = 0; tier < tiers; tier++) {
+    const answer = attempt(tier);
+    if (answer !== undefined) return answer;
+  }
+  return undefined;
+}
+
 /** The `limit` largest totals, ties by key. */
 function topOf(totals: ReadonlyMap<string, number>, limit: number): Array<[string, number]> {
   return [...totals].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).slice(0, limit);
@@ -233,7 +242,7 @@ export class SqliteQueries {
       `SELECT ${column}, count(*) FROM alerts WHERE ${this.inDomains(scope, '"clientDomain"')}
        AND "createTime" >= ? AND "createTime" < ? GROUP BY 1`, formatUtc(p.from), formatUtc(p.to));
     const heavy = (tier: number): Array<[string, number]> | undefined => this.heavyLocations(scope, side, where, range, pieces, raw, limit, tier);
-    const top = heavy(0) ?? heavy(1) ?? topOf(this.sumPieces(
+    const top = firstProven(HEAVY_MARKS.agg_created_hour_location.from.length, heavy) ?? topOf(this.sumPieces(
       pieces,
       (p) => this.pairs(`SELECT location, sum(count) FROM agg_created_hour_location WHERE ${where}
         AND bucket >= ? AND bucket < ? GROUP BY location`, p.from / 1000, p.to / 1000),
@@ -325,7 +334,8 @@ export class SqliteQueries {
         rowsByKey: new Map(),
       };
     });
-    const top = this.heavyTop(pieces, where, scope, TOP_KIND[kind], limit, 0) ?? this.heavyTop(pieces, where, scope, TOP_KIND[kind], limit, 1)
+    const tiers = Math.max(...pieces.map((piece) => HEAVY_MARKS[piece.table].from.length));
+    const top = firstProven(tiers, (tier) => this.heavyTop(pieces, where, scope, TOP_KIND[kind], limit, tier))
       ?? this.groupedTop(pieces, where, limit);
     if (top.length === 0) return [];
     // The timeline needs the grain of its buckets: days only when they are whole days.
@@ -385,7 +395,9 @@ export class SqliteQueries {
     const candidates = new Set<string>();
     let outsiderBound = 0;
     for (const { table, buckets, bounds } of pieces) {
-      const from = HEAVY_MARKS[table].from[tier]!;
+      // A table with fewer tiers repeats its most lenient one.
+      const thresholds = HEAVY_MARKS[table].from;
+      const from = thresholds[Math.min(tier, thresholds.length - 1)]!;
       for (const key of this.heavyKeys(table, scope, kind, from, bounds)) candidates.add(key);
       outsiderBound += buckets * (from - 1) * DOMAINS[scope].length;
     }

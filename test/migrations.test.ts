@@ -1,0 +1,59 @@
+/** Upgrading a database written by an earlier PEBA: its migrations carry the data forward. */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { MIGRATIONS } from '../src/store/sqlite/migrations';
+import { SqliteStore } from '../src/store/sqlite/sqlite-store';
+import { tempDir } from './helpers';
+
+const HOUR = 3_600_000;
+
+/** A database as PEBA left it after migration `version`, with aggregate rows written by hand. */
+function databaseAt(path: string, version: number, setup: (db: Database.Database) => void): void {
+  const db = new Database(path);
+  for (const sql of MIGRATIONS.slice(0, version)) db.exec(sql);
+  db.pragma(`user_version = ${version}`);
+  setup(db);
+  db.close();
+}
+
+test('migration 10 marks the heavy rows that earlier versions wrote, and answers stay the same', async () => {
+  const dir = tempDir();
+  const path = join(dir.path, 'peba.db');
+  const hour = Math.floor(Date.now() / HOUR) * HOUR - 3 * HOUR;
+  // Port 22 is heavy (>= 16, >= 8, >= 4) in one hour, 23 only >= 4, 80 never; locations alike.
+  databaseAt(path, 9, (db) => {
+    const top = db.prepare('INSERT INTO agg_received_hour_top (domain, kind, bucket, key, count) VALUES (1, 1, ?, ?, ?)');
+    top.run(hour / 1000, '22', 20);
+    top.run(hour / 1000, '23', 5);
+    top.run(hour / 1000, '80', 2);
+    top.run(hour / 1000 + 3600, '22', 1);
+    const location = db.prepare('INSERT INTO agg_created_hour_location (domain, side, bucket, location, count) VALUES (1, 0, ?, ?, ?)');
+    location.run(hour / 1000, '1.0 , 1.0', 130);
+    location.run(hour / 1000, '2.0 , 2.0', 40);
+    location.run(hour / 1000, '3.0 , 3.0', 3);
+  });
+  const store = new SqliteStore({ path });
+  try {
+    await store.close();
+    const db = new Database(path, { readonly: true });
+    assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+    const marks = db.prepare('SELECT tbl, part, at_least, key FROM agg_heavy ORDER BY tbl, at_least DESC, key').raw().all();
+    assert.deepEqual(marks, [
+      [0, 1, 16, '22'], [0, 1, 8, '22'], [0, 1, 4, '22'], [0, 1, 4, '23'],
+      [2, 0, 128, '1.0 , 1.0'], [2, 0, 32, '1.0 , 1.0'], [2, 0, 32, '2.0 , 2.0'],
+    ]);
+    const partialIndexes = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE '%heavy%'`).pluck().all();
+    assert.deepEqual(partialIndexes, [], 'the partial indexes the marks replace are gone');
+    db.close();
+
+    const reopened = new SqliteStore({ path });
+    const range = { from: hour - 20 * HOUR, to: hour + 4 * HOUR };
+    const timelines = await reopened.topTimelines('community', 'destports', range, HOUR, 3);
+    assert.deepEqual(timelines.map((t) => [t.key, t.total]), [['22', 21], ['23', 5], ['80', 2]]);
+    await reopened.close();
+  } finally {
+    dir.remove();
+  }
+});
