@@ -124,14 +124,6 @@ function plan(db: Database.Database, sql: string, params: unknown[]): string[] {
  * (--setup-file bench/query/suggestions.sql, on a copy).
  */
 function candidates(now: number, rare: string): Array<{ label: string; sql: string; params: unknown[] }> {
-  const topWindow = (days: 1 | 7 | 28): { table: string; grain: number; from: number; to: number } => {
-    const bucket = days === 1 ? HOUR_MS : days === 7 ? 6 * HOUR_MS : DAY_MS;
-    const to = Math.floor(windowEnd(now) / bucket) * bucket + bucket;
-    const grain = days === 28 ? DAY_MS : HOUR_MS;
-    return { table: days === 28 ? 'agg_received_day_top' : 'agg_received_hour_top', grain: grain / 1000, from: (to - (days === 1 ? 24 : 28) * bucket) / 1000, to: to / 1000 };
-  };
-  const from24 = lastMinutes(now, 1440);
-  const headEnd = Math.ceil(from24.from / HOUR_MS) * HOUR_MS;
   const day = startOfUtcDay(now) / 1000;
   const single = `SELECT id, "createTime", "peerType" FROM alerts WHERE "sourceEntryIp" = ? AND "clientDomain" IN (1) ORDER BY "createTime" DESC LIMIT 5`;
   const list: Array<{ label: string; sql: string; params: unknown[] }> = [];
@@ -139,25 +131,6 @@ function candidates(now: number, rare: string): Array<{ label: string; sql: stri
     list.push({ label: `querySingleIP ${who} source: store SQL`, sql: single, params: [ip] });
     list.push({ label: `querySingleIP ${who} source: +"clientDomain" (keeps the planner off the domain index)`, sql: single.replace('AND "clientDomain"', 'AND +"clientDomain"'), params: [ip] });
   }
-  for (const [kind, k] of [['urls', 0], ['destports', 1]] as const) {
-    for (const days of [1, 7, 28] as const) {
-      const w = topWindow(days);
-      const where = `domain IN (1) AND kind = ${k} AND bucket >= ? AND bucket < ?`;
-      const buckets = JSON.stringify(Array.from({ length: (w.to - w.from) / w.grain }, (_, i) => w.from + i * w.grain));
-      const topKeys = (db: Database.Database): string => JSON.stringify(
-        db.prepare(`SELECT key FROM ${w.table} WHERE ${where} GROUP BY key ORDER BY sum(count) DESC, key LIMIT 10`).pluck().all(w.from, w.to));
-      list.push({ label: `tops ${kind} days=${days} timeline of the top 10: store SQL (range scan + IN json_each)`,
-        sql: `SELECT key, bucket, sum(count) AS c FROM ${w.table} WHERE ${where} AND key IN (SELECT value FROM json_each(?)) GROUP BY key, bucket`,
-        params: [w.from, w.to, topKeys] });
-      list.push({ label: `tops ${kind} days=${days} timeline of the top 10: one primary-key seek per (bucket, key)`,
-        sql: `SELECT k.value, b.value, a.count FROM json_each(?) AS b CROSS JOIN json_each(?) AS k CROSS JOIN ${w.table} AS a
-              WHERE a.domain = 1 AND a.kind = ${k} AND a.bucket = b.value AND a.key = k.value`,
-        params: [buckets, topKeys] });
-    }
-  }
-  list.push({ label: 'latlon 24 h, head edge (up to 59 min raw, needs alerts_domain_created_loc to be covered)',
-    sql: `SELECT "location", count(*) FROM alerts WHERE "clientDomain" IN (1) AND "createTime" >= ? AND "createTime" < ? GROUP BY 1`,
-    params: [formatUtc(from24.from), formatUtc(headEnd)] });
   list.push({ label: 'latlon offset=1: store SQL (hour grain)',
     sql: `SELECT location, sum(count) FROM agg_created_hour_location WHERE domain IN (1) AND side = 0 AND bucket >= ? AND bucket < ? GROUP BY location`,
     params: [day - 86400, day] });
@@ -165,64 +138,6 @@ function candidates(now: number, rare: string): Array<{ label: string; sql: stri
     sql: `SELECT location, count FROM agg_created_day_location WHERE domain = 1 AND side = 0 AND bucket = ? ORDER BY count DESC, location LIMIT 10`,
     params: [day - 86400] });
   return list;
-}
-
-/**
- * Exact top-10 of tops from the heavy rows (needs the partial indexes of suggestions.sql), the
- * way a store could do it: heavy sums bound every key from below and above, only keys that can
- * still reach the top get exact totals (primary-key seeks), and the answer is accepted only if
- * the 10th total beats what any key without a heavy bucket could have. Compared with the store.
- */
-function prunedTops(db: Database.Database, queries: SqliteQueries, now: number, runs: number): void {
-  const heavy = (table: string): boolean => db.prepare(`SELECT 1 FROM sqlite_master WHERE name = ?`).get(`${table}_heavy`) !== undefined;
-  if (!heavy('agg_received_day_top') || !heavy('agg_received_hour_top')) return;
-  console.log('\n== tops from heavy rows (agg_received_*_top_heavy) vs the store');
-  const threshold = (sql: string): number => Number(/count >= (\d+)/.exec(sql)?.[1]);
-  for (const kind of ['urls', 'destports'] as const) {
-    for (const days of [1, 7, 28] as const) {
-      const bucketMs = days === 1 ? HOUR_MS : days === 7 ? 6 * HOUR_MS : DAY_MS;
-      const to = Math.floor(windowEnd(now) / bucketMs) * bucketMs + bucketMs;
-      const range = { from: to - (days === 1 ? 24 : 28) * bucketMs, to };
-      const table = days === 28 ? 'agg_received_day_top' : 'agg_received_hour_top';
-      const grain = (days === 28 ? DAY_MS : HOUR_MS) / 1000;
-      const c = threshold(db.prepare(`SELECT sql FROM sqlite_master WHERE name = ?`).pluck().get(`${table}_heavy`) as string);
-      const f = range.from / 1000;
-      const t = range.to / 1000;
-      const k = kind === 'urls' ? 0 : 1;
-      const b = (t - f) / grain;
-      const bucketList = JSON.stringify(Array.from({ length: b }, (_, i) => f + i * grain));
-      const heavyRows = db.prepare(`SELECT key, sum(count), count(*) FROM ${table} INDEXED BY ${table}_heavy
-        WHERE domain IN (1) AND kind = ? AND bucket >= ? AND bucket < ? AND count >= ${c} GROUP BY key`).raw();
-      const seek = db.prepare(`SELECT k.value, b.value, a.count FROM json_each(?) AS b CROSS JOIN json_each(?) AS k CROSS JOIN ${table} AS a
-        WHERE a.domain = 1 AND a.kind = ? AND a.bucket = b.value AND a.key = k.value`).raw();
-      const pruned = (): Array<[string, number]> | undefined => {
-        const rows = heavyRows.all(k, f, t) as Array<[string, number, number]>;
-        const lows = rows.map((r) => r[1]).sort((x, y) => y - x);
-        if (lows.length < 10) return undefined;
-        const need = rows.filter(([, sum, hb]) => sum + (c - 1) * (b - hb) >= lows[9]!).map((r) => r[0]);
-        const totals = new Map<string, number>();
-        for (const [key, , n] of seek.all(bucketList, JSON.stringify(need), k) as Array<[string, number, number]>) totals.set(key, (totals.get(key) ?? 0) + n);
-        const top = [...totals].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1)).slice(0, 10);
-        if (top.length < 10 || !(top[9]![1] > (c - 1) * b)) return undefined;
-        seek.all(bucketList, JSON.stringify(top.map((r) => r[0])), k); // the timeline the endpoint sends
-        return top;
-      };
-      const timeIt = (fn: () => unknown): number => {
-        fn();
-        const times: number[] = [];
-        for (let i = 0; i < runs; i++) {
-          const t0 = performance.now();
-          fn();
-          times.push(performance.now() - t0);
-        }
-        return median(times);
-      };
-      const store = queries.topTimelines('community', kind, range, bucketMs, 10).map((x) => [x.key, x.total]);
-      const answer = pruned();
-      console.log(`  ${kind} days=${days}: store ${timeIt(() => queries.topTimelines('community', kind, range, bucketMs, 10)).toFixed(2)} ms, ` +
-        `heavy rows ${answer ? `${timeIt(pruned).toFixed(2)} ms, same answer: ${JSON.stringify(answer) === JSON.stringify(store)}` : 'not decisive here (falls back to the store query)'}`);
-    }
-  }
 }
 
 function main(): void {
@@ -313,7 +228,6 @@ function main(): void {
       console.log(`  ${median(times).toFixed(2).padStart(8)} ms  rows ${rows}  ${c.label}`);
       if (!values['no-plan']) for (const line of plan(db, c.sql, params)) console.log(`      ${line}`);
     }
-    if (values.candidates) prunedTops(db, queries, now, runs);
   }
   db.close();
 }
