@@ -104,6 +104,23 @@ describe('HitLane in front of a fallback handler', () => {
     assert.equal((await send(`${base}/alert/junk?10000`)).status, 200, 'remembered after it was cleared');
   });
 
+  test('a header Node refuses sends the request to the fallback instead of throwing', async () => {
+    const badLane = new HitLane(cache, 'https://bad.example\r\nX-Injected: 1');
+    await put('k6', 60, '{}');
+    badLane.remember('/alert/v', 'k6');
+    const badServer = serverWithHitLane(badLane)(fallback, { keepAliveTimeout: 5000, requestTimeout: 0, connectionTimeout: 0 });
+    await new Promise<void>((resolve) => badServer.listen(0, '127.0.0.1', resolve));
+    try {
+      fallbackUrls.length = 0;
+      const reply = await send(`http://127.0.0.1:${(badServer.address() as AddressInfo).port}/alert/v`);
+      assert.equal(reply.status, 299);
+      assert.equal(header(reply, 'x-injected'), undefined);
+      assert.deepEqual(fallbackUrls, ['GET /alert/v']);
+    } finally {
+      await new Promise<void>((resolve) => badServer.close(() => resolve()));
+    }
+  });
+
   test('once closed, everything goes to the fallback', async () => {
     await put('k5', 60, '{}');
     lane.remember('/alert/w', 'k5');

@@ -41,7 +41,13 @@ export class HitLane {
     if (key === undefined) return false;
     const answer = this.cache.freshAnswer(key);
     if (!answer) return false;
-    response.writeHead(answer.status, this.headersOf(answer));
+    try {
+      response.writeHead(answer.status, this.headersOf(answer));
+    } catch {
+      // A header Node refuses (a CORSDOMAIN with a line break, say) must not throw out of the
+      // request event: Fastify answers instead, and reports the error as it would anyway.
+      return false;
+    }
     response.end(answer.body);
     return true;
   }
