@@ -10,6 +10,7 @@
  */
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { CachedAnswer, ResponseCache } from '../cache/response-cache';
+import { corsHeaders } from './cors';
 
 /** Bounds the raw-URL memory: junk query strings must not grow it without end. */
 const MAX_REMEMBERED_URLS = 10_000;
@@ -20,7 +21,7 @@ export class HitLane {
   private readonly headersByAnswer = new WeakMap<CachedAnswer, OutgoingHttpHeaders>();
   private open = true;
 
-  constructor(private readonly cache: ResponseCache, private readonly corsOrigin: string) {}
+  constructor(private readonly cache: ResponseCache, private readonly corsDomain: string) {}
 
   /** Called by the regular route after it answered `rawUrl` from the entry under `key`. */
   remember(rawUrl: string, key: string): void {
@@ -42,7 +43,7 @@ export class HitLane {
     const answer = this.cache.freshAnswer(key);
     if (!answer) return false;
     try {
-      response.writeHead(answer.status, this.headersOf(answer));
+      response.writeHead(answer.status, this.headersOf(answer, request.url));
     } catch {
       // A header Node refuses (a CORSDOMAIN with a line break, say) must not throw out of the
       // request event: Fastify answers instead, and reports the error as it would anyway.
@@ -52,15 +53,14 @@ export class HitLane {
     return true;
   }
 
-  /** The headers the regular route sends with a hit (server.ts adds the CORS pair there). */
-  private headersOf(answer: CachedAnswer): OutgoingHttpHeaders {
+  /** The headers the regular route sends with a hit; an answer belongs to one path, so one set. */
+  private headersOf(answer: CachedAnswer, url: string): OutgoingHttpHeaders {
     let headers = this.headersByAnswer.get(answer);
     if (!headers) {
       headers = {
         'content-type': answer.type,
         'x-cache': 'hit',
-        'access-control-allow-credentials': 'true',
-        'access-control-allow-origin': this.corsOrigin,
+        ...corsHeaders(url, this.corsDomain),
         'content-length': Buffer.byteLength(answer.body),
       };
       this.headersByAnswer.set(answer, headers);

@@ -6,6 +6,7 @@ import type { IngestService } from '../ingest/ingest-service';
 import type { CacheStore } from '../cache/cache-store';
 import type { AlertStore } from '../store/store';
 import type { AnswerCaching } from './cached-answers';
+import { corsHeaders } from './cors';
 import { resultXml } from './format/xml';
 import { HitLane, serverWithHitLane } from './hit-lane';
 import { registerHeartbeatRoutes } from './routes/heartbeat';
@@ -41,8 +42,7 @@ export function buildServer({ config, store, authenticator, ingest, caching, sha
 
   // A callback hook: it runs on every answer, and an async one costs a promise each time.
   app.addHook('onSend', (request, reply, payload, done) => {
-    reply.header('access-control-allow-credentials', 'true');
-    if (request.url.startsWith('/alert/')) reply.header('access-control-allow-origin', config.CORSDOMAIN);
+    reply.headers(corsHeaders(request.url, config.CORSDOMAIN));
     done(null, payload);
   });
 
