@@ -1,27 +1,16 @@
 /**
- * Small helpers shared by the cache bench's parts: loopback ports, a bounded HTTP GET, a
- * memcached daemon of our own, and CPU readings from /proc.
+ * Small helpers shared by the cache bench's parts: a bounded HTTP GET, waiting for a server, a
+ * memcached daemon of our own (ports and CPU readings are in ../common/system).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import { freePort } from '../common/system';
 
 export const HOST = '127.0.0.1';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('no free port'))));
-    });
-  });
-}
 
 export function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -96,36 +85,6 @@ export async function startMemcached(onSpawn: (child: ChildProcess) => void): Pr
     await sleep(20);
   }
   return { address: `${HOST}:${port}`, child };
-}
-
-// ---------------------------------------------------------------- CPU from /proc
-
-let clockTicks = 100;
-try {
-  clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-} catch {
-  // getconf missing: Linux uses 100 almost everywhere.
-}
-
-/** CPU seconds (user + system) a process has used so far; NaN once it is gone. */
-export function processCpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after "(comm)" start at field 3; utime and stime are fields 14 and 15.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(rest[11]) + Number(rest[12])) / clockTicks;
-  } catch {
-    return NaN;
-  }
-}
-
-/** Busy and total CPU seconds of the whole machine (all cores) so far. */
-export function machineCpuSeconds(): { busy: number; total: number } {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number) as number[];
-  const busy = user! + nice! + system! + irq! + softirq! + steal!;
-  return { busy: busy / clockTicks, total: (busy + idle! + iowait!) / clockTicks };
 }
 
 export const fmtInt = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');

@@ -13,13 +13,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  HOST, fmtInt, fmtPct, freePort, machineCpuSeconds, median, memcachedBinary, processCpuSeconds, request, startMemcached, waitUntilServing,
+  HOST, fmtInt, fmtPct, median, memcachedBinary, request, startMemcached, waitUntilServing,
 } from './common';
 import { formatSummary, summarizeProfileFile } from '../common/cpuprofile';
 import type { LoadJob, LoadMessage, LoadResult } from './load';
 import type { ReferenceRoute } from './reference-server';
 import { stampedeCheck, type StampedeResult } from './stampede';
 import { exitWithUsageIfAsked, integerOption } from '../common/options';
+import { environmentWithoutPeba, freePort, machineCpuSeconds, processCpuSeconds } from '../common/system';
 
 /** dist/bench/cache -> dist */
 const DIST = path.resolve(__dirname, '../..');
@@ -194,7 +195,7 @@ function profileArgs(options: Options, name: string): { args: string[]; dir: str
 async function startPeba(options: Options, name: string, dbPath: string, env: Record<string, string>, profile: boolean): Promise<Target> {
   const port = await freePort();
   // Settings from the caller's shell must not change what is measured.
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('PEBA_')));
+  const clean = environmentWithoutPeba();
   const prof = profile ? profileArgs(options, name) : { args: [], dir: undefined };
   const child = track(spawn(process.execPath, [...prof.args, SERVER_MAIN, '--config', '/dev/null', 'start'], {
     env: {

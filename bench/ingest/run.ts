@@ -5,11 +5,10 @@
  *   npm run bench:ingest -- [--alerts N] [--clients C] [--synchronous full|normal]
  *                           [--batch B] [--raw-rows R] [--time-limit S] [--cpu-prof DIR] [--keep]
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -20,6 +19,7 @@ import { migrate } from '../../src/store/sqlite/migrations';
 import { formatSummary, summarizeProfileFile } from '../common/cpuprofile';
 import { MessageGenerator } from './messages';
 import { exitWithUsageIfAsked, integerOption } from '../common/options';
+import { environmentWithoutPeba, freePort, machineCpuSeconds, processCpuSeconds } from '../common/system';
 
 const INGEST_PATH = '/ews-0.1/alert/postSimpleMessage';
 const OK_MARK = '<StatusCode>OK</StatusCode>';
@@ -142,47 +142,6 @@ function procStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   }
 }
 
-let clockTicks = 100;
-try {
-  clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-} catch {
-  // getconf missing: Linux uses 100 almost everywhere.
-}
-
-/** CPU seconds (user + system) a process has used so far. */
-function procCpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after "(comm)" start at field 3; utime and stime are fields 14 and 15.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(rest[11]) + Number(rest[12])) / clockTicks;
-  } catch {
-    return NaN;
-  }
-}
-
-interface MachineCpu { busy: number; iowait: number; total: number }
-
-/** Whole-machine jiffies, to show whether both cores were saturated and how much was iowait. */
-function machineCpu(): MachineCpu {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number) as number[];
-  const busy = user! + nice! + system! + irq! + softirq! + steal!;
-  return { busy, iowait: iowait!, total: busy + idle! + iowait! };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('no free port'))));
-    });
-  });
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------- process lifetime
@@ -248,8 +207,7 @@ async function startServer(dir: string, options: Options): Promise<Server> {
   const port = await freePort();
   const dbPath = path.join(dir, 'peba.db');
   // Drop any PEBA_* of the caller's shell: GeoIP must be the bundled data, the store ours.
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('PEBA_')) env[key] = value;
+  const env = environmentWithoutPeba();
   Object.assign(env, {
     PEBA_STORE: `sqlite:${dbPath}`,
     PEBA_BINDHOST: `127.0.0.1:${port}`,
@@ -395,8 +353,8 @@ async function runLoad(
   };
 
   const cpu0 = process.cpuUsage();
-  const serverCpu0 = procCpuSeconds(s.pid);
-  const machine0 = machineCpu();
+  const serverCpu0 = processCpuSeconds(s.pid);
+  const machine0 = machineCpuSeconds();
   const t0 = performance.now();
 
   const worker = async (): Promise<void> => {
@@ -437,8 +395,8 @@ async function runLoad(
   await Promise.all(Array.from({ length: options.clients }, worker));
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  const serverCpuS = procCpuSeconds(s.pid) - serverCpu0;
-  const machine1 = machineCpu();
+  const serverCpuS = processCpuSeconds(s.pid) - serverCpu0;
+  const machine1 = machineCpuSeconds();
   agent.destroy();
   const total = machine1.total - machine0.total || 1;
   return {
@@ -452,7 +410,7 @@ async function runLoad(
       busyShare: (machine1.busy - machine0.busy) / total,
       iowaitShare: (machine1.iowait - machine0.iowait) / total,
       // Anything else on the box (other builds, tests) skews the figures: show how much.
-      otherCpuS: Math.max(0, (machine1.busy - machine0.busy) / clockTicks - serverCpuS - (cpu.user + cpu.system) / 1e6),
+      otherCpuS: Math.max(0, machine1.busy - machine0.busy - serverCpuS - (cpu.user + cpu.system) / 1e6),
     },
   };
 }
@@ -475,7 +433,7 @@ interface RawResult {
  */
 function rawReference(e2eDb: string, dir: string, options: Options): RawResult {
   const cpu0 = process.cpuUsage();
-  const machine0 = machineCpu();
+  const machine0 = machineCpuSeconds();
   const t0 = performance.now();
   const source = new Database(e2eDb, { readonly: true });
   const fresh = new Database(path.join(dir, 'raw.db'));
@@ -509,7 +467,7 @@ function rawReference(e2eDb: string, dir: string, options: Options): RawResult {
     }
     const seconds = Number(ns) / 1e9;
     const cpu = process.cpuUsage(cpu0);
-    const busyS = (machineCpu().busy - machine0.busy) / clockTicks;
+    const busyS = machineCpuSeconds().busy - machine0.busy;
     return {
       rows: done, seconds, rate: done / seconds,
       phaseSeconds: (performance.now() - t0) / 1000,

@@ -8,7 +8,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -17,6 +16,7 @@ import { formatUtc } from '../../src/domain/time';
 import { databaseBytes, ensureDatabase, SPAN_DAYS, TopUp, type DbMeta } from './database';
 import { AlertGenerator, DAY_MS } from './generator';
 import { exitWithUsageIfAsked, integerOption } from '../common/options';
+import { environmentWithoutPeba, freePort } from '../common/system';
 
 /** dist/bench/query -> dist */
 const DIST = path.resolve(__dirname, '../..');
@@ -99,17 +99,6 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('no free port'))));
-    });
-  });
-}
 
 // ---------------------------------------------------------------- server
 
@@ -132,8 +121,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
  * port. A response cache, once PEBA has one, is switched off: we measure the store.
  */
 function serverEnv(dbPath: string, port: number): { env: NodeJS.ProcessEnv; notes: string[] } {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('PEBA_')) env[key] = value;
+  const env = environmentWithoutPeba();
   Object.assign(env, {
     PEBA_STORE: `sqlite:${dbPath}`,
     PEBA_BINDHOST: `127.0.0.1:${port}`,
