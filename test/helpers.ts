@@ -7,6 +7,7 @@ import { loadConfig, type Config } from '../src/config';
 import { createHash } from 'node:crypto';
 import { BLANK_ALERT_DOCUMENT, type AlertDocument, type AlertRecord } from '../src/domain/alert';
 import { formatUtc } from '../src/domain/time';
+import { SqliteStore } from '../src/store/sqlite/sqlite-store';
 import { sha512Hex } from '../src/auth/tokens';
 import { after as afterAll, before as beforeAll } from 'node:test';
 
@@ -29,6 +30,18 @@ export function tempDir(prefix = 'peba-test-'): { path: string; remove(): void }
 }
 
 /** Configuration for tests: a store in `dir`, MaxMind's test databases, no logging, no answer cache. */
+/** Runs `run` on a fresh SQLite store in a temporary directory, closed and removed afterwards. */
+export async function withStore(run: (store: SqliteStore, dir: string) => Promise<void>): Promise<void> {
+  const dir = tempDir();
+  const store = new SqliteStore({ path: join(dir.path, 'peba.db'), synchronous: 'normal' });
+  try {
+    await run(store, dir.path);
+  } finally {
+    await store.close();
+    dir.remove();
+  }
+}
+
 export function testConfig(dir: string, overrides: Partial<Record<keyof Config, string>> = {}): Config {
   return loadConfig({
     env: {},

@@ -11,7 +11,7 @@ import { alertId } from '../src/enrich/alert-record';
 import { importDocument, normaliseTime } from '../src/ingest/alert-import';
 import { exportAlerts, importAlerts, type ImportOptions } from '../src/jobs/import-export';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store';
-import { REPO_ROOT, tempDir } from './helpers';
+import { REPO_ROOT, tempDir, withStore } from './helpers';
 
 const CLI = join(REPO_ROOT, 'dist/src/cli/main.js');
 
@@ -55,17 +55,6 @@ const FULL_ID = '0123456789abcdef0123456789abcdef';
 
 function hit(id: string, source: object): string {
   return JSON.stringify({ _index: 'ews-2026.01.10-000001', _type: '_doc', _id: id, _score: 1, _source: source });
-}
-
-async function withStore(run: (store: SqliteStore, dir: string) => Promise<void>): Promise<void> {
-  const dir = tempDir();
-  const store = new SqliteStore({ path: join(dir.path, 'peba.db'), synchronous: 'normal' });
-  try {
-    await run(store, dir.path);
-  } finally {
-    await store.close();
-    dir.remove();
-  }
 }
 
 function importLines(store: SqliteStore, lines: string[], options: ImportOptions = {}) {

@@ -15,7 +15,7 @@ import { perTypeKey, totalKey } from '../src/domain/activity';
 import { computeStatistics, lastFullInterval, takeStatisticsSnapshot } from '../src/jobs/statistics';
 import { DAY_MS, HOUR_MS } from '../src/store/range-split';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store';
-import { REPO_ROOT, tempDir, testConfig } from './helpers';
+import { REPO_ROOT, tempDir, testConfig, withStore } from './helpers';
 
 const run = promisify(execFile);
 const CLI = join(REPO_ROOT, 'dist/src/cli/main.js');
@@ -39,17 +39,6 @@ function alert(fields: Record<string, unknown>): AlertRecord {
   });
   assert.ok(result.ok, result.ok ? '' : result.reason);
   return result.record;
-}
-
-async function withStore(run: (store: SqliteStore, dir: string) => Promise<void>): Promise<void> {
-  const dir = tempDir();
-  const store = new SqliteStore({ path: join(dir.path, 'peba.db'), synchronous: 'normal' });
-  try {
-    await run(store, dir.path);
-  } finally {
-    await store.close();
-    dir.remove();
-  }
 }
 
 test('retention deletes old alerts only and keeps their aggregates until those are pruned', async () => {

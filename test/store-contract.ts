@@ -44,55 +44,34 @@ function tally(keys: string[]): Map<string, number> {
 }
 
 /**
- * Private-domain alerts on ports no other record uses, in the 23 whole hours before the current
- * one: a distribution where only some top keys are heavy in single buckets.
+ * Private-domain alerts in the 23 whole hours before the current one, where only some top keys
+ * are heavy in single buckets: each of `perHour` every hour, and `single` in one hour only.
+ * `fields(key, k)` puts the key into the k-th alert of its hour (a port, a location) and spreads
+ * the other dimensions thin, so the two skewed sets stay out of each other's tops.
  */
-function skewedPorts(now: number): AlertRecord[] {
+function skewed(now: number, perHour: ReadonlyArray<readonly [string, number]>, single: readonly [string, number],
+  fields: (key: string, k: number) => Partial<AlertDocument>): AlertRecord[] {
   const records: AlertRecord[] = [];
   const currentHour = Math.floor(now / HOUR) * HOUR;
-  const add = (port: string, hourStart: number, count: number): void => {
+  const add = (key: string, hourStart: number, count: number): void => {
     for (let k = 0; k < count; k++) {
-      const time = formatUtc(hourStart + k * 1000);
-      // Locations spread thin, so they stay out of the location tops of the next test.
-      const spread = `${k % 40}.5 , 1.5`;
-      records.push(alertRecord({
-        recievedTime: time, createTime: time, clientDomain: false, peerType: 'Network(honeytrap)', targetEntryPort: port,
-        location: spread, locationDestination: spread,
-      }, createHash('md5').update(`skewed-${port}-${hourStart}-${k}`).digest('hex')));
+      const time = formatUtc(hourStart + 1800_000 + k * 1000);
+      records.push(alertRecord({ recievedTime: time, createTime: time, clientDomain: false, ...fields(key, k) },
+        createHash('md5').update(`skewed-${key}-${hourStart}-${k}`).digest('hex')));
     }
   };
-  for (let hour = 1; hour <= 23; hour++) {
-    const start = currentHour - hour * HOUR;
-    add('60001', start, 40);
-    add('60002', start, 30);
-    add('60003', start, 15);
-  }
-  add('60004', currentHour - 5 * HOUR, 100);
+  for (let hour = 1; hour <= 23; hour++) for (const [key, count] of perHour) add(key, currentHour - hour * HOUR, count);
+  add(single[0], currentHour - 5 * HOUR, single[1]);
   return records;
 }
 
-/** The same shape for source locations (by createTime), around the heavy threshold of 32 per hour. */
-function skewedLocations(now: number): AlertRecord[] {
-  const records: AlertRecord[] = [];
-  const currentHour = Math.floor(now / HOUR) * HOUR;
-  const add = (location: string, hourStart: number, count: number): void => {
-    for (let k = 0; k < count; k++) {
-      const time = formatUtc(hourStart + 1800_000 + k * 1000);
-      records.push(alertRecord({
-        recievedTime: time, createTime: time, clientDomain: false, location, locationDestination: `${k % 40}.5 , 2.5`,
-        targetEntryPort: String(61000 + (k % 500)),
-      }, createHash('md5').update(`skewed-${location}-${hourStart}-${k}`).digest('hex')));
-    }
-  };
-  for (let hour = 1; hour <= 23; hour++) {
-    const start = currentHour - hour * HOUR;
-    add('1.0 , 1.0', start, 60);
-    add('2.0 , 2.0', start, 50);
-    add('3.0 , 3.0', start, 31);
-  }
-  add('4.0 , 4.0', currentHour - 5 * HOUR, 200);
-  return records;
-}
+/** Ports no other record uses, around the hourly heavy thresholds of the top tables (16, 8, 4). */
+const skewedPorts = (now: number): AlertRecord[] => skewed(now, [['60001', 40], ['60002', 30], ['60003', 15]], ['60004', 100],
+  (port, k) => ({ peerType: 'Network(honeytrap)', targetEntryPort: port, location: `${k % 40}.5 , 1.5`, locationDestination: `${k % 40}.5 , 1.5` }));
+
+/** Source locations (by createTime), around the hourly heavy thresholds of locations (128, 32). */
+const skewedLocations = (now: number): AlertRecord[] => skewed(now, [['1.0 , 1.0', 60], ['2.0 , 2.0', 50], ['3.0 , 3.0', 31]], ['4.0 , 4.0', 200],
+  (location, k) => ({ location, locationDestination: `${k % 40}.5 , 2.5`, targetEntryPort: String(61000 + (k % 500)) }));
 
 export function storeContract(name: string, open: () => Promise<AlertStore>, cleanup: () => Promise<void> = async () => {}): void {
   describe(`AlertStore contract: ${name}`, () => {
