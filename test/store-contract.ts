@@ -241,6 +241,61 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
         tally(records.filter((r) => !r.document.clientDomain && within(r.document.recievedTime, window.from, window.to)).map((r) => r.document.sourceEntryIp)));
     });
 
+    test('bad-IP sources stay exact while the window moves, alerts arrive late, another instance writes and retention deletes', async () => {
+      const check = async (to: number, label: string): Promise<void> => {
+        const window = { from: to - 2 * HOUR, to };
+        for (const scope of ['community', 'private', 'both'] as const) {
+          const sources = await store.sourcesReceived(scope, window);
+          assert.equal(new Set(sources.map((s) => s.key)).size, sources.length, `${label}: each source once`);
+          const expected = records.filter((r) => inScope(r.document, scope) && within(r.document.recievedTime, window.from, window.to));
+          assert.deepEqual(new Map(sources.map((s) => [s.key, s.count])), tally(expected.map((r) => r.document.sourceEntryIp)),
+            `${label}, ${scope}, window ending ${new Date(to).toISOString()}`);
+        }
+      };
+      let serial = 0;
+      /** Alerts received at random seconds of [from, to), some from sources no other record has. */
+      const arriving = (from: number, to: number, n: number): AlertRecord[] => Array.from({ length: n }, () => {
+        const time = formatUtc(from + Math.floor(next() * (to - from)));
+        return alertRecord({
+          recievedTime: time, createTime: time, clientDomain: next() < 0.5,
+          sourceEntryIp: next() < 0.7 ? `81.2.69.${142 + Math.floor(next() * 20)}` : `89.160.20.${Math.floor(next() * 100)}`,
+        }, createHash('md5').update(`moving-window-${serial++}`).digest('hex'));
+      });
+      const storeAll = async (via: AlertStore, arrived: AlertRecord[]): Promise<void> => {
+        await via.storeAlerts(arrived);
+        records.push(...arrived);
+      };
+
+      let to = now - 30 * HOUR;
+      for (let step = 0; step < 40; step++) {
+        // Steps of up to 2.5 minutes, at fractions of a second: whole minutes enter and leave.
+        to += Math.floor(next() * 150_000) + 1;
+        await check(to, `step ${step}`);
+        // Into minutes already counted, into the edges and ahead of the window.
+        const arrived = arriving(to - 2 * HOUR - 5 * 60_000, to + 5 * 60_000, 1 + Math.floor(next() * 6));
+        await storeAll(store, arrived);
+        await store.storeAlerts(arrived);
+        await check(to, `step ${step}, after late alerts and their resubmission`);
+      }
+      await check(to - 3 * HOUR, 'back in time');
+      await check(to, 'forward again');
+      await check(to + 5 * HOUR, 'a jump past the whole window');
+
+      const other = await open();
+      try {
+        await check(to, 'before another instance writes');
+        await storeAll(other, arriving(to - 2 * HOUR, to, 25));
+        await check(to, 'after another instance wrote');
+      } finally {
+        await other.close();
+      }
+
+      const cutoff = to - HOUR - 17_500;
+      await store.deleteReceivedBefore(cutoff);
+      records.splice(0, records.length, ...records.filter((r) => parseUtc(r.document.recievedTime) >= cutoff));
+      await check(to, 'after retention deleted the older half of the window');
+    });
+
     test('users: put, get, replace, list, remove', async () => {
       const user = { peerName: 'contract-user', tokenHash: 'a'.repeat(128), community: false, getOnly: true, email: 'x@example.org' };
       await store.putUser(user);

@@ -75,11 +75,16 @@ const IPV4_NON_PUBLIC: ReadonlyArray<readonly [string, number]> = [
   ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24],
   ['224.0.0.0', 4], ['240.0.0.0', 4],
 ];
-const IPV4_NON_PUBLIC_MASKS = IPV4_NON_PUBLIC.map(([base, bits]) => {
-  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  // `&` yields a signed int32; keep the base unsigned so it compares equal to `(n & mask) >>> 0`.
-  return [(ipv4ToNumber(base) & mask) >>> 0, mask] as const;
-});
+/** Masks and masked bases, as int32 so `n & mask` compares without conversions (a hot loop). */
+const IPV4_NON_PUBLIC_MASKS = Int32Array.from(IPV4_NON_PUBLIC.map(([, bits]) => (bits === 0 ? 0 : 0xffffffff << (32 - bits))));
+const IPV4_NON_PUBLIC_BASES = Int32Array.from(IPV4_NON_PUBLIC.map(([base], i) => ipv4ToNumber(base) & IPV4_NON_PUBLIC_MASKS[i]!));
+
+function isPublicIpv4Number(n: number): boolean {
+  for (let i = 0; i < IPV4_NON_PUBLIC_MASKS.length; i++) {
+    if ((n & IPV4_NON_PUBLIC_MASKS[i]!) === IPV4_NON_PUBLIC_BASES[i]) return false;
+  }
+  return true;
+}
 
 /** IPv6 non-public ranges as [groups prefix, prefix length]. */
 const IPV6_NON_PUBLIC: ReadonlyArray<readonly [string, number]> = [
@@ -103,8 +108,7 @@ const IPV6_NON_PUBLIC_GROUPS = IPV6_NON_PUBLIC.map(([p, bits]) => [ipv6Groups(p)
  */
 export function isPublicAddress(address: IpAddress): boolean {
   if (address.version === 4) {
-    const n = ipv4ToNumber(address.text);
-    return !IPV4_NON_PUBLIC_MASKS.some(([base, mask]) => (n & mask) >>> 0 === base);
+    return isPublicIpv4Number(ipv4ToNumber(address.text));
   }
   const groups = ipv6Groups(address.text);
   // IPv4-mapped addresses (::ffff:a.b.c.d) are as public as the IPv4 address they carry.
@@ -140,6 +144,5 @@ export function isPublicIpv4Text(text: string): boolean | undefined {
     }
   }
   if (dots !== 3 || digits === 0 || octet > 255) return undefined;
-  const n = value * 256 + octet;
-  return !IPV4_NON_PUBLIC_MASKS.some(([base, mask]) => (n & mask) >>> 0 === base);
+  return isPublicIpv4Number(value * 256 + octet);
 }

@@ -71,21 +71,27 @@ export function registerPrivateRoutes(app: FastifyInstance, { config, store, aut
   }
 }
 
-/** Memo of the public-address check for IPv6 (and odd) texts: a bad-IP list repeats the same addresses all day. */
+/**
+ * Memo of the public-address check: a bad-IP list repeats the same addresses all day, and the
+ * store hands out the same string objects while they stay in the window, whose hashes V8 keeps,
+ * so a lookup costs less than even the dotted-quad check (bench/query).
+ */
 const publicMemo = new Map<string, boolean>();
 const PUBLIC_MEMO_SIZE = 200_000;
 
 function isPublicText(text: string): boolean {
-  const publicIpv4 = isPublicIpv4Text(text);
-  if (publicIpv4 !== undefined) return publicIpv4;
   let isPublic = publicMemo.get(text);
   if (isPublic === undefined) {
-    const address = parseAddress(text);
-    isPublic = address !== null && isPublicAddress(address);
+    isPublic = isPublicIpv4Text(text) ?? isPublicAddressText(text);
     if (publicMemo.size >= PUBLIC_MEMO_SIZE) publicMemo.clear();
     publicMemo.set(text, isPublic);
   }
   return isPublic;
+}
+
+function isPublicAddressText(text: string): boolean {
+  const address = parseAddress(text);
+  return address !== null && isPublicAddress(address);
 }
 
 export function sendXml(reply: FastifyReply, root: XmlElement): FastifyReply {

@@ -11,8 +11,9 @@ import type {
 } from '../../domain/query';
 import { summarizeActivity, type ActivitySummary, type ActivityTotals } from '../../domain/activity';
 import { formatUtc, parseUtc } from '../../domain/time';
-import { DAY_MS, HOUR_MS, MINUTE_MS, splitRange, toWholeSeconds, type RangePiece } from '../range-split';
+import { DAY_MS, HOUR_MS, MINUTE_MS, splitRange, type RangePiece } from '../range-split';
 import { HEAVY_MARKS, SIDE, TOP_KIND, type HeavyTable } from './aggregates';
+import { SourceWindows } from './source-windows';
 
 type Row = Record<string, unknown>;
 
@@ -43,25 +44,6 @@ function toStoredAlert(row: Row): StoredAlert {
 /** Adds `count` to `key` in a running total. */
 function addTo<K>(totals: Map<K, number>, key: K, count: number): void {
   totals.set(key, (totals.get(key) ?? 0) + count);
-}
-
-/**
- * Most first, ties in the order the keys were met: grouped by count rather than sorted, since a
- * bad-IP list is mostly thousands of sources seen once or twice, and sorting those ties by text
- * cost more than the query (bench/query).
- */
-function rankByCount(counts: ReadonlyMap<string, number>): KeyCount[] {
-  const byCount = new Map<number, string[]>();
-  for (const [key, count] of counts) {
-    const keys = byCount.get(count);
-    if (keys) keys.push(key);
-    else byCount.set(count, [key]);
-  }
-  const ranked: KeyCount[] = [];
-  for (const count of [...byCount.keys()].sort((a, b) => b - a)) {
-    for (const key of byCount.get(count)!) ranked.push({ key, count });
-  }
-  return ranked;
 }
 
 /** The answer of the first (strictest) tier of heavy rows that proves it, if any. */
@@ -103,8 +85,11 @@ function byCountDesc<T extends { count: number }>(key: (t: T) => string): (a: T,
 
 export class SqliteQueries {
   private readonly statements = new Map<string, Database.Statement>();
+  readonly sourceWindows: SourceWindows;
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly db: Database.Database) {
+    this.sourceWindows = new SourceWindows(db);
+  }
 
   /** Prepared once per distinct SQL text (the domain list is part of the text). */
   private statement(sql: string): Database.Statement {
@@ -178,23 +163,8 @@ export class SqliteQueries {
     ).all(sourceIp, limit) as Row[]).map(toStoredAlert);
   }
 
-  /**
-   * Counted and ranked here: SQLite's GROUP BY and ORDER BY temp trees cost more, and one
-   * concatenated string per hour of the window costs less than a JS string per alert (an hour
-   * keeps the string far below SQLite's length limit at any rate; bench/query).
-   */
-  sourcesReceived(scope: DomainScope, exactRange: TimeRange): KeyCount[] {
-    const range = toWholeSeconds(exactRange);
-    const concatenated = this.statement(
-      `SELECT group_concat("sourceEntryIp", char(0)) FROM alerts WHERE ${this.inDomains(scope, '"clientDomain"')}
-       AND "recievedTime" >= ? AND "recievedTime" < ?`,
-    ).pluck();
-    const counts = new Map<string, number>();
-    for (let from = range.from; from < range.to; from += HOUR_MS) {
-      const joined = concatenated.get(formatUtc(from), formatUtc(Math.min(from + HOUR_MS, range.to))) as string | null;
-      if (joined !== null) for (const source of joined.split('\u0000')) counts.set(source, (counts.get(source) ?? 0) + 1);
-    }
-    return rankByCount(counts);
+  sourcesReceived(scope: DomainScope, range: TimeRange): KeyCount[] {
+    return this.sourceWindows.ranked(DOMAINS[scope], range);
   }
 
   createdPerDayAndType(scope: DomainScope, range: TimeRange): DayTypeCount[] {

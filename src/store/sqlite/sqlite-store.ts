@@ -55,7 +55,8 @@ export class SqliteStore implements AlertStore {
   private readonly db: Database.Database;
   private readonly statements;
   private readonly queries: SqliteQueries;
-  private readonly writeBatch: Database.Transaction<(records: readonly AlertRecord[]) => StoreOutcome>;
+  /** Returns the outcome and the new alerts that fall into minutes the bad-IP windows have counted. */
+  private readonly writeBatch: Database.Transaction<(records: readonly AlertRecord[]) => [StoreOutcome, AlertDocument[]]>;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -102,15 +103,18 @@ export class SqliteStore implements AlertStore {
     const aggregateStatements = prepareAggregateStatements(db);
     this.writeBatch = db.transaction((records: readonly AlertRecord[]) => {
       const aggregates = new AggregateBatch();
+      const horizon = this.queries.sourceWindows.horizonText;
+      const late: AlertDocument[] = [];
       let inserted = 0;
       for (const record of records) {
         if (this.insertAlert(record)) {
           inserted++;
           aggregates.add(record.document);
+          if (record.document.recievedTime < horizon) late.push(record.document);
         }
       }
       aggregates.write(aggregateStatements);
-      return { inserted, duplicates: records.length - inserted };
+      return [{ inserted, duplicates: records.length - inserted }, late];
     });
   }
 
@@ -146,7 +150,10 @@ export class SqliteStore implements AlertStore {
 
   async storeAlerts(records: readonly AlertRecord[]): Promise<StoreOutcome> {
     if (records.length === 0) return { inserted: 0, duplicates: 0 };
-    return this.writeBatch.immediate(records);
+    const [outcome, late] = this.writeBatch.immediate(records);
+    // Only now, committed: a rolled-back batch must not be counted.
+    for (const doc of late) this.queries.sourceWindows.addLate(doc);
+    return outcome;
   }
 
   async getAlert(id: string): Promise<AlertDocument | undefined> {
@@ -235,7 +242,12 @@ export class SqliteStore implements AlertStore {
 
   /** Deletes in chunks, yielding to the event loop between them so ingestion is never held up long. */
   async deleteReceivedBefore(time: number): Promise<number> {
-    const deleted = await inChunks((chunk) => this.queries.deleteReceivedBeforeChunk(time, chunk));
+    const deleted = await inChunks((chunk) => {
+      const rows = this.queries.deleteReceivedBeforeChunk(time, chunk);
+      // After every chunk: a question between two chunks may count alerts the next one deletes.
+      if (rows > 0) this.queries.sourceWindows.forgetBefore(time);
+      return rows;
+    });
     await inChunks((chunk) => this.queries.deleteCveAlertsBeforeChunk(time, chunk));
     this.queries.deletePayloadsLastSeenBefore(time);
     return deleted;
