@@ -44,9 +44,8 @@ export function registerPrivateRoutes(app: FastifyInstance, { config, store, aut
     const query = request.query as Query;
     const sources = (await store.sourcesReceived(scopeOf(query), lastMinutes(Date.now(), minutes())))
       .filter(({ key }) => isPublicText(key));
-    // As bytes: Fastify would otherwise measure the (up to megabytes long) string before writing it.
-    if (wantsJson(query)) return reply.type('application/json; charset=utf-8').send(Buffer.from(badIpListJson(sources)));
-    return reply.type('text/xml; charset=utf-8').send(Buffer.from(badIpListXml(sources)));
+    if (wantsJson(query)) return reply.type('application/json; charset=utf-8').send(badIpListJson(sources));
+    return reply.type('text/xml; charset=utf-8').send(badIpListXml(sources));
   };
 
   for (const prefix of PREFIXES) {
