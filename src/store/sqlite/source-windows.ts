@@ -18,6 +18,7 @@ import type { AlertDocument } from '../../domain/alert';
 import type { KeyCount, TimeRange } from '../../domain/query';
 import { formatUtc, parseUtc } from '../../domain/time';
 import { MINUTE_MS, toWholeSeconds } from '../range-split';
+import { ForeignWrites } from './foreign-writes';
 
 /** Counts of the whole minutes [from, to) of alerts received in `domains`. */
 interface KeptWindow {
@@ -32,14 +33,13 @@ const MAX_WINDOWS = 16;
 
 export class SourceWindows {
   private readonly windows = new Map<string, KeptWindow>();
-  private readonly dataVersion: Database.Statement;
-  private seenVersion: unknown;
+  private readonly foreignWrites: ForeignWrites;
   private readonly concatenated = new Map<string, Database.Statement>();
   /** An alert received before this (text, comparable as stored) may belong to a kept minute. */
   horizonText = '';
 
   constructor(private readonly db: Database.Database) {
-    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
+    this.foreignWrites = new ForeignWrites(db);
   }
 
   /**
@@ -81,11 +81,7 @@ export class SourceWindows {
 
   /** The kept window of this shape moved to [first, end), or a new one if moving costs more. */
   private moved(domains: readonly number[], span: number, first: number, end: number): KeptWindow {
-    const version = this.dataVersion.get();
-    if (version !== this.seenVersion) {
-      this.windows.clear();
-      this.seenVersion = version;
-    }
+    if (this.foreignWrites.sinceLastAsked()) this.windows.clear();
     const key = `${domains.join(',')}/${span}`;
     let kept = this.windows.get(key);
     const movable = kept !== undefined && first >= kept.from && end >= kept.to &&

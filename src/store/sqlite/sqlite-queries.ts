@@ -13,6 +13,7 @@ import { summarizeActivity, type ActivitySummary, type ActivityTotals } from '..
 import { formatUtc, parseUtc } from '../../domain/time';
 import { DAY_MS, HOUR_MS, MINUTE_MS, splitRange, type RangePiece } from '../range-split';
 import { HEAVY_MARKS, SIDE, TOP_KIND, type HeavyTable } from './aggregates';
+import { SettledBuckets } from './settled-buckets';
 import { SourceWindows } from './source-windows';
 
 type Row = Record<string, unknown>;
@@ -86,9 +87,11 @@ function byCountDesc<T extends { count: number }>(key: (t: T) => string): (a: T,
 export class SqliteQueries {
   private readonly statements = new Map<string, Database.Statement>();
   readonly sourceWindows: SourceWindows;
+  readonly settledBuckets: SettledBuckets;
 
   constructor(private readonly db: Database.Database) {
     this.sourceWindows = new SourceWindows(db);
+    this.settledBuckets = new SettledBuckets(db);
   }
 
   /** Prepared once per distinct SQL text (the domain list is part of the text). */
@@ -207,10 +210,12 @@ export class SqliteQueries {
   topLocationsCreated(scope: DomainScope, range: TimeRange, side: Side, limit: number): KeyCount[] {
     const column = side === 'source' ? SOURCE_COLUMNS.location : TARGET_COLUMNS.location;
     const where = `${this.inDomains(scope)} AND side = ${SIDE[side]}`;
-    const pieces = splitRange(range, [HOUR_MS], Date.now());
-    const raw = (p: RangePiece): Array<[string, number]> => this.pairs(
-      `SELECT ${column}, count(*) FROM alerts WHERE ${this.inDomains(scope, '"clientDomain"')}
-       AND "createTime" >= ? AND "createTime" < ? GROUP BY 1`, formatUtc(p.from), formatUtc(p.to));
+    const now = Date.now();
+    const pieces = splitRange(range, [HOUR_MS], now);
+    const sql = `SELECT ${column}, count(*) FROM alerts WHERE ${this.inDomains(scope, '"clientDomain"')}
+       AND "createTime" >= ? AND "createTime" < ? GROUP BY 1`;
+    const raw = (p: RangePiece): Array<[string, number]> => this.settledBuckets.pairs(sql, p.from, p.to, now,
+      (from, to) => this.pairs(sql, formatUtc(from), formatUtc(to)));
     const heavy = (tier: number): Array<[string, number]> | undefined => this.heavyLocations(scope, side, where, range, pieces, raw, limit, tier);
     const top = firstProven(HEAVY_MARKS.agg_created_hour_location.from.length, heavy) ?? topOf(this.sumPieces(
       pieces,

@@ -50,13 +50,23 @@ async function inChunks(deleteChunk: (chunk: number) => number): Promise<number>
   }
 }
 
+/**
+ * What one write transaction did, and what it means for answers kept in memory: new alerts in
+ * minutes the bad-IP windows have counted, and whether any was created in a settled bucket.
+ */
+interface WriteResult {
+  inserted: number;
+  duplicates: number;
+  readonly lateReceived: AlertDocument[];
+  lateCreated: boolean;
+}
+
 export class SqliteStore implements AlertStore {
   readonly kind = 'sqlite';
   private readonly db: Database.Database;
   private readonly statements;
   private readonly queries: SqliteQueries;
-  /** Returns the outcome and the new alerts that fall into minutes the bad-IP windows have counted. */
-  private readonly writeBatch: Database.Transaction<(records: readonly AlertRecord[]) => [StoreOutcome, AlertDocument[]]>;
+  private readonly writeBatch: Database.Transaction<(records: readonly AlertRecord[]) => WriteResult>;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -103,18 +113,20 @@ export class SqliteStore implements AlertStore {
     const aggregateStatements = prepareAggregateStatements(db);
     this.writeBatch = db.transaction((records: readonly AlertRecord[]) => {
       const aggregates = new AggregateBatch();
-      const horizon = this.queries.sourceWindows.horizonText;
-      const late: AlertDocument[] = [];
-      let inserted = 0;
+      const receivedHorizon = this.queries.sourceWindows.horizonText;
+      const createdHorizon = this.queries.settledBuckets.horizonText;
+      const result: WriteResult = { inserted: 0, duplicates: 0, lateReceived: [], lateCreated: false };
       for (const record of records) {
         if (this.insertAlert(record)) {
-          inserted++;
+          result.inserted++;
           aggregates.add(record.document);
-          if (record.document.recievedTime < horizon) late.push(record.document);
+          if (record.document.recievedTime < receivedHorizon) result.lateReceived.push(record.document);
+          if (record.document.createTime < createdHorizon) result.lateCreated = true;
         }
       }
       aggregates.write(aggregateStatements);
-      return [{ inserted, duplicates: records.length - inserted }, late];
+      result.duplicates = records.length - result.inserted;
+      return result;
     });
   }
 
@@ -150,10 +162,11 @@ export class SqliteStore implements AlertStore {
 
   async storeAlerts(records: readonly AlertRecord[]): Promise<StoreOutcome> {
     if (records.length === 0) return { inserted: 0, duplicates: 0 };
-    const [outcome, late] = this.writeBatch.immediate(records);
-    // Only now, committed: a rolled-back batch must not be counted.
-    for (const doc of late) this.queries.sourceWindows.addLate(doc);
-    return outcome;
+    const { inserted, duplicates, lateReceived, lateCreated } = this.writeBatch.immediate(records);
+    // Only now, committed: a rolled-back batch must change nothing that is kept in memory.
+    for (const doc of lateReceived) this.queries.sourceWindows.addLate(doc);
+    if (lateCreated) this.queries.settledBuckets.forget();
+    return { inserted, duplicates };
   }
 
   async getAlert(id: string): Promise<AlertDocument | undefined> {
@@ -245,7 +258,10 @@ export class SqliteStore implements AlertStore {
     const deleted = await inChunks((chunk) => {
       const rows = this.queries.deleteReceivedBeforeChunk(time, chunk);
       // After every chunk: a question between two chunks may count alerts the next one deletes.
-      if (rows > 0) this.queries.sourceWindows.forgetBefore(time);
+      if (rows > 0) {
+        this.queries.sourceWindows.forgetBefore(time);
+        this.queries.settledBuckets.forget();
+      }
       return rows;
     });
     await inChunks((chunk) => this.queries.deleteCveAlertsBeforeChunk(time, chunk));
