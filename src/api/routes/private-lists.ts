@@ -8,6 +8,7 @@ import type { Config } from '../../config';
 import { EwsMessageError, parseEwsMessage } from '../../ingest/ews-message';
 import { isPublicAddress, isPublicIpv4Text, parseAddress } from '../../net/address';
 import type { AlertStore } from '../../store/store';
+import { detachedString } from '../../util/detached-string';
 import { lastMinutes } from '../clock';
 import { cyberAlertElement, singleIpAlertElement } from '../format/alert-views';
 import { badIpListJson, badIpListXml } from '../format/bad-ip-list';
@@ -83,7 +84,7 @@ function isPublicText(text: string): boolean {
   if (isPublic === undefined) {
     isPublic = isPublicIpv4Text(text) ?? isPublicAddressText(text);
     if (publicMemo.size >= PUBLIC_MEMO_SIZE) publicMemo.clear();
-    publicMemo.set(text, isPublic);
+    publicMemo.set(detachedString(text), isPublic);
   }
   return isPublic;
 }

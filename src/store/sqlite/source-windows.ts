@@ -17,6 +17,7 @@ import type Database from 'better-sqlite3';
 import type { AlertDocument } from '../../domain/alert';
 import type { KeyCount, TimeRange } from '../../domain/query';
 import { formatUtc, parseUtc } from '../../domain/time';
+import { detachedString } from '../../util/detached-string';
 import { MINUTE_MS, toWholeSeconds } from '../range-split';
 import { ForeignWrites } from './foreign-writes';
 
@@ -68,7 +69,7 @@ export class SourceWindows {
     const domain = doc.clientDomain ? 1 : 0;
     for (const kept of this.windows.values()) {
       if (received >= kept.from && received < kept.to && kept.domains.includes(domain)) {
-        kept.counts.set(doc.sourceEntryIp, (kept.counts.get(doc.sourceEntryIp) ?? 0) + 1);
+        kept.counts.set(detachedString(doc.sourceEntryIp), (kept.counts.get(doc.sourceEntryIp) ?? 0) + 1);
       }
     }
   }
@@ -118,9 +119,10 @@ export class SourceWindows {
       const joined = statement.get(formatUtc(start), formatUtc(Math.min(start + 60 * MINUTE_MS, to))) as string | null;
       if (joined === null) continue;
       for (const source of joined.split('\u0000')) {
-        const count = (counts.get(source) ?? 0) + sign;
-        if (count === 0) counts.delete(source);
-        else counts.set(source, count);
+        const known = counts.get(source);
+        if (known === undefined) counts.set(detachedString(source), sign);
+        else if (known + sign === 0) counts.delete(source);
+        else counts.set(source, known + sign);
       }
     }
   }
