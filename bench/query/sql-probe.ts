@@ -16,6 +16,7 @@ import type { TimeRange, TopKind } from '../../src/domain/query';
 import { formatUtc } from '../../src/domain/time';
 import { SqliteQueries } from '../../src/store/sqlite/sqlite-queries';
 import { AlertGenerator, DAY_MS, HOUR_MS } from './generator';
+import { exitWithUsageIfAsked, integerOption } from '../common/options';
 
 interface Execution {
   readonly sql: string;
@@ -140,6 +141,15 @@ function candidates(now: number, rare: string): Array<{ label: string; sql: stri
   return list;
 }
 
+const USAGE = `usage: node dist/bench/query/sql-probe.js --db FILE [options]
+  --runs N              executions per question, the median is printed (default 20)
+  --only REGEX          only the questions whose label matches
+  --setup SQL           run this SQL first (repeatable; opens the database writable: use a copy)
+  --setup-file F        run the SQL in F first (the same)
+  --candidates          also time hand-written alternatives next to the store's SQL
+  --extra "label|SQL"   also time this SQL, ? bound to the window's from and to (repeatable)
+  --no-plan             leave out EXPLAIN QUERY PLAN`;
+
 function main(): void {
   const { values } = parseArgs({
     args: process.argv.slice(2),
@@ -152,10 +162,15 @@ function main(): void {
       candidates: { type: 'boolean' },
       extra: { type: 'string', multiple: true },
       'no-plan': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
-  if (!values.db) throw new Error('usage: sql-probe --db FILE [--runs N] [--only REGEX] [--setup SQL]... [--setup-file F] [--candidates] [--extra "label|SQL with ? for from,to"] [--no-plan]');
-  const runs = Number(values.runs ?? '20');
+  exitWithUsageIfAsked(values.help, USAGE);
+  if (!values.db) {
+    console.error(USAGE);
+    process.exit(2);
+  }
+  const runs = integerOption(values.runs ?? '20', 0, 'runs', 1, 100_000);
   const setup = [...(values.setup ?? []), ...(values['setup-file'] ? [readFileSync(values['setup-file'], 'utf8')] : [])];
   const db = new Database(values.db, { readonly: setup.length === 0 });
   // What SqliteStore sets on its connections.
