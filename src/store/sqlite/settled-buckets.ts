@@ -17,8 +17,11 @@ import { ForeignWrites } from './foreign-writes';
 
 const BUCKET_MS = 10 * 60_000;
 const SETTLE_MS = 60 * 60_000;
-/** A rolling window's edge uses at most 6 buckets per question; the bound only stops growth. */
-const MAX_KEPT = 256;
+/**
+ * A rolling window's edge keeps at most 6 buckets per question and side; the bound only stops
+ * growth (a bucket the edge has passed is never asked for again).
+ */
+const MAX_KEPT = 128;
 
 type Pairs = Array<[string, number]>;
 
