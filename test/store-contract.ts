@@ -256,8 +256,8 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
           const day = { from: to - DAY, to };
           const created = records.filter((r) => inScope(r.document, scope) && within(r.document.createTime, day.from, day.to));
           for (const side of ['source', 'target'] as const) {
-            const locations = await store.topLocationsCreated(scope, day, side, 1000);
-            assert.deepEqual(new Map(locations.map((l) => [l.key, l.count])),
+            const top = await store.topLocationsCreated(scope, day, side, 1000);
+            assert.deepEqual(new Map(top.map((l) => [l.key, l.count])),
               tally(created.map((r) => (side === 'source' ? r.document.location : r.document.locationDestination))),
               `${label}, ${scope}, ${side} locations in the 24 h before ${new Date(to).toISOString()}`);
           }
