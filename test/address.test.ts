@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isPublicAddress, isPublicIpv4Text, parseAddress, type IpAddress } from '../src/net/address';
+import { seededRandom } from './helpers';
 
 function parsed(raw: string): IpAddress {
   const address = parseAddress(raw);
@@ -109,8 +110,8 @@ describe('isPublicAddress', () => {
 
 describe('isPublicIpv4Text', () => {
   it('agrees with parseAddress + isPublicAddress on canonical dotted quads and declines everything else', () => {
-    let state = 11;
-    const next = (n: number): number => (state = (state * 1103515245 + 12345) % 2 ** 31) % n;
+    const random = seededRandom(11);
+    const next = (n: number): number => Math.floor(random() * n);
     const samples = [
       '1.2.3.4', '0.0.0.0', '10.1.2.3', '100.64.0.1', '100.128.0.1', '127.0.0.1', '169.254.1.1', '172.16.0.1', '172.32.0.1',
       '192.0.2.1', '192.88.99.1', '192.168.1.1', '198.18.0.1', '198.20.0.1', '198.51.100.7', '203.0.113.9', '224.0.0.1',

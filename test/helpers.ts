@@ -18,6 +18,15 @@ export const SHARED_DIR = process.env['PEBA_SHARED_DIR'] ?? resolve(REPO_ROOT, '
 export const EWS_FIXTURES = join(SHARED_DIR, 'fixtures/ews');
 export const GEOIP_FIXTURES = join(SHARED_DIR, 'fixtures/geoip');
 
+/** A small deterministic PRNG in [0, 1), so a failure can be replayed from its seed. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
 export const COMMUNITY = { username: 'community-01-user', token: 'foth{a5maiCee8fineu7' };
 
 export function readFixture(name: string): string {

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DAY_MS, HOUR_MS, MINUTE_MS, splitRange, type RangePiece } from '../src/store/range-split';
+import { seededRandom } from './helpers';
 
 /** How often the signed pieces count second `t`: must be 1 inside the range and 0 outside. */
 function coverage(pieces: readonly RangePiece[], t: number): number {
@@ -9,8 +10,7 @@ function coverage(pieces: readonly RangePiece[], t: number): number {
 }
 
 test('signed pieces count every second of the range exactly once, whatever now is', () => {
-  let state = 7;
-  const next = (): number => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const next = seededRandom(7);
   const base = Date.UTC(2026, 10, 27);
   for (let i = 0; i < 300; i++) {
     const from = base + Math.floor(next() * 3 * DAY_MS / 1000) * 1000;

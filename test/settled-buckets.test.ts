@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { HOUR_MS, MINUTE_MS } from '../src/store/range-split';
 import { SettledBuckets } from '../src/store/sqlite/settled-buckets';
-import { tempDir } from './helpers';
+import { seededRandom, tempDir } from './helpers';
 
 const BASE = Date.UTC(2026, 10, 27);
 
@@ -30,8 +30,7 @@ function events(): { add(time: number, key: string): void; count(from: number, t
 const nonZero = (pairs: Array<[string, number]>): Map<string, number> => new Map(pairs.filter(([, n]) => n !== 0));
 
 test('answers equal the raw count for any range and any now, and stay equal after late events and forget()', () => {
-  let state = 11;
-  const next = (): number => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const next = seededRandom(11);
   const source = events();
   // An event every second for 8 hours: every edge second of every range has one.
   for (let t = 0; t < 8 * 3600; t++) source.add(BASE + t * 1000, `${Math.floor(next() * 6)}.0 , 1.0`);

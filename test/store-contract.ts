@@ -12,16 +12,7 @@ import type { AlertDocument, AlertRecord } from '../src/domain/alert';
 import type { DomainScope, Side } from '../src/domain/query';
 import { formatUtc, parseUtc } from '../src/domain/time';
 import type { AlertStore } from '../src/store/store';
-import { alertRecord } from './helpers';
-
-/** A small deterministic PRNG, so a failure can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
+import { alertRecord, seededRandom } from './helpers';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -77,7 +68,7 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
   describe(`AlertStore contract: ${name}`, () => {
     let store: AlertStore;
     const now = Math.floor(Date.now() / 1000) * 1000;
-    const next = random(20261127);
+    const next = seededRandom(20261127);
     const records: AlertRecord[] = [];
 
     before(async () => {

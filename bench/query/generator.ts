@@ -8,13 +8,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { AlertDocument, AlertRecord, PayloadSighting } from '../../src/domain/alert';
 import { formatUtc } from '../../src/domain/time';
 import { AS_ORGS, COUNTRIES, CVES, DAEMONS, PASSWORDS, SHELL_INPUTS, urlPool, USERNAMES, type Daemon } from './world';
+import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../src/store/range-split';
 
 /** Bump when the generated data changes shape: cached databases of another version are rebuilt. */
 export const GENERATOR_VERSION = 1;
 
-export const MINUTE_MS = 60_000;
-export const HOUR_MS = 3_600_000;
-export const DAY_MS = 86_400_000;
+export { DAY_MS, HOUR_MS, MINUTE_MS };
 
 /** Distinct attack sources the Zipf draw picks from; most of them appear at 10M alerts. */
 const SOURCE_POOL = 600_000;

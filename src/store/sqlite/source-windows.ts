@@ -18,7 +18,7 @@ import type { AlertDocument } from '../../domain/alert';
 import type { KeyCount, TimeRange } from '../../domain/query';
 import { formatUtc, parseUtc } from '../../domain/time';
 import { detachedString } from '../../util/detached-string';
-import { MINUTE_MS, toWholeSeconds } from '../range-split';
+import { HOUR_MS, MINUTE_MS, toWholeSeconds } from '../range-split';
 import { ForeignWrites } from './foreign-writes';
 
 /** Counts of the whole minutes [from, to) of alerts received in `domains`. */
@@ -35,11 +35,11 @@ const MAX_WINDOWS = 16;
 export class SourceWindows {
   private readonly windows = new Map<string, KeptWindow>();
   private readonly foreignWrites: ForeignWrites;
-  private readonly concatenated = new Map<string, Database.Statement>();
   /** An alert received before this (text, comparable as stored) may belong to a kept minute. */
   horizonText = '';
 
-  constructor(private readonly db: Database.Database) {
+  /** `statement` prepares SQL once per text: the query layer's cache. */
+  constructor(db: Database.Database, private readonly statement: (sql: string) => Database.Statement) {
     this.foreignWrites = new ForeignWrites(db);
   }
 
@@ -114,9 +114,12 @@ export class SourceWindows {
    * GROUP BY temp tree more than counting here (bench/query).
    */
   private countInto(counts: Map<string, number>, domains: readonly number[], from: number, to: number, sign: 1 | -1): void {
-    const statement = this.concatenatedIn(domains);
-    for (let start = from; start < to; start += 60 * MINUTE_MS) {
-      const joined = statement.get(formatUtc(start), formatUtc(Math.min(start + 60 * MINUTE_MS, to))) as string | null;
+    const statement = this.statement(
+      `SELECT group_concat("sourceEntryIp", char(0)) FROM alerts WHERE "clientDomain" IN (${domains.join(',')})
+       AND "recievedTime" >= ? AND "recievedTime" < ?`,
+    ).pluck();
+    for (let start = from; start < to; start += HOUR_MS) {
+      const joined = statement.get(formatUtc(start), formatUtc(Math.min(start + HOUR_MS, to))) as string | null;
       if (joined === null) continue;
       for (const source of joined.split('\u0000')) {
         const known = counts.get(source);
@@ -125,19 +128,6 @@ export class SourceWindows {
         else counts.set(source, known + sign);
       }
     }
-  }
-
-  private concatenatedIn(domains: readonly number[]): Database.Statement {
-    const key = domains.join(',');
-    let statement = this.concatenated.get(key);
-    if (!statement) {
-      statement = this.db.prepare(
-        `SELECT group_concat("sourceEntryIp", char(0)) FROM alerts WHERE "clientDomain" IN (${key})
-         AND "recievedTime" >= ? AND "recievedTime" < ?`,
-      ).pluck();
-      this.concatenated.set(key, statement);
-    }
-    return statement;
   }
 }
 

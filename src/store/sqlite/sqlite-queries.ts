@@ -90,7 +90,7 @@ export class SqliteQueries {
   readonly settledBuckets: SettledBuckets;
 
   constructor(private readonly db: Database.Database) {
-    this.sourceWindows = new SourceWindows(db);
+    this.sourceWindows = new SourceWindows(db, (sql) => this.statement(sql));
     this.settledBuckets = new SettledBuckets(db);
   }
 
