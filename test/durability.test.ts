@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { alertXml, ewsMessage, GEOIP_FIXTURES, REPO_ROOT, tempDir } from './helpers';
+import { alertXml, ewsMessage, GEOIP_FIXTURES, REPO_ROOT, seededRandom, tempDir } from './helpers';
 
 const CLI = join(REPO_ROOT, 'dist/src/cli/main.js');
 const INGEST = '/ews-0.1/alert/postSimpleMessage';
@@ -26,18 +26,6 @@ const READY_TIMEOUT_MS = 15_000;
 const EXIT_TIMEOUT_MS = 5000;
 /** Kill anyway when no message has been acknowledged this long into the stream. */
 const NO_ACK_KILL_MS = 10_000;
-
-/** mulberry32: a small seeded PRNG, so a failing round can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -204,7 +192,7 @@ function inspect(dbPath: string): { perMessage: Map<string, number>; integrity: 
 }
 
 async function killRound(round: string, synchronous: 'full' | 'normal', seed: number): Promise<void> {
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const killAfterMs = 300 + Math.floor(random() * 1200);
   console.log(`durability round ${round}: synchronous=${synchronous} seed=${seed} kill ${killAfterMs} ms after the first acknowledgement`);
   const dir = tempDir('peba-durability-');
