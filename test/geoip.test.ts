@@ -9,9 +9,10 @@ import {
 } from '../src/enrich/geoip';
 import { DEFAULT_ASN_TABLE_FILE, openAsnTable } from '../src/enrich/asn-table';
 import { buildAsnTable, disjointRanges, parseCsv } from '../scripts/build-asn-table';
+import { GEOIP_FIXTURES } from './helpers';
 
-// MaxMind's test databases; the repo is /work/main, compiled tests run from /work/main/dist/test.
-const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/geoip');
+// MaxMind's test databases, kept in test/fixtures/geoip.
+const FIXTURES = GEOIP_FIXTURES;
 const CITY_DB = path.join(FIXTURES, 'GeoLite2-City-Test.mmdb');
 const COUNTRY_DB = path.join(FIXTURES, 'GeoLite2-Country-Test.mmdb');
 const ASN_DB = path.join(FIXTURES, 'GeoLite2-ASN-Test.mmdb');

@@ -1,4 +1,4 @@
-/** Shared test fixtures: paths to ../shared, a configured app on a temporary store, EWS messages. */
+/** Shared test fixtures: paths to test/fixtures, a configured app on a temporary store, EWS messages. */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,10 +13,10 @@ import { after as afterAll, before as beforeAll } from 'node:test';
 
 /** The repository root (tests run compiled, from dist/test). */
 export const REPO_ROOT = resolve(__dirname, '../..');
-/** `../shared` beside the repository, as on every developer machine and in CI. */
-export const SHARED_DIR = process.env['PEBA_SHARED_DIR'] ?? resolve(REPO_ROOT, '../shared');
-export const EWS_FIXTURES = join(SHARED_DIR, 'fixtures/ews');
-export const GEOIP_FIXTURES = join(SHARED_DIR, 'fixtures/geoip');
+/** The fixtures live in the repository (test/fixtures, licenses in its README), so a clone alone runs the tests. */
+export const FIXTURES_DIR = join(REPO_ROOT, 'test/fixtures');
+export const EWS_FIXTURES = join(FIXTURES_DIR, 'ews');
+export const GEOIP_FIXTURES = join(FIXTURES_DIR, 'geoip');
 
 /** A small deterministic PRNG in [0, 1), so a failure can be replayed from its seed. */
 export function seededRandom(seed: number): () => number {

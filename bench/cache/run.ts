@@ -73,7 +73,7 @@ const USAGE = `usage: npm run bench:cache -- [options]
   --stampede-requests N   concurrent requests of the stampede check (default 1000)
   --stampede-path P       the cold URL (default /alert/datasetAlertsPerMonth?days=7)
   --stampede-delay-ms D   also run the check with every store call slowed by D ms; 0 = skip (default 200)
-  --fixtures-dir DIR      EWS fixtures to ingest first (default ../shared/fixtures/ews, or $PEBA_SHARED_DIR/fixtures/ews)
+  --fixtures-dir DIR      EWS fixtures to ingest first (default test/fixtures/ews)
   --fixtures A,B          fixture files to ingest (default: all but broken.xml)
   --cpu-prof DIR          run the servers under --cpu-prof, write the profiles to DIR and summarize them
   --only throughput|stampede   run one part only
@@ -110,7 +110,6 @@ function parseOptions(argv: string[]): Options {
   const paths = values.path ?? ['/alert/retrieveAlertStats', '/alert/topCountriesAttacks'];
   const stampedePath = values['stampede-path'] ?? '/alert/datasetAlertsPerMonth?days=7';
   for (const p of [...paths, stampedePath]) if (!p.startsWith('/alert/')) throw new Error(`${p}: expected a cached public /alert/... path`);
-  const sharedDir = process.env['PEBA_SHARED_DIR'] ?? path.resolve(REPO_ROOT, '../shared');
   return {
     durationSeconds: int(values.duration, 10, 'duration', 1, 600),
     warmupSeconds: int(values.warmup, 2, 'warmup', 0, 120),
@@ -122,7 +121,7 @@ function parseOptions(argv: string[]): Options {
     stampedeRequests: int(values['stampede-requests'], 1000, 'stampede-requests', 2, 5000),
     stampedePath,
     stampedeDelayMs: int(values['stampede-delay-ms'], 200, 'stampede-delay-ms', 0, 10_000),
-    fixturesDir: path.resolve(values['fixtures-dir'] ?? path.join(sharedDir, 'fixtures/ews')),
+    fixturesDir: path.resolve(values['fixtures-dir'] ?? path.join(REPO_ROOT, 'test/fixtures/ews')),
     fixtures: values.fixtures?.split(',').map((f) => f.trim()).filter((f) => f !== '') ?? DEFAULT_FIXTURES,
     cpuProfDir: values['cpu-prof'] === undefined ? undefined : path.resolve(values['cpu-prof']),
     only,
