@@ -311,6 +311,39 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
       await check(to, 'after retention deleted the older half of the window', { locations: false });
     });
 
+    test('alerts stored after a cursor: each new alert once, in storing order, from any instance sharing the store', async () => {
+      const start = await store.alertsStoredAfter(null, 10);
+      assert.deepEqual(start.alerts, [], 'a reader starting now sees nothing already stored');
+      const fresh = (label: string, count: number, domain = true): AlertRecord[] => Array.from({ length: count }, (_, k) => alertRecord(
+        { recievedTime: formatUtc(now), createTime: formatUtc(now), clientDomain: domain || k % 2 === 0, originalRequestString: `/arrival/${label}/${k}` },
+        createHash('md5').update(`arrival-${label}-${k}`).digest('hex')));
+      const first = fresh('a', 5, false);
+      await store.storeAlerts(first);
+      await store.storeAlerts(first); // a resubmission is no arrival
+      const second = fresh('b', 3);
+      await store.storeAlerts(second);
+      const page = await store.alertsStoredAfter(start.cursor, 6);
+      assert.deepEqual(page.alerts.map((a) => a.id), [...first, ...second].slice(0, 6).map((r) => r.id));
+      assert.deepEqual(page.alerts[0]!.document, first[0]!.document);
+      const rest = await store.alertsStoredAfter(page.cursor, 100);
+      assert.deepEqual(rest.alerts.map((a) => a.id), second.slice(1).map((r) => r.id));
+      const idle = await store.alertsStoredAfter(rest.cursor, 100);
+      assert.deepEqual(idle.alerts, []);
+      assert.deepEqual((await store.alertsStoredAfter(idle.cursor, 100)).alerts, [], 'an idle cursor stays put');
+      const fromNow = await store.alertsStoredAfter(null, 100);
+      assert.deepEqual(fromNow.alerts, []);
+      const third = fresh('c', 2);
+      const other = await open();
+      try {
+        await other.storeAlerts(third);
+      } finally {
+        await other.close();
+      }
+      assert.deepEqual((await store.alertsStoredAfter(fromNow.cursor, 100)).alerts.map((a) => a.id), third.map((r) => r.id));
+      assert.deepEqual((await store.alertsStoredAfter(idle.cursor, 100)).alerts.map((a) => a.id), third.map((r) => r.id));
+      records.push(...first, ...second, ...third);
+    });
+
     test('users: put, get, replace, list, remove', async () => {
       const user = { peerName: 'contract-user', tokenHash: 'a'.repeat(128), community: false, getOnly: true, email: 'x@example.org' };
       await store.putUser(user);

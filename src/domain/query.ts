@@ -64,3 +64,15 @@ export interface StatisticsSnapshot {
   /** `comm_totalRatio`, `comm_ratio_<peerType>`, ... as numbers. */
   readonly values: Readonly<Record<string, number>>;
 }
+
+/**
+ * Where a reader of newly stored alerts stands. Opaque: only the store that issued it reads it
+ * (SQLite: the insertion sequence; a search engine: its own resume point).
+ */
+export type ArrivalCursor = string;
+
+/** Alerts stored after a cursor, in the order they were stored, and the cursor to go on from. */
+export interface Arrivals {
+  readonly alerts: StoredAlert[];
+  readonly cursor: ArrivalCursor;
+}

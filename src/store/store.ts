@@ -5,7 +5,7 @@
 import type { ActivitySummary } from '../domain/activity';
 import type { AlertDocument, AlertRecord, StoreOutcome } from '../domain/alert';
 import type {
-  CountryCount, DayTypeCount, DomainScope, KeyCount, Side, StatisticsSnapshot,
+  ArrivalCursor, Arrivals, CountryCount, DayTypeCount, DomainScope, KeyCount, Side, StatisticsSnapshot,
   StoredAlert, TimeRange, TopKind, TopTimeline,
 } from '../domain/query';
 
@@ -73,6 +73,14 @@ export interface AlertStore {
   countReceivedByPeerType(scope: DomainScope, range: TimeRange): Promise<KeyCount[]>;
   /** The newest alerts by recievedTime, newest first. */
   newestReceived(scope: DomainScope, limit: number): Promise<StoredAlert[]>;
+  /**
+   * Alerts of both domains stored after `cursor`, oldest first, at most `limit`, and the cursor
+   * to ask from next time. With `null`: no alerts, and the cursor of "now" (everything stored so
+   * far counts as seen). Whoever follows the returned cursors gets every alert stored by any
+   * instance sharing the store exactly once (a search engine may deliver it after its refresh
+   * delay). Feeds the live stream of every instance.
+   */
+  alertsStoredAfter(cursor: ArrivalCursor | null, limit: number): Promise<Arrivals>;
   /** The newest alerts from one source address by createTime, newest first. */
   newestFromSource(scope: DomainScope, sourceIp: string, limit: number): Promise<StoredAlert[]>;
   /** Distinct source addresses of alerts received in the range with their counts, most first (ties in no particular order). */

@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import { ALERT_FIELDS, type AlertDocument } from '../../domain/alert';
 import type {
-  CountryCount, DayTypeCount, DomainScope, KeyCount, SensorDaemonCount, Side, StatisticsSnapshot,
+  ArrivalCursor, Arrivals, CountryCount, DayTypeCount, DomainScope, KeyCount, SensorDaemonCount, Side, StatisticsSnapshot,
   StoredAlert, TimeRange, TopKind, TopTimeline,
 } from '../../domain/query';
 import { summarizeActivity, type ActivitySummary, type ActivityTotals } from '../../domain/activity';
@@ -155,6 +155,17 @@ export class SqliteQueries {
     ).all(domain, limit) as Row[]);
     rows.sort((a, b) => (a['recievedTime'] === b['recievedTime'] ? (b['seq'] as number) - (a['seq'] as number) : a['recievedTime']! < b['recievedTime']! ? 1 : -1));
     return rows.slice(0, limit).map(toStoredAlert);
+  }
+
+  /** The insertion sequence is the cursor: one writer at a time, so it grows in commit order. */
+  alertsStoredAfter(cursor: ArrivalCursor | null, limit: number): Arrivals {
+    const after = cursor === null ? null : Number(cursor);
+    if (after === null || !Number.isSafeInteger(after)) {
+      const last = this.statement('SELECT coalesce(max(seq), 0) FROM alerts').pluck().get() as number;
+      return { alerts: [], cursor: String(last) };
+    }
+    const rows = this.statement(`SELECT seq, id, ${ALERT_COLUMNS} FROM alerts WHERE seq > ? ORDER BY seq LIMIT ?`).all(after, limit) as Row[];
+    return { alerts: rows.map(toStoredAlert), cursor: String(rows.length > 0 ? rows[rows.length - 1]!['seq'] : after) };
   }
 
   newestFromSource(scope: DomainScope, sourceIp: string, limit: number): StoredAlert[] {

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import type { ActivitySummary } from '../../domain/activity';
 import { ALERT_FIELDS, type AlertDocument, type AlertRecord, type StoreOutcome } from '../../domain/alert';
 import type {
-  CountryCount, DayTypeCount, DomainScope, KeyCount, Side, StatisticsSnapshot,
+  ArrivalCursor, Arrivals, CountryCount, DayTypeCount, DomainScope, KeyCount, Side, StatisticsSnapshot,
   StoredAlert, TimeRange, TopKind, TopTimeline,
 } from '../../domain/query';
 import type { AlertStore, CveAlertRecord, PayloadRecord, UserRecord } from '../store';
@@ -211,6 +211,10 @@ export class SqliteStore implements AlertStore {
 
   async newestReceived(scope: DomainScope, limit: number): Promise<StoredAlert[]> {
     return this.queries.newestReceived(scope, limit);
+  }
+
+  async alertsStoredAfter(cursor: ArrivalCursor | null, limit: number): Promise<Arrivals> {
+    return this.queries.alertsStoredAfter(cursor, limit);
   }
 
   async newestFromSource(scope: DomainScope, sourceIp: string, limit: number): Promise<StoredAlert[]> {
