@@ -4,6 +4,7 @@
  * A bad value stops start-up with a message naming the key.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { checkProxyList, type TrustProxy } from './net/client-address';
 
 export interface Config {
   readonly DEFAULTRESPONSE: string;
@@ -50,6 +51,8 @@ export interface Config {
   readonly CACHE_TTL: ReadonlyMap<string, number>;
   /** Ours: how long an expired answer may still be served while it is refreshed. */
   readonly CACHE_STALE_SECONDS: number;
+  /** Ours: which peers may name the client in X-Forwarded-For; null = none (the peer is the client). */
+  readonly TRUST_PROXY: TrustProxy;
 }
 
 export class ConfigError extends Error {}
@@ -103,6 +106,20 @@ const storeUrl: Parser<string> = (raw, key) => {
   return raw;
 };
 
+/** `off`, a hop count, or a comma list of proxy addresses, CIDRs and proxy-addr's range names. */
+const trustProxy: Parser<TrustProxy> = (raw, key) => {
+  const value = raw.trim();
+  if (value === '' || value.toLowerCase() === 'off' || value === '0') return null;
+  if (/^\d{1,3}$/.test(value)) return { hops: Number(value) };
+  const proxies = value.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  try {
+    checkProxyList(proxies);
+  } catch (error) {
+    throw new ConfigError(`${key}: expected off, a hop count or a list of proxy addresses/CIDRs: ${(error as Error).message}`);
+  }
+  return { proxies };
+};
+
 const SCHEMA: { [K in keyof Config]: readonly [string, Parser<Config[K]>] } = {
   DEFAULTRESPONSE: ['Nope', text],
   BINDHOST: ['127.0.0.1:9922', hostAndPort],
@@ -135,6 +152,7 @@ const SCHEMA: { [K in keyof Config]: readonly [string, Parser<Config[K]>] } = {
   MEMCACHE_TIMEOUT_MS: ['250', integer(1, 60_000)],
   CACHE_TTL: ['', cacheLifetimes],
   CACHE_STALE_SECONDS: ['60', integer(0, 86_400)],
+  TRUST_PROXY: ['off', trustProxy],
 };
 
 export const CONFIG_KEYS = Object.keys(SCHEMA) as Array<keyof Config>;
@@ -188,7 +206,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
       throw new ConfigError(`cannot read configuration file ${file}: ${(error as Error).message}`);
     }
     for (const [key, value] of parseConfigFile(content, file)) {
-      if (key in SCHEMA) raw.set(key, value);
+      if (Object.hasOwn(SCHEMA, key)) raw.set(key, value);
       else options.warn?.(`${file}: unknown key ${key} ignored`);
     }
   }

@@ -6,6 +6,7 @@ import type { IngestService } from '../ingest/ingest-service';
 import type { CacheStore } from '../cache/cache-store';
 import type { AlertStore } from '../store/store';
 import type { AnswerCaching } from './cached-answers';
+import { trustFunction } from '../net/client-address';
 import { corsHeaders } from './cors';
 import { resultXml } from './format/xml';
 import { HitLane, serverWithHitLane } from './hit-lane';
@@ -29,8 +30,8 @@ export function buildServer({ config, store, authenticator, ingest, caching, sha
   const app = Fastify({
     ...(lane && { serverFactory: serverWithHitLane(lane) }),
     bodyLimit: config.BODY_LIMIT,
-    // Behind a reverse proxy the client address comes from X-Forwarded-For (CONTRACT section 7).
-    trustProxy: true,
+    // X-Forwarded-For names the client only when it comes from a proxy TRUST_PROXY trusts.
+    trustProxy: trustFunction(config.TRUST_PROXY),
     // A log line per request would cost more than the request at ingest rates.
     logController: new LogController({ disableRequestLogging: true }),
     logger: { level: config.LOG_LEVEL },
