@@ -311,6 +311,25 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
       await check(to, 'after retention deleted the older half of the window', { locations: false });
     });
 
+    test('sensors of a range: alerts, newest alert and classes per sensor equal a naive reading', async () => {
+      const sensorOf = (doc: AlertDocument): string => (doc.hostname !== '' && doc.hostname !== 'undefined' ? doc.hostname : doc.targetEntryIp);
+      for (const [scope, range] of [['community', { from: now - DAY + 17_000, to: now + 1000 }], ['both', { from: now - HOUR, to: now + 1000 }]] as const) {
+        const expected = new Map<string, { alerts: number; lastReceived: string; peerTypes: Set<string> }>();
+        for (const { document: doc } of records) {
+          if (!inScope(doc, scope) || !within(doc.recievedTime, range.from, range.to)) continue;
+          const entry = expected.get(sensorOf(doc)) ?? { alerts: 0, lastReceived: '', peerTypes: new Set<string>() };
+          entry.alerts++;
+          if (doc.recievedTime > entry.lastReceived) entry.lastReceived = doc.recievedTime;
+          entry.peerTypes.add(doc.peerType);
+          expected.set(sensorOf(doc), entry);
+        }
+        const reports = await store.sensorsReceived(scope, range);
+        assert.ok(reports.length > 1, `${scope}: several sensors`);
+        assert.deepEqual(new Map(reports.map((r) => [r.sensor, { alerts: r.alerts, lastReceived: r.lastReceived, peerTypes: [...r.peerTypes] }])),
+          new Map([...expected].map(([sensor, e]) => [sensor, { alerts: e.alerts, lastReceived: e.lastReceived, peerTypes: [...e.peerTypes].sort() }])));
+      }
+    });
+
     test('alerts stored after a cursor: each new alert once, in storing order, from any instance sharing the store', async () => {
       const start = await store.alertsStoredAfter(null, 10);
       assert.deepEqual(start.alerts, [], 'a reader starting now sees nothing already stored');

@@ -49,6 +49,11 @@ export class Authenticator {
     return { domain: 'private', peerName: user.peerName, user };
   }
 
+  /** The user of the store with this name, if any (cached as for authentication). */
+  async user(peerName: string): Promise<UserRecord | undefined> {
+    return peerName === '' ? undefined : this.lookUp(peerName);
+  }
+
   private async lookUp(peerName: string): Promise<UserRecord | undefined> {
     const now = Date.now();
     const cached = this.cache.get(peerName);

@@ -76,3 +76,13 @@ export interface Arrivals {
   readonly alerts: StoredAlert[];
   readonly cursor: ArrivalCursor;
 }
+
+/** One sensor's alerts received in a range (a sensor is its hostname, else its target IP). */
+export interface SensorReport {
+  readonly sensor: string;
+  readonly alerts: number;
+  /** recievedTime of its newest alert in the range. */
+  readonly lastReceived: string;
+  /** Its honeypot classes in the range, sorted. */
+  readonly peerTypes: readonly string[];
+}

@@ -5,7 +5,7 @@
 import type { ActivitySummary } from '../domain/activity';
 import type { AlertDocument, AlertRecord, StoreOutcome } from '../domain/alert';
 import type {
-  ArrivalCursor, Arrivals, CountryCount, DayTypeCount, DomainScope, KeyCount, Side, StatisticsSnapshot,
+  ArrivalCursor, Arrivals, CountryCount, SensorReport, DayTypeCount, DomainScope, KeyCount, Side, StatisticsSnapshot,
   StoredAlert, TimeRange, TopKind, TopTimeline,
 } from '../domain/query';
 
@@ -96,6 +96,8 @@ export interface AlertStore {
    * summarizeActivity (alerts, honeypots and daemons, in total and per peerType).
    */
   activitySummary(scope: DomainScope, range: TimeRange): Promise<ActivitySummary>;
+  /** Per sensor: alerts received in the range, the newest one's time and the classes (ranges of a day or less). */
+  sensorsReceived(scope: DomainScope, range: TimeRange): Promise<SensorReport[]>;
   /**
    * The `limit` URLs (of Webpage alerts) or destination ports with most alerts received in the
    * range, each with counts per bucket of `bucketMs` starting at range.from.

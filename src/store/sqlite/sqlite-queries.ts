@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import { ALERT_FIELDS, type AlertDocument } from '../../domain/alert';
 import type {
-  ArrivalCursor, Arrivals, CountryCount, DayTypeCount, DomainScope, KeyCount, SensorDaemonCount, Side, StatisticsSnapshot,
+  ArrivalCursor, Arrivals, CountryCount, DayTypeCount, SensorReport, DomainScope, KeyCount, SensorDaemonCount, Side, StatisticsSnapshot,
   StoredAlert, TimeRange, TopKind, TopTimeline,
 } from '../../domain/query';
 import { summarizeActivity, type ActivitySummary, type ActivityTotals } from '../../domain/activity';
@@ -288,6 +288,20 @@ export class SqliteQueries {
         .run(scope, bucket, encodeSummary(summary));
     }
     return summary;
+  }
+
+  /** From the raw alerts of the range: meant for the last day at most (the operator's sensors table). */
+  sensorsReceived(scope: DomainScope, range: TimeRange): SensorReport[] {
+    const rows = this.statement(
+      `SELECT ${SENSOR_SQL} AS sensor, count(*) AS alerts, max("recievedTime") AS last, group_concat(DISTINCT "peerType") AS types FROM alerts
+       WHERE ${this.inDomains(scope, '"clientDomain"')} AND "recievedTime" >= ? AND "recievedTime" < ? GROUP BY 1 ORDER BY 1`,
+    ).all(formatUtc(range.from), formatUtc(range.to)) as Row[];
+    return rows.map((row) => ({
+      sensor: row['sensor'] as string,
+      alerts: row['alerts'] as number,
+      lastReceived: row['last'] as string,
+      peerTypes: String(row['types']).split(',').sort(),
+    }));
   }
 
   sensorActivity(scope: DomainScope, range: TimeRange): SensorDaemonCount[] {

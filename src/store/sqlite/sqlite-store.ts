@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import type { ActivitySummary } from '../../domain/activity';
 import { ALERT_FIELDS, type AlertDocument, type AlertRecord, type StoreOutcome } from '../../domain/alert';
 import type {
-  ArrivalCursor, Arrivals, CountryCount, DayTypeCount, DomainScope, KeyCount, Side, StatisticsSnapshot,
+  ArrivalCursor, Arrivals, CountryCount, SensorReport, DayTypeCount, DomainScope, KeyCount, Side, StatisticsSnapshot,
   StoredAlert, TimeRange, TopKind, TopTimeline,
 } from '../../domain/query';
 import type { AlertStore, CveAlertRecord, PayloadRecord, UserRecord } from '../store';
@@ -239,6 +239,10 @@ export class SqliteStore implements AlertStore {
 
   async activitySummary(scope: DomainScope, range: TimeRange): Promise<ActivitySummary> {
     return this.queries.activitySummary(scope, range);
+  }
+
+  async sensorsReceived(scope: DomainScope, range: TimeRange): Promise<SensorReport[]> {
+    return this.queries.sensorsReceived(scope, range);
   }
 
   async topTimelines(scope: DomainScope, kind: TopKind, range: TimeRange, bucketMs: number, limit: number): Promise<TopTimeline[]> {
