@@ -225,11 +225,15 @@ describe('topCountriesAttacks', () => {
     assert.deepEqual(body[0]!.attacksToTargetCountry.map((c) => c.code), ['SE', 'DE']);
     const one = await app.get('/alert/topCountriesAttacks?topx=1&monthOffset=0') as typeof body;
     assert.deepEqual(one[0]!.attacksPerCountry, [{ code: 'GB', country: 'United Kingdom', count: 4 }]);
+    // The current month is the number 0 however it was asked for.
+    for (const query of ['', '?monthOffset=0', '?offset=0']) {
+      assert.deepEqual((await app.get(`/alert/topCountriesAttacks${query}`) as Array<{ id: unknown }>)[0]!.id, 0, query);
+    }
   });
 
-  it('monthOffset=1 and its alias offset=1: last calendar month, by recievedTime', async () => {
+  it('monthOffset=1 and its alias offset=1: last calendar month, by recievedTime; id is the string from the URL', async () => {
     const expected = [{
-      id: 1,
+      id: '1',
       date: month(lastMonth),
       attacksPerCountry: [{ code: 'DE', country: 'Germany', count: 2 }, { code: 'FR', country: 'France', count: 1 }],
       attacksToTargetCountry: [{ code: 'GB', country: 'United Kingdom', count: 3 }],
@@ -237,7 +241,7 @@ describe('topCountriesAttacks', () => {
     assert.deepEqual(await app.get('/alert/topCountriesAttacks?monthOffset=1'), expected);
     assert.deepEqual(await app.get('/alert/topCountriesAttacks?offset=1'), expected);
     assert.deepEqual(await app.get('/alert/topCountriesAttacks?monthOffset=2'), [{
-      id: 2,
+      id: '2',
       date: month(twoMonthsAgo),
       attacksPerCountry: [{ code: 'RU', country: 'Russia', count: 1 }],
       attacksToTargetCountry: [{ code: 'US', country: 'United States', count: 1 }],
@@ -268,7 +272,7 @@ describe('retrieveLatLonAttacks over the last 24 hours (offset absent or 0)', ()
   let now = 0;
 
   before(async () => {
-    // statsSince is the date 24 h ago: keep clear of midnight.
+    // statsSince is today's date while the window reaches into yesterday: keep clear of midnight.
     await awayFromGridLine(DAY);
     now = Date.now();
     const received = { recievedTime: formatUtc(now) };
@@ -285,9 +289,9 @@ describe('retrieveLatLonAttacks over the last 24 hours (offset absent or 0)', ()
     ]);
   });
 
-  it('source locations by default: lat/lng strings, integer counts, most first; statsSince the day 24 h ago', async () => {
+  it('source locations by default: lat/lng strings, integer counts, most first; statsSince today (as the original)', async () => {
     const expected = [{
-      statsSince: ymd(now - 24 * HOUR),
+      statsSince: ymd(now),
       latLonAttacks: [
         { lat: '51.5142', lng: '-0.0931', count: 3 },
         { lat: '47.2513', lng: '-122.3149', count: 2 },
@@ -300,26 +304,26 @@ describe('retrieveLatLonAttacks over the last 24 hours (offset absent or 0)', ()
 
   it('direction=dst gives target locations; topx limits', async () => {
     assert.deepEqual(await app.get('/alert/retrieveLatLonAttacks?direction=dst'), [{
-      statsSince: ymd(now - 24 * HOUR),
+      statsSince: ymd(now),
       latLonAttacks: [{ lat: '58.4167', lng: '15.6167', count: 4 }, { lat: '51.5', lng: '10.5', count: 2 }],
     }]);
     assert.deepEqual(await app.get('/alert/retrieveLatLonAttacks?topx=1'), [{
-      statsSince: ymd(now - 24 * HOUR),
+      statsSince: ymd(now),
       latLonAttacks: [{ lat: '51.5142', lng: '-0.0931', count: 3 }],
     }]);
     assert.deepEqual(await app.get('/alert/retrieveLatLonAttacks?direction=dst&topx=1'), [{
-      statsSince: ymd(now - 24 * HOUR),
+      statsSince: ymd(now),
       latLonAttacks: [{ lat: '58.4167', lng: '15.6167', count: 4 }],
     }]);
   });
 
   it('ci=0 private only, ci=-1 both', async () => {
     assert.deepEqual(await app.get('/alert/retrieveLatLonAttacks?ci=0'), [{
-      statsSince: ymd(now - 24 * HOUR),
+      statsSince: ymd(now),
       latLonAttacks: [{ lat: '43.88', lng: '125.3228', count: 4 }],
     }]);
     assert.deepEqual(await app.get('/alert/retrieveLatLonAttacks?ci=-1'), [{
-      statsSince: ymd(now - 24 * HOUR),
+      statsSince: ymd(now),
       latLonAttacks: [
         { lat: '43.88', lng: '125.3228', count: 5 },
         { lat: '51.5142', lng: '-0.0931', count: 3 },

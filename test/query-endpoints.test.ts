@@ -56,7 +56,7 @@ describe('every endpoint on an empty store', () => {
     assert.equal(await text('/alert/datasetAlertTypesPerMonth?days=7'), '[{"datasetAlertsPerMonth":{}}]');
     const month = formatUtc(now).slice(0, 7);
     assert.equal(await text('/alert/topCountriesAttacks'), `[{"id":0,"date":"${month}","attacksPerCountry":[],"attacksToTargetCountry":[]}]`);
-    const since = formatUtc(now - DAY).slice(0, 10);
+    const since = formatUtc(now).slice(0, 10);
     assert.equal(await text('/alert/retrieveLatLonAttacks'), `[{"statsSince":"${since}","latLonAttacks":[]}]`);
     assert.equal(await text('/alert/retrieveLatLonAttacks?direction=dst'), `[{"statsSince":"${since}","latLonAttacks":[]}]`);
   });
@@ -68,8 +68,9 @@ describe('every endpoint on an empty store', () => {
       '{"communityHoneypots":{"totalNumberAlerts":0,"totalNumberHoneypots":0,"totalNumberDaemons":0,"numberAlertsPerType":{},"numberHoneypotsPerType":{}},' +
       `"UTCtimeFrom":"${yesterday} 00:00:00","UTCtimeTo":"${yesterday} 23:59:59"}`,
     );
-    assert.equal(await text('/alert/getStats'), '{}');
-    assert.equal(await text('/alert/getStats?values=Webpage'), '{}');
+    // No snapshot in the range: DEFAULTRESPONSE, as the original.
+    assert.equal(await text('/alert/getStats'), 'Nope');
+    assert.equal(await text('/alert/getStats?values=Webpage'), 'Nope');
     for (const days of ['1', '7', '28']) {
       assert.equal(await text(`/alert/tops?type=urls&topx=5&days=${days}`), '{}');
       assert.equal(await text(`/alert/tops?type=destports&topx=5&days=${days}`), '{}');
@@ -225,13 +226,6 @@ describe('malformed parameters give DEFAULTRESPONSE', () => {
     '/alert/retrieveAlertsCountWithType',
     '/alert/retrieveAlertsCountWithType?time=abc',
     '/alert/retrieveAlertsCountWithType?time=-5',
-    '/alert/datasetAlertsPerMonth?days=abc',
-    '/alert/datasetAlertsPerMonth?days=-1',
-    '/alert/datasetAlertTypesPerMonth?days=x',
-    '/alert/topCountriesAttacks?topx=0',
-    '/alert/topCountriesAttacks?topx=abc',
-    '/alert/topCountriesAttacks?monthOffset=-1',
-    '/alert/topCountriesAttacks?offset=x',
     '/alert/retrieveLatLonAttacks?direction=up',
     '/alert/retrieveLatLonAttacks?topx=0',
     '/alert/retrieveLatLonAttacks?topx=ten',
@@ -263,6 +257,27 @@ describe('malformed parameters give DEFAULTRESPONSE', () => {
     });
   }
 
+  /** The endpoints whose answer is always JSON send it as the JSON string, as the original's jsonify. */
+  const BAD_JSON = [
+    '/alert/datasetAlertsPerMonth?days=abc',
+    '/alert/datasetAlertsPerMonth?days=-1',
+    '/alert/datasetAlertTypesPerMonth?days=x',
+    '/alert/topCountriesAttacks?topx=0',
+    '/alert/topCountriesAttacks?topx=abc',
+    '/alert/topCountriesAttacks?monthOffset=-1',
+    '/alert/topCountriesAttacks?offset=x',
+  ];
+
+  for (const path of BAD_JSON) {
+    it(`${path} -> "Nope" as application/json, 200`, async () => {
+      const reply = await fetchText(app.running.url + path);
+      assert.equal(reply.status, 200);
+      assert.match(reply.headers.get('content-type') ?? '', /^application\/json/);
+      assert.equal(reply.text, '"Nope"');
+      assert.equal(JSON.parse(reply.text), 'Nope');
+    });
+  }
+
   it('the edges that are valid: topx=1 and topx=30 for tops, days=0, offset=0', async () => {
     for (const path of ['/alert/tops?type=urls&topx=1&days=1', '/alert/tops?type=destports&topx=30&days=28', '/alert/datasetAlertsPerMonth?days=0', '/alert/retrieveLatLonAttacks?offset=0', '/alert/topCountriesAttacks?offset=0&topx=1']) {
       const reply = await fetchText(app.running.url + path);
@@ -279,6 +294,14 @@ describe('DEFAULTRESPONSE is the configured value', () => {
       const reply = await fetchText(app.running.url + path);
       assert.equal(reply.status, 200, path);
       assert.equal(reply.text, 'Nein, danke & <tschüss>', path);
+    }
+  });
+
+  it('the JSON endpoints send it as a JSON string', async () => {
+    for (const path of ['/alert/datasetAlertsPerMonth?days=x', '/alert/datasetAlertTypesPerMonth?days=x', '/alert/topCountriesAttacks?topx=x']) {
+      const reply = await fetchText(app.running.url + path);
+      assert.equal(reply.status, 200, path);
+      assert.equal(JSON.parse(reply.text), 'Nein, danke & <tschüss>', path);
     }
   });
 });

@@ -234,6 +234,14 @@ describe('getStats', () => {
     for (const type of seedTypes) assert.equal(typeof body['2019-01-22 15:00:00']![`comm_ratio_${type}`], 'number', type);
   });
 
+  it('valid parameters but no snapshot in the range give DEFAULTRESPONSE, as the original', async () => {
+    for (const query of ['values=Webpage&gte=2018-01-01+00%3A00%3A00&lt=2018-01-02+00%3A00%3A00', 'gte=2019-01-22+17%3A30%3A00&lt=2019-01-22+17%3A59%3A59']) {
+      const reply = await fetchText(`${app.running.url}/alert/getStats?${query}`);
+      assert.equal(reply.status, 200, query);
+      assert.equal(reply.text, 'Nope', query);
+    }
+  });
+
   it('an invalid T or time gives DEFAULTRESPONSE', async () => {
     for (const query of [
       'values=Bogus',

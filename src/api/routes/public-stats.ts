@@ -42,6 +42,8 @@ function timeWindow(query: Query, now: number): TimeRange | undefined {
 
 export function registerPublicRoutes(app: FastifyInstance, { config, store, caching }: PublicRouteDependencies): void {
   const nope = textAnswer(config.DEFAULTRESPONSE);
+  /** The endpoints whose answer is always JSON send it as a JSON string, as the original's jsonify did. */
+  const jsonNope = jsonAnswer(config.DEFAULTRESPONSE);
   const get = (path: string, answerer: Answerer): void => getAnswer(app, path, answerer, caching);
 
   get('/alert/retrieveAlertsCount', async (query, now) => {
@@ -84,7 +86,7 @@ export function registerPublicRoutes(app: FastifyInstance, { config, store, cach
 
   get('/alert/datasetAlertsPerMonth', async (query, now) => {
     const range = datasetRange(query, now);
-    if (!range) return nope;
+    if (!range) return jsonNope;
     const perDay = new Map<number, number>();
     for (const row of await store.createdPerDayAndType(scopeOf(query), range)) perDay.set(row.day, (perDay.get(row.day) ?? 0) + row.count);
     const dataset: Record<string, number> = {};
@@ -96,7 +98,7 @@ export function registerPublicRoutes(app: FastifyInstance, { config, store, cach
 
   get('/alert/datasetAlertTypesPerMonth', async (query, now) => {
     const range = datasetRange(query, now);
-    if (!range) return nope;
+    if (!range) return jsonNope;
     const dataset: Record<string, Record<string, number>> = {};
     for (const { day, peerType, count } of await store.createdPerDayAndType(scopeOf(query), range)) {
       (dataset[dayLabel(day)] ??= {})[peerType] = count;
@@ -109,12 +111,13 @@ export function registerPublicRoutes(app: FastifyInstance, { config, store, cach
     const offset = rawOffset === undefined ? 0 : integerParam(rawOffset, 0, 1200);
     const rawTopx = param(query, 'topx');
     const topx = rawTopx === undefined ? 10 : integerParam(rawTopx, 1, MAX_TOPX);
-    if (offset === undefined || topx === undefined) return nope;
+    if (offset === undefined || topx === undefined) return jsonNope;
     const month = utcMonth(now, offset);
     const scope = scopeOf(query);
     const [sources, targets] = await Promise.all((['source', 'target'] as const).map((side) => store.topCountriesReceived(scope, month, side, topx)));
     const view = (rows: typeof sources): object[] => rows.map(({ code, name, count }) => ({ code, country: name, count }));
-    return jsonAnswer([{ id: offset, date: month.label, attacksPerCountry: view(sources), attacksToTargetCountry: view(targets) }]);
+    // The current month is the number 0; earlier months echo the URL's string, as the original did.
+    return jsonAnswer([{ id: offset === 0 ? 0 : rawOffset, date: month.label, attacksPerCountry: view(sources), attacksToTargetCountry: view(targets) }]);
   });
 
   get('/alert/retrieveLatLonAttacks', async (query, now) => {
@@ -127,7 +130,8 @@ export function registerPublicRoutes(app: FastifyInstance, { config, store, cach
     const range = offset === 0 ? lastMinutes(now, 1440) : { from: startOfUtcDay(now) - offset * DAY_MS, to: startOfUtcDay(now) - (offset - 1) * DAY_MS };
     const rows = await store.topLocationsCreated(scopeOf(query), range, direction === 'src' ? 'source' : 'target', topx);
     return jsonAnswer([{
-      statsSince: formatUtc(range.from).slice(0, 10),
+      // Today's date for the rolling 24 hours, as the original (not the date 24 h ago).
+      statsSince: formatUtc(startOfUtcDay(now) - offset * DAY_MS).slice(0, 10),
       latLonAttacks: rows.map(({ key, count }) => {
         const [lat, lng] = splitLocation(key);
         return { lat, lng, count };
@@ -171,7 +175,8 @@ export function registerPublicRoutes(app: FastifyInstance, { config, store, cach
       for (const type of types) entry[perTypeKey('ratio', type)] = snapshot.values[perTypeKey('ratio', type)] ?? 0;
       result[snapshot.from] = entry;
     }
-    return jsonAnswer(result);
+    // No snapshot in the range: DEFAULTRESPONSE, as the original (not `{}`).
+    return Object.keys(result).length === 0 ? nope : jsonAnswer(result);
   });
 
   get('/alert/tops', async (query, now) => {
