@@ -53,10 +53,14 @@ describe('parseAddress', () => {
     for (const [raw, text] of cases) assert.deepEqual(parseAddress(raw), { text, version: 6 }, raw);
   });
 
-  it('canonicalises an embedded IPv4 tail to hex groups', () => {
-    assert.deepEqual(parseAddress('::ffff:1.2.3.4'), { text: '::ffff:1.2.3.4', version: 6 });
-    assert.deepEqual(parseAddress('::FFFF:192.168.1.1'), { text: '::ffff:192.168.1.1', version: 6 });
-    assert.deepEqual(parseAddress('::ffff:c0a8:101'), { text: '::ffff:192.168.1.1', version: 6 }, 'RFC 5952: mapped addresses keep the dotted tail');
+  it('an IPv4-mapped IPv6 address is the IPv4 address it carries', () => {
+    assert.deepEqual(parseAddress('::ffff:1.2.3.4'), { text: '1.2.3.4', version: 4 });
+    assert.deepEqual(parseAddress('::FFFF:192.168.1.1'), { text: '192.168.1.1', version: 4 });
+    assert.deepEqual(parseAddress('::ffff:c0a8:101'), { text: '192.168.1.1', version: 4 });
+    assert.deepEqual(parseAddress('0:0:0:0:0:ffff:5102:4590'), { text: '81.2.69.144', version: 4 });
+    // Not mapped: IPv4-compatible (deprecated) and NAT64 addresses stay IPv6.
+    assert.deepEqual(parseAddress('::1.2.3.4'), { text: '::102:304', version: 6 });
+    assert.deepEqual(parseAddress('64:ff9b::1.2.3.4'), { text: '64:ff9b::102:304', version: 6 });
     assert.equal(parseAddress('::ffff:1.2.3.256'), null);
     assert.equal(parseAddress('::ffff:01.2.3.4'), null);
   });
@@ -105,6 +109,9 @@ describe('isPublicAddress', () => {
     assert.equal(isPublicAddress(parsed('::ffff:192.168.1.1')), false);
     assert.equal(isPublicAddress(parsed('::ffff:127.0.0.1')), false);
     assert.equal(isPublicAddress(parsed('::ffff:8.8.8.8')), true);
+    // As stored before mapped addresses were unmapped at ingest.
+    assert.equal(isPublicAddress({ text: '::ffff:10.0.0.1', version: 6 }), false);
+    assert.equal(isPublicAddress({ text: '::ffff:8.8.8.8', version: 6 }), true);
   });
 });
 

@@ -8,7 +8,8 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
-  addPrivateUser, alertRecord, alertRecords, at, COMMUNITY, fetchText, queryBody, useApp, type FetchedText, type GroupApp,
+  addPrivateUser, alertRecord, alertRecords, alertXml, at, COMMUNITY, ewsMessage, fetchText, postMessage, queryBody, useApp,
+  type FetchedText, type GroupApp,
 } from './helpers';
 import { formatUtc } from '../src/domain/time';
 import { sha512Hex } from '../src/auth/tokens';
@@ -304,6 +305,18 @@ describe('querySingleIP (MAXALERTS=3)', () => {
       const reply = await post(app, `/ews-0.1/alert/querySingleIP?ip=${ip}`, queryBody(user));
       assert.equal((reply.text.match(/<Alert>/g) ?? []).length, 1, ip);
       assert.ok(reply.text.includes('<Request>v6</Request>'), reply.text);
+    }
+  });
+
+  it('an alert posted from an IPv4-mapped IPv6 address is stored as the IPv4 address and found however asked', async () => {
+    const posted = await postMessage(app.running.url, ewsMessage([alertXml({ source: '::ffff:81.2.69.144', requests: { url: '/mapped' } })]));
+    assert.equal(posted.status, 200, posted.text);
+    const stored = await app.running.app.store.newestFromSource('community', '81.2.69.144', 5);
+    assert.deepEqual(stored.map((alert) => [alert.document.sourceEntryIp, alert.document.country]), [['81.2.69.144', 'GB']]);
+    for (const ip of ['81.2.69.144', '::ffff:81.2.69.144', '::FFFF:5102:4590']) {
+      const reply = await post(app, `/alert/querySingleIP?ip=${encodeURIComponent(ip)}`, queryBody(user));
+      assert.equal((reply.text.match(/<Alert>/g) ?? []).length, 1, ip);
+      assert.ok(reply.text.includes('<Request>/mapped</Request>'), reply.text);
     }
   });
 

@@ -17,14 +17,21 @@ export function parseAddress(raw: string): IpAddress | null {
   // Rebuilt from its octets rather than kept as given: the given text is a slice of the whole
   // request body, and a long-lived cache keyed by it would keep every body alive.
   if (version === 4) return { text: text.split('.').map(Number).join('.'), version: 4 };
-  if (version === 6) return { text: canonicalIpv6(text), version: 6 };
+  if (version === 6) {
+    const groups = ipv6Groups(text);
+    // IPv4-mapped (::ffff:a.b.c.d) is how a dual-stack socket reports an IPv4 peer: the same
+    // host as a.b.c.d, so it is stored as that, and one address always has one text.
+    if (isIpv4Mapped(groups)) return { text: mappedIpv4(groups), version: 4 };
+    return { text: canonicalIpv6(groups), version: 6 };
+  }
   return null;
 }
 
-function canonicalIpv6(text: string): string {
-  const groups = ipv6Groups(text);
-  // RFC 5952 section 5: IPv4-mapped addresses keep their dotted tail.
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) return `::ffff:${mappedIpv4(groups)}`;
+function isIpv4Mapped(groups: readonly number[]): boolean {
+  return groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff;
+}
+
+function canonicalIpv6(groups: readonly number[]): string {
   // RFC 5952: compress the longest run (length >= 2) of zero groups, first one on a tie.
   let bestStart = -1;
   let bestLength = 1;
@@ -111,8 +118,8 @@ export function isPublicAddress(address: IpAddress): boolean {
     return isPublicIpv4Number(ipv4ToNumber(address.text));
   }
   const groups = ipv6Groups(address.text);
-  // IPv4-mapped addresses (::ffff:a.b.c.d) are as public as the IPv4 address they carry.
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+  // Stored before mapped addresses were unmapped: as public as the IPv4 address they carry.
+  if (isIpv4Mapped(groups)) {
     return isPublicAddress({ text: mappedIpv4(groups), version: 4 });
   }
   return !IPV6_NON_PUBLIC_GROUPS.some(([prefix, bits]) => inIpv6Prefix(groups, prefix, bits));
