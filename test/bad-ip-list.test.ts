@@ -27,6 +27,8 @@ test('XML: the same bytes as xmlDocument, for empty, small and odd lists', () =>
   ];
   for (const list of lists) assert.deepEqual(badIpListXml(list), Buffer.from(viaTree(list)));
   assert.equal(badIpListXml([]).toString(), '<?xml version="1.0" encoding="UTF-8"?><EWSSimpleIPInfo>\n  <Sources />\n</EWSSimpleIPInfo>\n');
+  // Element text escapes only & < > (as Python's ElementTree): a quote stays a quote.
+  assert.ok(badIpListXml([{ key: '/a"&x=1\'', count: 1 }]).toString().includes('      <Address>/a"&amp;x=1\'</Address>\n'));
 });
 
 test('JSON: the same text as JSON.stringify of [{ip, count}]', () => {

@@ -132,7 +132,8 @@ describe('HitLane in front of a fallback handler', () => {
 
 describe('HitLane in the server', () => {
   const group = useApp({ CACHE: 'on' });
-  before(() => group.store(alertRecords(3)));
+  // A quote in the data: the lane must send the very bytes the route's formatter wrote.
+  before(() => group.store(alertRecords(3, { peerType: 'Webpage', originalRequestString: '/a"&x=1' })));
 
   test('a hit from the lane is byte for byte the hit the route sends', async () => {
     const url = `${group.running.url}/alert/retrieveAlertsCount?time=10&out=json`;
@@ -146,5 +147,17 @@ describe('HitLane in the server', () => {
     assert.deepEqual(laneHit, routeHit);
     assert.equal(laneHit.body, miss.body);
     assert.deepEqual(JSON.parse(laneHit.body), { AlertCount: 3 });
+  });
+
+  test('a lane hit carrying a quote in its data is byte for byte the route\'s hit', async () => {
+    const url = `${group.running.url}/alert/retrieveAlertsJson`;
+    const miss = await send(url);
+    const routeHit = await send(`${url}?junk=1`);
+    const laneHit = await send(`${url}?junk=1`);
+    assert.equal(header(routeHit, 'x-cache'), 'hit');
+    assert.deepEqual(laneHit, routeHit);
+    assert.equal(laneHit.body, miss.body);
+    const ticker = JSON.parse(laneHit.body) as { alerts: Array<{ requestString: string }> };
+    assert.deepEqual(ticker.alerts.map((a) => a.requestString), Array(3).fill('/a&quot;&amp;x=1'));
   });
 });

@@ -227,7 +227,8 @@ describe('retrieveAlertsCyber (MAXALERTS=3)', () => {
       '    </Alert>',
     ].join('\n');
     const expected = `${DECLARATION}<EWSSimpleAlertInfo>\n  <Alerts>\n${[
-      alert(4, '      <Request>wget http://x/?a=1&amp;b=&lt;2&gt; &quot;q&quot; &apos;r&apos;</Request>'),
+      // Element text escapes only & < > (as Python's ElementTree): quotes stay as they are.
+      alert(4, '      <Request>wget http://x/?a=1&amp;b=&lt;2&gt; "q" \'r\'</Request>'),
       alert(3, '      <Request />'),
       alert(2, '      <Request>cmd 2</Request>'),
     ].join('\n')}\n  </Alerts>\n</EWSSimpleAlertInfo>\n`;
@@ -294,7 +295,7 @@ describe('querySingleIP (MAXALERTS=3)', () => {
       '    </Alert>',
     ].join('\n');
     assert.equal(reply.text, `${DECLARATION}<EWSSimpleAlertInfo>\n  <Alerts>\n${[
-      alert(3, 'SSH/console(cowrie)', 'DE', '/q?x=1&amp;y=&lt;z&gt; &quot;a&quot; &apos;b&apos;'),
+      alert(3, 'SSH/console(cowrie)', 'DE', '/q?x=1&amp;y=&lt;z&gt; "a" \'b\''),
       alert(2, 'SSH/console(cowrie)', 'SE', 'req 2'),
       alert(1, 'SSH/console(cowrie)', 'SE', 'req 1'),
     ].join('\n')}\n  </Alerts>\n</EWSSimpleAlertInfo>\n`);

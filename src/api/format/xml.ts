@@ -1,13 +1,18 @@
 /** XML text for replies. Everything that came from the network is escaped. */
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
 
-const NEEDS_ESCAPING = /[&<>"'\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
+const NEEDS_ESCAPING = /[&<>\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
 
+/**
+ * Element text as Python's ElementTree writes it (CONTRACT section 6): only `& < >` are escaped,
+ * so a `"` in a request string stays `"` as clients of the original read it. Our replies have
+ * no attributes; element text needs nothing more.
+ */
 export function escapeXml(text: string): string {
   if (!NEEDS_ESCAPING.test(text)) return text;
   // Characters XML 1.0 cannot carry at all are dropped rather than producing invalid XML.
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c]!).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '');
+  return text.replace(/[&<>]/g, (c) => ESCAPES[c]!).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '');
 }
 
 /** The reply ewsposter reads: it looks for `<StatusCode>OK</StatusCode>`. */
