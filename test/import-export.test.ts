@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import type { AlertDocument } from '../src/domain/alert';
 import type { StoredAlert } from '../src/domain/query';
 import { parseUtc } from '../src/domain/time';
-import { alertId } from '../src/enrich/alert-record';
+import { documentId } from '../src/enrich/alert-record';
 import { importDocument, normaliseTime } from '../src/ingest/alert-import';
 import { exportAlerts, importAlerts, type ImportOptions } from '../src/jobs/import-export';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store';
@@ -93,7 +93,7 @@ function runCli(args: string[], env: Record<string, string>, stdin?: string): Pr
 
 test('a hit with every field keeps every field and its _id; CVEs go to the CVE store', async () => {
   await withStore(async (store) => {
-    const result = await importLines(store, [hit(FULL_ID.toUpperCase(), FULL)]);
+    const result = await importLines(store, [hit(FULL_ID, FULL)]);
     assert.deepEqual({ ...result, unknownFields: [...result.unknownFields] },
       { lines: 1, imported: 1, duplicates: 0, skipped: 0, unknownFields: [] });
     assert.deepEqual(await store.getAlert(FULL_ID), FULL);
@@ -139,7 +139,7 @@ test('a bare document: defaults of a fresh alert, id computed, peerType classifi
       rawhttp: '-', externalIP: '1.1.1.1', internalIP: '1.1.1.1', hostname: 'undefined', client: '-',
     };
     assert.deepEqual(stored!.document, expected);
-    assert.equal(stored!.id, alertId(expected));
+    assert.equal(stored!.id, documentId(expected));
   });
 });
 

@@ -14,9 +14,16 @@ import type { AlertDocument } from '../src/domain/alert';
 import { alertXml, EWS_FIXTURES, ewsMessage, OK_REPLY, postMessage, readFixture, startApp, type RunningApp } from './helpers';
 
 const md5 = (text: string | Buffer): string => createHash('md5').update(text).digest('hex');
-/** The document id as CONTRACT section 1 defines it. */
-const idOf = (d: Pick<AlertDocument, 'createTime' | 'sourceEntryIp' | 'targetEntryIp' | 'originalRequestString' | 'peerIdent'>): string =>
-  md5(d.createTime + d.sourceEntryIp + d.targetEntryIp + d.originalRequestString + d.peerIdent + 'Alert');
+type AlertKey = Pick<AlertDocument, 'createTime' | 'sourceEntryIp' | 'targetEntryIp' | 'originalRequestString' | 'peerIdent'>;
+/** The id of the one stored alert with these facts (how ids are made is tested in alert-ids.test.ts). */
+async function idOf(key: AlertKey): Promise<string> {
+  const ids: string[] = [];
+  for await (const { id, document } of running.app.store.exportAlerts()) {
+    if ((Object.keys(key) as Array<keyof AlertKey>).every((field) => document[field] === key[field])) ids.push(id);
+  }
+  assert.equal(ids.length, 1, `one alert stored with ${JSON.stringify(key)}`);
+  return ids[0]!;
+}
 
 const UNKNOWN = { country: '-', countryName: '-', as: '-', location: '0.0 , 0.0' };
 const PIR = { country: 'PIR', countryName: 'IANA Private IP Range', as: 'IANA', location: '0.0 , 0.0' };
@@ -46,7 +53,7 @@ after(async () => {
 });
 
 async function stored(document: Omit<AlertDocument, 'recievedTime'>): Promise<AlertDocument> {
-  const actual = await running.app.store.getAlert(idOf(document));
+  const actual = await running.app.store.getAlert(await idOf(document));
   assert.ok(actual, `no alert stored with id of ${JSON.stringify(document)}`);
   const { recievedTime, ...rest } = actual;
   assert.match(recievedTime, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
@@ -84,7 +91,7 @@ describe('stored documents, field by field', () => {
   });
 
   test('cowrie: a negative tz is added', async () => {
-    const doc = await running.app.store.getAlert(idOf({
+    const doc = await running.app.store.getAlert(await idOf({
       createTime: '2017-02-22 05:34:59', sourceEntryIp: '92.44.193.5', targetEntryIp: '1.1.1.1',
       originalRequestString: '\nenable\nshell\nsh\ncat /proc/mounts; /bin/busybox VDXZY\ncd /dev/shm; (cat .s || cp /bin/echo .s); /bin/busybox VDXZY',
       peerIdent: 'cowrie-community-01',
@@ -128,7 +135,8 @@ describe('stored documents, field by field', () => {
       vulnid: 'CVE-2017-999',
       additionalData: JSON.stringify({ payload_md5: md5(payload) }),
     }));
-    const cves = (await running.app.store.listCveAlerts('CVE-2017-999')).filter((c) => c.alertId === idOf(doc));
+    const id = await idOf(doc);
+    const cves = (await running.app.store.listCveAlerts('CVE-2017-999')).filter((c) => c.alertId === id);
     assert.equal(cves.length, 1);
     assert.equal(cves[0]!.sourceEntryIp, '8.8.8.8');
     assert.equal(cves[0]!.peerType, 'Network(honeytrap)');
@@ -162,7 +170,7 @@ describe('stored documents, field by field', () => {
   });
 
   test('an unknown analyzer id is classified by its description (WebHoneypot)', async () => {
-    const doc = await running.app.store.getAlert(idOf({
+    const doc = await running.app.store.getAlert(await idOf({
       createTime: '2016-04-11 07:10:21', sourceEntryIp: '193.99.144.95', targetEntryIp: '46.29.100.76',
       originalRequestString: '/cgi-bin/.br/style.css2/2', peerIdent: 'MSTest4',
     }));
@@ -201,8 +209,9 @@ describe('stored documents, field by field', () => {
       originalRequestString: '(CVE-2012-5959 CVE-2012-5958) ',
       vulnid: 'CVE-2012-5959 CVE-2012-5958',
     }));
+    const id = await idOf(doc);
     for (const cve of ['CVE-2012-5959', 'CVE-2012-5958']) {
-      const rows = (await running.app.store.listCveAlerts(cve)).filter((r) => r.alertId === idOf(doc));
+      const rows = (await running.app.store.listCveAlerts(cve)).filter((r) => r.alertId === id);
       assert.equal(rows.length, 1, `${cve} recorded once although the fixture sends the alert twice`);
     }
   });
@@ -252,7 +261,7 @@ describe('synthetic alerts', () => {
   test('IPv6 addresses are stored canonical, so the same address always has the same id', async () => {
     const xml = ewsMessage([alertXml({ analyzer: 'cowrie-v6', source: '2001:0DB8:0:0::7', target: 'FE80::1' })]);
     assert.equal((await postMessage(running.url, xml)).text, OK_REPLY);
-    const doc = await running.app.store.getAlert(idOf({
+    const doc = await running.app.store.getAlert(await idOf({
       createTime: '2026-11-27 10:00:00', sourceEntryIp: '2001:db8::7', targetEntryIp: 'fe80::1', originalRequestString: '', peerIdent: 'cowrie-v6',
     }));
     assert.equal(doc?.country, 'PIR', 'documentation range');
@@ -265,7 +274,7 @@ describe('synthetic alerts', () => {
       alertXml({ analyzer: 'cowrie-again', createTime: '2026-11-27 11:00:01' }),
     ]);
     assert.equal((await postMessage(running.url, xml)).text, OK_REPLY);
-    const id = idOf({ createTime: '2026-11-27 11:00:00', sourceEntryIp: '81.2.69.142', targetEntryIp: '89.160.20.112', originalRequestString: '', peerIdent: 'cowrie-again' });
+    const id = await idOf({ createTime: '2026-11-27 11:00:00', sourceEntryIp: '81.2.69.142', targetEntryIp: '89.160.20.112', originalRequestString: '', peerIdent: 'cowrie-again' });
     const first = await running.app.store.getAlert(id);
     const count = await running.app.store.countAlerts();
     await new Promise((r) => setTimeout(r, 1100)); // so a rewrite would show a new recievedTime
@@ -297,9 +306,9 @@ describe('synthetic alerts', () => {
       alertXml({ analyzer: 'glutton-01', additional: { binary: encodeURIComponent(elf.toString('base64')) } }),
     ]);
     assert.equal((await postMessage(running.url, xml)).text, OK_REPLY);
-    const cowrie = await running.app.store.getAlert(idOf({ createTime: '2026-11-27 10:00:00', sourceEntryIp: '81.2.69.142', targetEntryIp: '89.160.20.112', originalRequestString: '', peerIdent: 'cowrie-nopayload' }));
+    const cowrie = await running.app.store.getAlert(await idOf({ createTime: '2026-11-27 10:00:00', sourceEntryIp: '81.2.69.142', targetEntryIp: '89.160.20.112', originalRequestString: '', peerIdent: 'cowrie-nopayload' }));
     assert.equal(cowrie?.additionalData, JSON.stringify({ payload_md5: md5(elf) }));
-    const glutton = await running.app.store.getAlert(idOf({ createTime: '2026-11-27 10:00:00', sourceEntryIp: '81.2.69.142', targetEntryIp: '89.160.20.112', originalRequestString: '', peerIdent: 'glutton-01' }));
+    const glutton = await running.app.store.getAlert(await idOf({ createTime: '2026-11-27 10:00:00', sourceEntryIp: '81.2.69.142', targetEntryIp: '89.160.20.112', originalRequestString: '', peerIdent: 'glutton-01' }));
     assert.equal(glutton?.peerType, 'Network(glutton)');
     const kept = await running.app.store.getPayload(md5(elf));
     assert.equal(kept?.mimeType, 'application/x-executable');
@@ -310,7 +319,7 @@ describe('synthetic alerts', () => {
   test('a URL request with invalid percent escapes is kept as written, like Python unquote', async () => {
     const xml = ewsMessage([alertXml({ analyzer: 'glastopf-esc', requests: { url: '/a%zz%41%e2%82%ac%ff' } })]);
     assert.equal((await postMessage(running.url, xml)).text, OK_REPLY);
-    const doc = await running.app.store.getAlert(idOf({ createTime: '2026-11-27 10:00:00', sourceEntryIp: '81.2.69.142', targetEntryIp: '89.160.20.112', originalRequestString: '/a%zzA€\ufffd', peerIdent: 'glastopf-esc' }));
+    const doc = await running.app.store.getAlert(await idOf({ createTime: '2026-11-27 10:00:00', sourceEntryIp: '81.2.69.142', targetEntryIp: '89.160.20.112', originalRequestString: '/a%zzA€\ufffd', peerIdent: 'glastopf-esc' }));
     assert.equal(doc?.peerType, 'Webpage');
   });
 
@@ -318,7 +327,7 @@ describe('synthetic alerts', () => {
     await running.app.store.putUser({ peerName: 'acme', tokenHash: sha512Hex('s3cret'), community: false, getOnly: false, email: '' });
     const xml = ewsMessage([alertXml({ analyzer: 'cowrie-acme' })], { username: 'acme', token: 's3cret' });
     assert.equal((await postMessage(running.url, xml)).text, OK_REPLY);
-    const doc = await running.app.store.getAlert(idOf({ createTime: '2026-11-27 10:00:00', sourceEntryIp: '81.2.69.142', targetEntryIp: '89.160.20.112', originalRequestString: '', peerIdent: 'cowrie-acme' }));
+    const doc = await running.app.store.getAlert(await idOf({ createTime: '2026-11-27 10:00:00', sourceEntryIp: '81.2.69.142', targetEntryIp: '89.160.20.112', originalRequestString: '', peerIdent: 'cowrie-acme' }));
     assert.equal(doc?.clientDomain, false);
   });
 });

@@ -2,12 +2,12 @@
  * Enrichment: a validated alert becomes the stored document (CONTRACT sections 1-3), with the
  * CVE and payload facts its side stores need.
  */
-import { randomUUID } from 'node:crypto';
-import type { AlertDocument, AlertRecord, DataDomain, ParsedAlert, PayloadSighting } from '../domain/alert';
+import { createHash, randomUUID } from 'node:crypto';
+import { ALERT_FIELDS, type AlertDocument, type AlertRecord, type DataDomain, type ParsedAlert, type PayloadSighting } from '../domain/alert';
 import { urlDecode } from '../util/url-decode';
 import { keepsPayloads, PORT_ATTACK_TYPES } from './classify';
 import type { GeoIp } from './geoip';
-import { decodePayload, fuzzyHttpHash, MAX_STORED_PAYLOAD_BYTES, md5Hex, sniffMimeType, type DecodedPayload } from './payload';
+import { decodePayload, fuzzyHttpHash, MAX_STORED_PAYLOAD_BYTES, sniffMimeType, type DecodedPayload } from './payload';
 
 /** AdditionalData meanings copied into the `additionalData` JSON, besides `conpot_*`. */
 const ADDITIONAL_DATA_MEANINGS = new Set(['protocol', 'payload', 'payload_md5']);
@@ -88,22 +88,72 @@ export function buildAlertRecord(alert: ParsedAlert, peerType: string, context: 
     client: '-',
   };
   return {
-    id: alertId(document),
+    id: alertId(alert, peerType, context.domain),
     document,
     cves: splitCves(vulnid),
     payload: payload && keepsPayloads(peerType) ? toSighting(payload) : null,
   };
 }
 
+/** Conpot reports several identical events per connection (CONTRACT, "Document id"). */
+const CONPOT = 'Industrial(conpot)';
+
 /**
- * md5 of the fields that identify an attack, so a resubmitted alert maps onto itself.
- * Conpot reports several identical events per connection, so the original salted its ids
- * with a random value; we keep that exception.
+ * The id of an alert as the sensor sent it: md5 of everything in it that tells two attacks
+ * apart (sensor, time, both endpoints with ports and protocols, every Request and
+ * AdditionalData, and the data domain), so a resubmitted alert maps onto itself while parallel
+ * logins or connections in the same second stay distinct. Derived facts (GeoIP, receipt time)
+ * stay out: a resubmission after a GeoIP update must still find its first copy. Conpot ids are
+ * salted with a random value, as the original did, because its identical events are distinct.
  */
-export function alertId(document: AlertDocument): string {
-  const key = document.createTime + document.sourceEntryIp + document.targetEntryIp +
-    document.originalRequestString + document.peerIdent + 'Alert';
-  return md5Hex(document.peerType === 'Industrial(conpot)' ? key + randomUUID() : key);
+export function alertId(alert: ParsedAlert, peerType: string, domain: DataDomain): string {
+  const hash = new IdHash();
+  hash.add(domain);
+  hash.add(alert.analyzerId);
+  hash.add(alert.createTime);
+  for (const endpoint of [alert.source, alert.target]) {
+    hash.add(endpoint.address.text);
+    hash.add(endpoint.port);
+    hash.add(endpoint.protocol);
+  }
+  hash.addEntries(alert.requests);
+  hash.addEntries(alert.additional);
+  if (peerType === CONPOT) hash.add(randomUUID());
+  return hash.hex();
+}
+
+/**
+ * The id of an imported document that came without one: md5 of every field, so importing the
+ * same export twice stores it once and documents that differ in any field stay distinct.
+ */
+export function documentId(document: AlertDocument): string {
+  const hash = new IdHash();
+  for (const field of ALERT_FIELDS) hash.add(String(document[field]));
+  return hash.hex();
+}
+
+/** md5 over length-prefixed parts, so no two different part lists hash the same input. */
+class IdHash {
+  private readonly hash = createHash('md5');
+
+  add(part: string): void {
+    this.hash.update(`${Buffer.byteLength(part)}:`);
+    this.hash.update(part);
+  }
+
+  /** A map's entries in key order: the same set of facts hashes the same in any order sent. */
+  addEntries(entries: ReadonlyMap<string, string>): void {
+    const sorted = [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    this.add(String(sorted.length));
+    for (const [key, value] of sorted) {
+      this.add(key);
+      this.add(value);
+    }
+  }
+
+  hex(): string {
+    return this.hash.digest('hex');
+  }
 }
 
 function readPayload(alert: ParsedAlert): DecodedPayload | null {

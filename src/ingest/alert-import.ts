@@ -6,7 +6,7 @@
  */
 import { ALERT_FIELDS, BLANK_ALERT_DOCUMENT, type AlertDocument, type AlertRecord } from '../domain/alert';
 import { formatUtc } from '../domain/time';
-import { alertId, splitCves } from '../enrich/alert-record';
+import { documentId, splitCves } from '../enrich/alert-record';
 import { classifyPeer } from '../enrich/classify';
 import { parseAddress } from '../net/address';
 
@@ -20,7 +20,8 @@ type TextField = Exclude<keyof AlertDocument, 'createTime' | 'recievedTime' | 'c
 const TEXT_DEFAULTS: Readonly<Record<TextField, string>> = BLANK_ALERT_DOCUMENT;
 
 const KNOWN_FIELDS: ReadonlySet<string> = new Set(ALERT_FIELDS);
-const DOCUMENT_ID = /^[0-9a-f]{32}$/i;
+/** Elasticsearch's limit on an `_id`, in UTF-8 bytes. */
+const MAX_ID_BYTES = 512;
 /** Date, then optional time with optional fraction and zone: the forms ES date fields hold. */
 const TIME_TEXT = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
 const EPOCH_MILLIS_TEXT = /^\d{1,15}$/;
@@ -36,6 +37,10 @@ export function importDocument(value: unknown): ImportedDocument {
   const source = '_source' in value ? value['_source'] : value;
   if (!isObject(source)) return { ok: false, reason: '_source is not a JSON object' };
   const givenId = value['_id'];
+  // The `_id` is the document's identity, kept exactly: auto-generated ids are not md5 hex.
+  if (givenId !== undefined && (typeof givenId !== 'string' || givenId === '' || Buffer.byteLength(givenId) > MAX_ID_BYTES)) {
+    return { ok: false, reason: `invalid _id ${describe(givenId)} (a text of 1-${MAX_ID_BYTES} bytes)` };
+  }
 
   const createTime = normaliseTime(source['createTime']);
   if (createTime === undefined) return { ok: false, reason: 'missing createTime' };
@@ -73,7 +78,7 @@ export function importDocument(value: unknown): ImportedDocument {
   }
   const ordered = document as unknown as AlertDocument;
 
-  const id = typeof givenId === 'string' && DOCUMENT_ID.test(givenId) ? givenId.toLowerCase() : alertId(ordered);
+  const id = givenId ?? documentId(ordered);
   const unknownFields = Object.keys(source).filter((key) => !KNOWN_FIELDS.has(key) && !key.startsWith('_'));
   return { ok: true, record: { id, document: ordered, cves: splitCves(ordered.vulnid), payload: null }, unknownFields };
 }

@@ -15,6 +15,7 @@ import { DAY_MS, HOUR_MS, MINUTE_MS, splitRange, type RangePiece } from '../rang
 import { HEAVY_MARKS, SIDE, TOP_KIND, type HeavyTable } from './aggregates';
 import { SettledBuckets } from './settled-buckets';
 import { SourceWindows } from './source-windows';
+import { fromStoredId } from './alert-ids';
 
 type Row = Record<string, unknown>;
 
@@ -39,7 +40,7 @@ export function rowToDocument(row: Row): AlertDocument {
 }
 
 function toStoredAlert(row: Row): StoredAlert {
-  return { id: (row['id'] as Buffer).toString('hex'), document: rowToDocument(row) };
+  return { id: fromStoredId(row['id']), document: rowToDocument(row) };
 }
 
 /** Adds `count` to `key` in a running total. */

@@ -15,6 +15,7 @@ import type { AlertStore, CveAlertRecord, PayloadRecord, UserRecord } from '../s
 import { AggregateBatch, prepareAggregateStatements } from './aggregates';
 import { migrate } from './migrations';
 import { rowToDocument, SqliteQueries } from './sqlite-queries';
+import { fromStoredId, toStoredId } from './alert-ids';
 
 export type SqliteSynchronous = 'full' | 'normal';
 
@@ -134,7 +135,7 @@ export class SqliteStore implements AlertStore {
   private insertAlert(record: AlertRecord): boolean {
     const doc = record.document;
     const values = ALERT_FIELDS.map((field) => (field === 'clientDomain' ? (doc.clientDomain ? 1 : 0) : doc[field]));
-    const id = Buffer.from(record.id, 'hex');
+    const id = toStoredId(record.id);
     if (this.statements.insertAlert.run(id, ...values).changes === 0) return false;
     for (const vulnid of record.cves) {
       this.statements.insertCve.run(
@@ -170,7 +171,7 @@ export class SqliteStore implements AlertStore {
   }
 
   async getAlert(id: string): Promise<AlertDocument | undefined> {
-    const row = this.statements.getAlert.get(Buffer.from(id, 'hex')) as Row | undefined;
+    const row = this.statements.getAlert.get(toStoredId(id)) as Row | undefined;
     return row && rowToDocument(row);
   }
 
@@ -189,7 +190,7 @@ export class SqliteStore implements AlertStore {
 
   async listCveAlerts(vulnid: string): Promise<CveAlertRecord[]> {
     return (this.statements.cveAlerts.all(vulnid) as Row[]).map((row) => ({
-      alertId: (row['alert_id'] as Buffer).toString('hex'),
+      alertId: fromStoredId(row['alert_id']),
       vulnid: row['vulnid'] as string,
       createTime: row['createTime'] as string,
       recievedTime: row['recievedTime'] as string,

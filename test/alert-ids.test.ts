@@ -1,0 +1,189 @@
+/**
+ * Alert ids (CONTRACT, "Document id", improved): distinct attacks stay distinct, a resubmission
+ * stores nothing new, imported `_id`s are kept exactly, and stored md5 ids keep their form.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { sha512Hex } from '../src/auth/tokens';
+import type { AlertDocument } from '../src/domain/alert';
+import type { StoredAlert } from '../src/domain/query';
+import { exportAlerts, importAlerts } from '../src/jobs/import-export';
+import type { AlertStore } from '../src/store/store';
+import { alertRecord, alertXml, ewsMessage, OK_REPLY, postMessage, startApp, withStore, type RunningApp } from './helpers';
+
+async function listAll(store: AlertStore): Promise<StoredAlert[]> {
+  const all: StoredAlert[] = [];
+  for await (const alert of store.exportAlerts()) all.push(alert);
+  return all;
+}
+
+async function storedBy(store: AlertStore, peerIdent: string): Promise<StoredAlert[]> {
+  return (await listAll(store)).filter((alert) => alert.document.peerIdent === peerIdent);
+}
+
+describe('ingest: what tells two attacks apart', () => {
+  let running: RunningApp;
+  before(async () => {
+    running = await startApp();
+  });
+  after(async () => {
+    await running.close();
+  });
+
+  /** Posts `xml` twice; returns the alerts of `peerIdent` after the first post and checks the second stored nothing. */
+  async function postTwice(xml: string, peerIdent: string): Promise<StoredAlert[]> {
+    assert.equal((await postMessage(running.url, xml)).text, OK_REPLY);
+    const first = await storedBy(running.app.store, peerIdent);
+    const count = await running.app.store.countAlerts();
+    assert.equal((await postMessage(running.url, xml)).text, OK_REPLY);
+    assert.equal(await running.app.store.countAlerts(), count, 'the same message again stores nothing new');
+    assert.deepEqual(await storedBy(running.app.store, peerIdent), first, 'and changes nothing stored');
+    return first;
+  }
+
+  test('four parallel cowrie logins from one address in one second: four alerts, every username/password kept', async () => {
+    const logins = [['root', '123456'], ['root', 'admin'], ['admin', 'admin'], ['pi', 'raspberry']] as const;
+    const xml = ewsMessage(logins.map(([username, password], i) => alertXml({
+      analyzer: 'cowrie-parallel', sourcePort: String(40000 + i), additional: { username, password, login: 'Fail' },
+    })));
+    const stored = await postTwice(xml, 'cowrie-parallel');
+    assert.deepEqual(stored.map((a) => [a.document.username, a.document.password]).sort(), logins.map((l) => [...l]).sort());
+    assert.equal(new Set(stored.map((a) => a.id)).size, 4);
+    for (const alert of stored) assert.match(alert.id, /^[0-9a-f]{32}$/, 'ingested alerts keep md5 hex ids');
+  });
+
+  test('the same login pair from the same port twice, differing only in the password: two alerts', async () => {
+    const xml = ewsMessage(['x', 'y'].map((password) => alertXml({ analyzer: 'cowrie-sameport', additional: { username: 'root', password } })));
+    assert.equal((await postTwice(xml, 'cowrie-sameport')).length, 2);
+  });
+
+  test('heralding attempts differing only in username/password: each kept', async () => {
+    const xml = ewsMessage(['a', 'b', 'c'].map((user) => alertXml({
+      analyzer: 'heralding-01', targetPort: '21', requests: { description: 'Heralding' }, additional: { username: user, password: 'pw', protocol: 'ftp' },
+    })));
+    const stored = await postTwice(xml, 'heralding-01');
+    assert.deepEqual(stored.map((a) => a.document.username).sort(), ['a', 'b', 'c']);
+  });
+
+  test('honeytrap connections to one port in one second from different source ports: each kept', async () => {
+    const xml = ewsMessage(['1001', '1002', '1003', '1004'].map((port) => alertXml({
+      analyzer: 'honeytrap-conn', sourcePort: port, targetPort: '445', requests: { description: 'NetworkHoneypot' },
+    })));
+    const stored = await postTwice(xml, 'honeytrap-conn');
+    assert.deepEqual(stored.map((a) => a.document.sourceEntryPort).sort(), ['1001', '1002', '1003', '1004']);
+    for (const alert of stored) assert.equal(alert.document.originalRequestString, 'Attack on port 445/tcp');
+  });
+
+  test('facts outside the document (a Request the document does not keep) still tell alerts apart', async () => {
+    const xml = ewsMessage(['one', 'two'].map((text) => alertXml({ analyzer: 'dionaea-desc', requests: { description: text } })));
+    assert.equal((await postTwice(xml, 'dionaea-desc')).length, 2);
+  });
+
+  test('the same alert twice in one message is stored once', async () => {
+    const alert = alertXml({ analyzer: 'cowrie-twice', additional: { username: 'u', password: 'p' } });
+    assert.equal((await postTwice(ewsMessage([alert, alert]), 'cowrie-twice')).length, 1);
+  });
+
+  test('the same alert from the community and from a private user: one in each domain', async () => {
+    await running.app.store.putUser({ peerName: 'acme-ids', tokenHash: sha512Hex('t0ken'), community: false, getOnly: false, email: '' });
+    const alert = alertXml({ analyzer: 'cowrie-both' });
+    assert.equal((await postMessage(running.url, ewsMessage([alert]))).text, OK_REPLY);
+    assert.equal((await postMessage(running.url, ewsMessage([alert], { username: 'acme-ids', token: 't0ken' }))).text, OK_REPLY);
+    const stored = await storedBy(running.app.store, 'cowrie-both');
+    assert.deepEqual(stored.map((a) => a.document.clientDomain).sort(), [false, true]);
+  });
+
+  test('conpot keeps its exception: identical events are all kept, also when resent', async () => {
+    const alert = alertXml({ analyzer: 'conpot-ids', additional: { conpot_event_type: 'NEW_CONNECTION' } });
+    const xml = ewsMessage([alert, alert]);
+    assert.equal((await postMessage(running.url, xml)).text, OK_REPLY);
+    assert.equal((await storedBy(running.app.store, 'conpot-ids')).length, 2);
+    assert.equal((await postMessage(running.url, xml)).text, OK_REPLY);
+    assert.equal((await storedBy(running.app.store, 'conpot-ids')).length, 4);
+  });
+});
+
+describe('import: the _id is the document identity', () => {
+  const doc: Partial<AlertDocument> = {
+    createTime: '2026-01-10 10:15:00', recievedTime: '2026-01-10 10:15:02', clientDomain: true, peerIdent: 'cowrie-es',
+    sourceEntryIp: '81.2.69.142', targetEntryIp: '89.160.20.112',
+  };
+  const hit = (id: unknown): string => JSON.stringify({ _index: 'ews-2026.01.10', _id: id, _source: doc });
+  // Elasticsearch auto ids: 20 characters of URL-safe base64.
+  const autoIds = ['fQ0cpZMBcL1LbrqPYz-1', 'fg0cpZMBcL1LbrqPYz-1', 'fw0cpZMBcL1LbrqPYz_1', 'gA0cpZMBcL1LbrqPYz-1'];
+
+  test('4 documents with the same content and 4 different auto ids import as 4; the same _id again is not imported', async () => {
+    await withStore(async (store) => {
+      const result = await importAlerts(store, Readable.from([[...autoIds, autoIds[2]].map(hit).join('\n')]));
+      assert.deepEqual([result.imported, result.duplicates, result.skipped], [4, 1, 0]);
+      assert.deepEqual((await listAll(store)).map((a) => a.id), autoIds);
+      const again = await importAlerts(store, Readable.from([autoIds.map(hit).join('\n')]));
+      assert.deepEqual([again.imported, again.duplicates], [0, 4]);
+      assert.equal(await store.countAlerts(), 4);
+      assert.equal((await store.getAlert(autoIds[1]!))?.peerIdent, 'cowrie-es');
+    });
+  });
+
+  test('any string id up to 512 bytes is kept exactly and exported back; case matters; md5 hex ids too', async () => {
+    const md5 = '0123456789abcdef0123456789abcdef';
+    const ids = [md5, md5.toUpperCase(), 'ä-€-𝄞 id with spaces', 'x'.repeat(512), '0123456789abcdef', '42'];
+    await withStore(async (store) => {
+      const result = await importAlerts(store, Readable.from([ids.map(hit).join('\n')]));
+      assert.deepEqual([result.imported, result.skipped], [ids.length, 0]);
+      const chunks: string[] = [];
+      const sink = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          chunks.push(chunk.toString());
+          done();
+        },
+      });
+      assert.equal(await exportAlerts(store, sink), ids.length);
+      const exported = chunks.join('').trim().split('\n').map((line) => (JSON.parse(line) as { _id: string })._id);
+      assert.deepEqual(exported, ids);
+      for (const id of ids) assert.equal((await store.getAlert(id))?.peerIdent, 'cowrie-es', id);
+    });
+  });
+
+  test('an _id that Elasticsearch could not hold is a malformed line: empty, over 512 bytes, not text', async () => {
+    await withStore(async (store) => {
+      const reasons: string[] = [];
+      const bad = ['', 'x'.repeat(513), 'é'.repeat(257), 12345, null];
+      const result = await importAlerts(store, Readable.from([bad.map(hit).join('\n')]), { onMalformed: (_line, reason) => reasons.push(reason) });
+      assert.deepEqual([result.imported, result.skipped], [0, bad.length]);
+      for (const reason of reasons) assert.match(reason, /^invalid _id /);
+      assert.equal(await store.countAlerts(), 0);
+    });
+  });
+
+  test('bare documents without _id: distinct documents stay distinct, the same one twice is stored once', async () => {
+    await withStore(async (store) => {
+      const lines = [doc, { ...doc, username: 'root' }, { ...doc, username: 'admin' }, doc].map((d) => JSON.stringify(d));
+      const result = await importAlerts(store, Readable.from([lines.join('\n')]));
+      assert.deepEqual([result.imported, result.duplicates], [3, 1]);
+    });
+  });
+});
+
+test('stored md5 ids keep the 16-byte form of existing databases; other ids are text in the same column', async () => {
+  await withStore(async (store, dir) => {
+    const md5 = 'fedcba9876543210fedcba9876543210';
+    const withCve = (id: string) => ({ ...alertRecord({ vulnid: 'CVE-2020-0001' }, id), cves: ['CVE-2020-0001'] });
+    await store.storeAlerts([withCve(md5), withCve('AbCdEfGhIjKlMnOpQrSt')]);
+    const db = new Database(join(dir, 'peba.db'), { readonly: true });
+    try {
+      const rows = db.prepare('SELECT typeof(id) AS type, length(id) AS size FROM alerts ORDER BY seq').all();
+      assert.deepEqual(rows, [{ type: 'blob', size: 16 }, { type: 'text', size: 20 }]);
+      const cves = db.prepare('SELECT typeof(alert_id) AS type FROM cve_alerts ORDER BY type').all();
+      assert.deepEqual(cves, [{ type: 'blob' }, { type: 'text' }]);
+    } finally {
+      db.close();
+    }
+    assert.deepEqual((await store.listCveAlerts('CVE-2020-0001')).map((c) => c.alertId).sort(), ['AbCdEfGhIjKlMnOpQrSt', md5]);
+    // A 16-character text id whose bytes equal an md5's bytes is still a different id.
+    const lookalike = Buffer.from(md5, 'hex').toString('latin1');
+    assert.equal(await store.getAlert(lookalike), undefined);
+  });
+});
