@@ -117,6 +117,23 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
       assert.equal(await store.getAlert('0'.repeat(32)), undefined);
     });
 
+    test('an id is any text up to 512 bytes, case-sensitive: each its own alert, read and exported back as given', async () => {
+      const md5 = createHash('md5').update('contract-ids').digest('hex');
+      // md5 hex, the same upper-case, an Elasticsearch auto id, unicode, the longest ES allows, short hex.
+      const ids = [md5, md5.toUpperCase(), 'fQ0cpZMBcL1LbrqPYz-1', 'ä €𝄞', 'x'.repeat(512), md5.slice(0, 16)];
+      const time = formatUtc(now - HOUR);
+      const cve = 'CVE-2026-0001';
+      const same = ids.map((id) => ({ ...alertRecord({ recievedTime: time, createTime: time, vulnid: cve }, id), cves: [cve] }));
+      assert.deepEqual(await store.storeAlerts(same), { inserted: ids.length, duplicates: 0 });
+      records.push(...same);
+      assert.deepEqual(await store.storeAlerts(same), { inserted: 0, duplicates: ids.length });
+      for (const record of same) assert.deepEqual(await store.getAlert(record.id), record.document, record.id);
+      const exported: string[] = [];
+      for await (const alert of store.exportAlerts()) if (alert.document.vulnid === cve) exported.push(alert.id);
+      assert.deepEqual(exported.sort(), [...ids].sort());
+      assert.deepEqual((await store.listCveAlerts(cve)).map((row) => row.alertId).sort(), [...ids].sort());
+    });
+
     test('counts over random windows equal a naive count, in every scope', async () => {
       for (let i = 0; i < 60; i++) {
         const from = now - Math.floor(next() * 3 * DAY);
