@@ -1,5 +1,6 @@
 /** Wires one PEBA instance together: store, GeoIP, authentication, ingestion, HTTP. */
 import type { FastifyInstance } from 'fastify';
+import { probe } from './api/routes/heartbeat';
 import { buildServer } from './api/server';
 import { Authenticator } from './auth/authenticator';
 import { MemcachedCache } from './cache/memcached-cache';
@@ -9,6 +10,7 @@ import { openGeoIp, type GeoIp } from './enrich/geoip';
 import { CommitQueue } from './ingest/commit-queue';
 import { IngestService } from './ingest/ingest-service';
 import { startScheduledJobs } from './jobs/scheduler';
+import { Metrics } from './metrics/metrics';
 import { openStore } from './store/open-store';
 import type { AlertStore } from './store/store';
 
@@ -17,6 +19,8 @@ export interface App {
   readonly store: AlertStore;
   readonly geoIp: GeoIp;
   readonly server: FastifyInstance;
+  /** The instance's Prometheus instruments (the stream sets `streamClients`). */
+  readonly metrics: Metrics;
   /** Stops accepting requests, lets those in flight finish, then closes the store. */
   close(): Promise<void>;
 }
@@ -38,13 +42,23 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     { username: config.COMMUNITYUSER, token: config.COMMUNITYTOKEN },
     config.USER_CACHE_SECONDS * 1000,
   );
-  const ingest = new IngestService(authenticator, geoIp, new CommitQueue(store), {
+  const metrics = new Metrics();
+  const commits = new CommitQueue(store, undefined, metrics.commits);
+  const ingest = new IngestService(authenticator, geoIp, commits, {
     maxAlerts: config.MAX_ALERTS_PER_MESSAGE,
-  });
+  }, metrics);
   const sharedCache = config.MEMCACHE ? new MemcachedCache({ servers: config.MEMCACHE, timeoutMs: config.MEMCACHE_TIMEOUT_MS }) : null;
-  const cache = config.CACHE === 'on' ? new ResponseCache({ shared: sharedCache, staleSeconds: config.CACHE_STALE_SECONDS }) : null;
+  const cache = config.CACHE === 'on'
+    ? new ResponseCache({ shared: sharedCache, staleSeconds: config.CACHE_STALE_SECONDS, onComputed: (ok) => metrics.cacheRefreshed(ok) })
+    : null;
+  const isUp = async (check: () => Promise<unknown>): Promise<boolean> => (await probe(check)).status === 'up';
+  metrics.probe({
+    store: () => isUp(() => store.ping()),
+    ...(sharedCache && { memcached: () => isUp(() => sharedCache.ping()) }),
+    commitQueueDepth: () => commits.depth,
+  });
   const server = buildServer({
-    config, store, authenticator, ingest, sharedCache,
+    config, store, authenticator, ingest, sharedCache, metrics,
     caching: { cache, ttlOverrides: config.CACHE_TTL },
   });
   if (sharedCache) sharedCache.log = { warn: (m) => server.log.warn(m), info: (m) => server.log.info(m) };
@@ -55,6 +69,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     store,
     geoIp,
     server,
+    metrics,
     async close() {
       await server.close();
       jobs.stop();

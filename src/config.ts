@@ -53,6 +53,10 @@ export interface Config {
   readonly CACHE_STALE_SECONDS: number;
   /** Ours: which peers may name the client in X-Forwarded-For; null = none (the peer is the client). */
   readonly TRUST_PROXY: TrustProxy;
+  /** Ours: `on` serves Prometheus metrics at /metrics. */
+  readonly METRICS: 'on' | 'off';
+  /** Ours: when set, /metrics wants `Authorization: Bearer <this>`. */
+  readonly METRICS_TOKEN: string;
 }
 
 export class ConfigError extends Error {}
@@ -153,6 +157,8 @@ const SCHEMA: { [K in keyof Config]: readonly [string, Parser<Config[K]>] } = {
   CACHE_TTL: ['', cacheLifetimes],
   CACHE_STALE_SECONDS: ['60', integer(0, 86_400)],
   TRUST_PROXY: ['off', trustProxy],
+  METRICS: ['on', oneOf('on', 'off')],
+  METRICS_TOKEN: ['', text],
 };
 
 export const CONFIG_KEYS = Object.keys(SCHEMA) as Array<keyof Config>;

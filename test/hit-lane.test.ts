@@ -60,7 +60,7 @@ describe('HitLane in front of a fallback handler', () => {
 
   test('a remembered URL with a fresh answer is served by the lane, with the route\'s headers', async () => {
     await put('k1', 60, '{"n":"ü"}');
-    lane.remember('/alert/x?a=1', 'k1');
+    lane.remember('/alert/x?a=1', 'k1', '/alert/test');
     fallbackUrls.length = 0;
     const reply = await send(`${base}/alert/x?a=1`);
     assert.deepEqual(fallbackUrls, []);
@@ -77,8 +77,8 @@ describe('HitLane in front of a fallback handler', () => {
 
   test('unknown URLs, other spellings, methods other than GET and unknown keys go to the fallback', async () => {
     await put('k2', 60, '{}');
-    lane.remember('/alert/y', 'k2');
-    lane.remember('/alert/nothing-cached', 'no-such-key');
+    lane.remember('/alert/y', 'k2', '/alert/test');
+    lane.remember('/alert/nothing-cached', 'no-such-key', '/alert/test');
     fallbackUrls.length = 0;
     for (const [path, method] of [['/alert/y?b=2', 'GET'], ['/alert/Y', 'GET'], ['/alert/y', 'HEAD'], ['/alert/y', 'POST'], ['/alert/nothing-cached', 'GET']] as const) {
       assert.equal((await send(`${base}${path}`, method)).status, 299, `${method} ${path}`);
@@ -88,7 +88,7 @@ describe('HitLane in front of a fallback handler', () => {
 
   test('an expired answer is left to the fallback (which serves it stale and refreshes it)', async () => {
     await put('k3', 0.05, '{"old":true}');
-    lane.remember('/alert/z', 'k3');
+    lane.remember('/alert/z', 'k3', '/alert/test');
     assert.equal((await send(`${base}/alert/z`)).status, 200);
     await sleep(80);
     fallbackUrls.length = 0;
@@ -98,7 +98,7 @@ describe('HitLane in front of a fallback handler', () => {
 
   test('junk query strings cannot grow its memory without bound', async () => {
     await put('k4', 60, '{}');
-    for (let i = 0; i < 10_001; i++) lane.remember(`/alert/junk?${i}`, 'k4');
+    for (let i = 0; i < 10_001; i++) lane.remember(`/alert/junk?${i}`, 'k4', '/alert/test');
     fallbackUrls.length = 0;
     assert.equal((await send(`${base}/alert/junk?0`)).status, 299, 'forgotten when the memory was full');
     assert.equal((await send(`${base}/alert/junk?10000`)).status, 200, 'remembered after it was cleared');
@@ -107,7 +107,7 @@ describe('HitLane in front of a fallback handler', () => {
   test('a header Node refuses sends the request to the fallback instead of throwing', async () => {
     const badLane = new HitLane(cache, 'https://bad.example\r\nX-Injected: 1');
     await put('k6', 60, '{}');
-    badLane.remember('/alert/v', 'k6');
+    badLane.remember('/alert/v', 'k6', '/alert/test');
     const badServer = serverWithHitLane(badLane)(fallback, { keepAliveTimeout: 5000, requestTimeout: 0, connectionTimeout: 0 });
     await new Promise<void>((resolve) => badServer.listen(0, '127.0.0.1', resolve));
     try {
@@ -123,7 +123,7 @@ describe('HitLane in front of a fallback handler', () => {
 
   test('once closed, everything goes to the fallback', async () => {
     await put('k5', 60, '{}');
-    lane.remember('/alert/w', 'k5');
+    lane.remember('/alert/w', 'k5', '/alert/test');
     assert.equal((await send(`${base}/alert/w`)).status, 200);
     lane.close();
     assert.equal((await send(`${base}/alert/w`)).status, 299);

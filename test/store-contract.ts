@@ -380,6 +380,63 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
       records.push(...first, ...second, ...third);
     });
 
+    test('firewall feed sources: every filter against a naive count', async () => {
+      // Sources of both families, seen by one to four sensors, over the last two hours.
+      const extra: AlertRecord[] = [];
+      for (let i = 0; i < 600; i++) {
+        const received = now - Math.floor(next() * 2 * HOUR / 1000) * 1000;
+        const peerType = PEER_TYPES[Math.floor(next() * PEER_TYPES.length)]!;
+        extra.push(alertRecord({
+          recievedTime: formatUtc(received),
+          createTime: formatUtc(received),
+          clientDomain: next() < 0.7,
+          peerType,
+          peerIdent: `feed-sensor-${Math.floor(next() * 4)}`,
+          sourceEntryIp: next() < 0.3 ? `2001:db8::${Math.floor(next() * 8).toString(16)}` : `198.51.100.${Math.floor(next() * 12)}`,
+        }, createHash('md5').update(`feed-${i}`).digest('hex')));
+      }
+      await store.storeAlerts(extra);
+      records.push(...extra);
+      let listed = 0;
+      let sawIpv6SeenTwice = false;
+      for (let i = 0; i < 40; i++) {
+        const minutes = [15, 30, 60, 120, 7 * 24 * 60][i % 5]!;
+        const to = now + 1000 - Math.floor(next() * 30) * 60_000;
+        const query = {
+          range: { from: to - minutes * 60_000, to },
+          peerTypes: i % 3 === 0 ? [] : PEER_TYPES.filter(() => next() < 0.5),
+          family: ([undefined, 4, 6] as const)[i % 3],
+          minAlerts: 1 + Math.floor(next() * 6),
+          minSensors: 1 + Math.floor(next() * 3),
+        };
+        const scope = (['community', 'private', 'both'] as const)[Math.floor(next() * 3)]!;
+        const bySource = new Map<string, AlertDocument[]>();
+        for (const { document: doc } of records) {
+          if (!inScope(doc, scope) || !within(doc.recievedTime, query.range.from, query.range.to)) continue;
+          if (query.peerTypes.length > 0 && !query.peerTypes.includes(doc.peerType)) continue;
+          if (query.family !== undefined && doc.sourceEntryIp.includes(':') !== (query.family === 6)) continue;
+          bySource.set(doc.sourceEntryIp, [...(bySource.get(doc.sourceEntryIp) ?? []), doc]);
+        }
+        const expected = [...bySource].map(([address, docs]) => {
+          const times = docs.map((d) => d.recievedTime).sort();
+          return {
+            address,
+            count: docs.length,
+            firstSeen: times[0]!,
+            lastSeen: times[times.length - 1]!,
+            peerTypes: [...new Set(docs.map((d) => d.peerType))].sort(),
+            sensors: new Set(docs.map((d) => d.peerIdent)).size,
+          };
+        }).filter((s) => s.count >= query.minAlerts && s.sensors >= query.minSensors)
+          .sort((a, b) => b.count - a.count || (a.address < b.address ? -1 : 1));
+        assert.deepEqual(await store.sourceActivity(scope, query), expected, `${scope} ${JSON.stringify(query)}`);
+        listed += expected.length;
+        if (expected.some((s) => s.address.includes(':') && s.sensors > 1)) sawIpv6SeenTwice = true;
+      }
+      // The random questions did list sources, IPv6 among them: the comparison was not of empty lists.
+      assert.ok(listed > 100 && sawIpv6SeenTwice, `${listed} sources listed`);
+    });
+
     test('users: put, get, replace, list, remove', async () => {
       const user = { peerName: 'contract-user', tokenHash: 'a'.repeat(128), community: false, getOnly: true, email: 'x@example.org' };
       await store.putUser(user);

@@ -58,6 +58,7 @@ interface Options {
   only: 'throughput' | 'stampede' | undefined;
   timeLimitSeconds: number;
   keep: boolean;
+  compareMetrics: boolean;
 }
 
 const USAGE = `usage: npm run bench:cache -- [options]
@@ -78,7 +79,9 @@ const USAGE = `usage: npm run bench:cache -- [options]
   --cpu-prof DIR          run the servers under --cpu-prof, write the profiles to DIR and summarize them
   --only throughput|stampede   run one part only
   --time-limit S          give up after S seconds in total (default 900)
-  --keep                  keep the temporary directory (database) and print its path`;
+  --keep                  keep the temporary directory (database) and print its path
+  --compare-metrics       also measure PEBA with METRICS=off (the others run with the default, on), to see
+                          what counting requests costs the hit lane`;
 
 function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
@@ -100,6 +103,7 @@ function parseOptions(argv: string[]): Options {
       only: { type: 'string' },
       'time-limit': { type: 'string' },
       keep: { type: 'boolean' },
+      'compare-metrics': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -127,6 +131,7 @@ function parseOptions(argv: string[]): Options {
     only,
     timeLimitSeconds: int(values['time-limit'], 900, 'time-limit', 10, 86_400),
     keep: values.keep ?? false,
+    compareMetrics: values['compare-metrics'] ?? false,
   };
 }
 
@@ -376,6 +381,7 @@ async function throughput(options: Options, dbPath: string, dir: string): Promis
   try {
     targets.push(await startPeba(options, 'peba-memory', dbPath, {}, true));
     targets.push(await startPeba(options, 'peba-memcached', dbPath, { PEBA_MEMCACHE: memcached.address }, true));
+    if (options.compareMetrics) targets.push(await startPeba(options, 'peba-no-metrics', dbPath, { PEBA_METRICS: 'off' }, true));
     // The cached answers, byte for byte, become the reference's constant bodies.
     const routes: ReferenceRoute[] = [];
     for (const urlPath of options.paths) {
@@ -505,7 +511,9 @@ function summarize(options: Options, outcome: ThroughputOutcome | undefined, sta
       const costRatio = (target: string): string => fmtPct(of('reference', urlPath, 'serverUsPerRequest') / of(target, urlPath, 'serverUsPerRequest'));
       console.log(`    reference (bare Fastify)   ${fmtInt(ref).padStart(7)} req/s                              ${cost('reference', urlPath)}; ` +
         `cores: server ${cores('reference', urlPath, 'serverCores')}, load generator ${cores('reference', urlPath, 'loadCores')}, other ${cores('reference', urlPath, 'otherCores')}`);
-      for (const [target, label] of [['peba-memory', 'PEBA, in-process cache  '], ['peba-memcached', 'PEBA, with memcached    ']] as const) {
+      const pebaTargets: Array<readonly [string, string]> = [['peba-memory', 'PEBA, in-process cache  '], ['peba-memcached', 'PEBA, with memcached    ']];
+      if (options.compareMetrics) pebaTargets.push(['peba-no-metrics', 'PEBA, METRICS=off       ']);
+      for (const [target, label] of pebaTargets) {
         const r = rate(target, urlPath);
         const share = ratio(target, urlPath);
         console.log(`    ${label}   ${fmtInt(r).padStart(7)} req/s   ${fmtPct(share).padStart(4)} of reference, ${verdict(share).padEnd(12)}  ` +
@@ -515,6 +523,16 @@ function summarize(options: Options, outcome: ThroughputOutcome | undefined, sta
     }
     console.log('  The load generator ran in its own process on the same cores: when it uses about one core, it, not the server, may bound the reference.');
     console.log('  "other" is CPU used by processes that are not part of the bench: when it is well above 0, req/s are disturbed; µs CPU/request less so.');
+    if (options.compareMetrics) {
+      for (const urlPath of options.paths) {
+        const paired = median(Array.from({ length: options.rounds }, (_, round) => {
+          const pick = (name: string): number => outcome.measurements.find((m) => m.target === name && m.path === urlPath && m.round === round)?.load.requestsPerSecond ?? NaN;
+          return pick('peba-memory') / pick('peba-no-metrics');
+        }));
+        console.log(`  metrics cost ${urlPath}: METRICS=on / METRICS=off = ${fmtPct(paired)} (req/s, median of per-round ratios); ` +
+          `CPU/request ${of('peba-memory', urlPath, 'serverUsPerRequest').toFixed(1)} vs ${of('peba-no-metrics', urlPath, 'serverUsPerRequest').toFixed(1)} µs`);
+      }
+    }
     for (const failure of outcome.failures) console.log(`  FAILURE: ${failure}`);
     if (outcome.failures.length > 0) ok = false;
   }

@@ -3,9 +3,10 @@
  * response cache can store, share and replay their answers byte for byte.
  */
 import type { FastifyInstance } from 'fastify';
-import type { CachedAnswer, ResponseCache } from '../cache/response-cache';
+import type { CacheOutcome, CachedAnswer, ResponseCache } from '../cache/response-cache';
 import { CACHE_POLICIES, cacheKey, endpointName } from './cache-policies';
 import { xmlDocument, type XmlElement } from './format/xml';
+import type { Metrics } from '../metrics/metrics';
 import type { HitLane } from './hit-lane';
 import type { Query } from './params';
 
@@ -31,21 +32,25 @@ export interface AnswerCaching {
   readonly ttlOverrides: ReadonlyMap<string, number>;
   /** Told which raw URL maps to which key, so it can answer later fresh hits before routing. */
   readonly lane?: HitLane | null;
+  /** Counts cache outcomes. */
+  readonly metrics?: Metrics | null;
 }
 
 /** Registers GET `path`; answers go through the cache when the path has a cache policy. */
-export function getAnswer(app: FastifyInstance, path: string, answerer: Answerer, { cache, ttlOverrides, lane }: AnswerCaching): void {
+export function getAnswer(app: FastifyInstance, path: string, answerer: Answerer, { cache, ttlOverrides, lane, metrics }: AnswerCaching): void {
   const policy = CACHE_POLICIES[path];
   app.get(path, async (request, reply) => {
     const query = request.query as Query;
     let answer: CachedAnswer;
-    let outcome = 'off';
+    let outcome: CacheOutcome | 'off' = 'off';
     if (cache && policy) {
       const now = Date.now();
       const ttl = policy.ttl(query, now, ttlOverrides.get(endpointName(path)));
       const key = cacheKey(path, query, policy);
-      ({ answer, outcome } = await cache.answer(key, ttl, () => answerer(query, Date.now())));
-      if (request.method === 'GET') lane?.remember(request.raw.url ?? '', key);
+      const cached = await cache.answer(key, ttl, () => answerer(query, Date.now()));
+      ({ answer, outcome } = cached);
+      metrics?.cacheAnswered(cached.outcome);
+      if (request.method === 'GET') lane?.remember(request.raw.url ?? '', key, path);
     } else {
       answer = await answerer(query, Date.now());
     }

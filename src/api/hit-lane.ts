@@ -10,24 +10,35 @@
  */
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { CachedAnswer, ResponseCache } from '../cache/response-cache';
+import type { Metrics } from '../metrics/metrics';
 import { corsHeaders } from './cors';
 
 /** Bounds the raw-URL memory: junk query strings must not grow it without end. */
 const MAX_REMEMBERED_URLS = 10_000;
 
+/** Where a raw URL's answer lives, and the route pattern it is counted under. */
+interface Remembered {
+  readonly key: string;
+  readonly route: string;
+}
+
 export class HitLane {
-  private readonly keyByUrl = new Map<string, string>();
+  private readonly byUrl = new Map<string, Remembered>();
   /** Answers are immutable once cached: their headers are built once per answer. */
   private readonly headersByAnswer = new WeakMap<CachedAnswer, OutgoingHttpHeaders>();
   private open = true;
 
-  constructor(private readonly cache: ResponseCache, private readonly corsDomain: string) {}
+  constructor(
+    private readonly cache: ResponseCache,
+    private readonly corsDomain: string,
+    private readonly metrics: Metrics | null = null,
+  ) {}
 
-  /** Called by the regular route after it answered `rawUrl` from the entry under `key`. */
-  remember(rawUrl: string, key: string): void {
-    if (this.keyByUrl.get(rawUrl) === key) return;
-    if (this.keyByUrl.size >= MAX_REMEMBERED_URLS) this.keyByUrl.clear();
-    this.keyByUrl.set(rawUrl, key);
+  /** Called by the regular route (pattern `route`) after it answered `rawUrl` from the entry under `key`. */
+  remember(rawUrl: string, key: string, route: string): void {
+    if (this.byUrl.get(rawUrl)?.key === key) return;
+    if (this.byUrl.size >= MAX_REMEMBERED_URLS) this.byUrl.clear();
+    this.byUrl.set(rawUrl, { key, route });
   }
 
   /** From now on every request goes through Fastify (which answers 503 while closing). */
@@ -38,9 +49,10 @@ export class HitLane {
   /** Answers the request if it is a GET for a fresh cached answer; false leaves it to Fastify. */
   serve(request: IncomingMessage, response: ServerResponse): boolean {
     if (!this.open || request.method !== 'GET' || request.url === undefined) return false;
-    const key = this.keyByUrl.get(request.url);
-    if (key === undefined) return false;
-    const answer = this.cache.freshAnswer(key);
+    const started = this.metrics ? performance.now() : 0;
+    const remembered = this.byUrl.get(request.url);
+    if (remembered === undefined) return false;
+    const answer = this.cache.freshAnswer(remembered.key);
     if (!answer) return false;
     try {
       response.writeHead(answer.status, this.headersOf(answer, request.url));
@@ -50,6 +62,10 @@ export class HitLane {
       return false;
     }
     response.end(answer.body);
+    if (this.metrics) {
+      this.metrics.cacheAnswered('hit');
+      this.metrics.httpAnswered(remembered.route, 'GET', answer.status, (performance.now() - started) / 1000);
+    }
     return true;
   }
 

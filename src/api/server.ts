@@ -4,6 +4,7 @@ import type { Authenticator } from '../auth/authenticator';
 import type { Config } from '../config';
 import type { IngestService } from '../ingest/ingest-service';
 import type { CacheStore } from '../cache/cache-store';
+import type { Metrics } from '../metrics/metrics';
 import type { AlertStore } from '../store/store';
 import type { AnswerCaching } from './cached-answers';
 import { trustFunction } from '../net/client-address';
@@ -11,6 +12,7 @@ import { corsHeaders } from './cors';
 import { resultXml } from './format/xml';
 import { HitLane, serverWithHitLane } from './hit-lane';
 import { registerHeartbeatRoutes } from './routes/heartbeat';
+import { registerMetricsRoute } from './routes/metrics';
 import { INGEST_PATH, registerIngestRoutes } from './routes/ingest';
 import { registerPrivateRoutes } from './routes/private-lists';
 import { registerPublicRoutes } from './routes/public-stats';
@@ -23,10 +25,12 @@ export interface ServerDependencies {
   readonly caching: AnswerCaching;
   /** The shared cache, for the heartbeat; null when answers are cached in-process only. */
   readonly sharedCache: CacheStore | null;
+  readonly metrics: Metrics;
 }
 
-export function buildServer({ config, store, authenticator, ingest, caching, sharedCache }: ServerDependencies): FastifyInstance {
-  const lane = caching.cache ? new HitLane(caching.cache, config.CORSDOMAIN) : null;
+export function buildServer({ config, store, authenticator, ingest, caching, sharedCache, metrics }: ServerDependencies): FastifyInstance {
+  // Nobody reads the numbers when metrics are off: the lane, the hottest path, then counts nothing.
+  const lane = caching.cache ? new HitLane(caching.cache, config.CORSDOMAIN, config.METRICS === 'on' ? metrics : null) : null;
   const app = Fastify({
     ...(lane && { serverFactory: serverWithHitLane(lane) }),
     bodyLimit: config.BODY_LIMIT,
@@ -47,6 +51,12 @@ export function buildServer({ config, store, authenticator, ingest, caching, sha
     done(null, payload);
   });
 
+  // Counted by route pattern, never by URL: the label set stays bounded whatever clients ask.
+  app.addHook('onResponse', (request, reply, done) => {
+    metrics.httpAnswered(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);
+    done();
+  });
+
   // Once closing, requests must get Fastify's 503 rather than cached answers.
   if (lane) app.addHook('preClose', (done) => { lane.close(); done(); });
 
@@ -57,15 +67,17 @@ export function buildServer({ config, store, authenticator, ingest, caching, sha
       : status === 500 ? 'internal error' : error.message;
     if (status === 500) request.log.error({ err: error }, 'unhandled error');
     if (request.url.split('?', 1)[0] === INGEST_PATH) {
+      metrics.messageRefused(status);
       return reply.code(status).type('text/xml; charset=utf-8').send(resultXml('Failed', message));
     }
     return reply.code(status).type('text/plain; charset=utf-8').send(message);
   });
 
-  registerIngestRoutes(app, ingest);
+  registerIngestRoutes(app, ingest, metrics);
   registerPrivateRoutes(app, { config, store, authenticator });
-  registerPublicRoutes(app, { config, store, caching: { ...caching, lane } });
+  registerPublicRoutes(app, { config, store, caching: { ...caching, lane, metrics } });
   registerHeartbeatRoutes(app, store, sharedCache);
+  if (config.METRICS === 'on') registerMetricsRoute(app, metrics, config.METRICS_TOKEN);
   app.get('/', async (_request, reply) => reply.redirect(config.CORSDOMAIN));
   return app;
 }

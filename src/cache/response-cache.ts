@@ -29,6 +29,8 @@ export interface ResponseCacheOptions {
   readonly shared: CacheStore | null;
   /** How long past its lifetime an answer may still be served while it is refreshed. */
   readonly staleSeconds: number;
+  /** Told after each computation of an answer (metrics). */
+  readonly onComputed?: (ok: boolean) => void;
 }
 
 export class ResponseCache {
@@ -82,7 +84,15 @@ export class ResponseCache {
     const running = this.inflight.get(key);
     if (running) return running;
     const refresh = (async () => {
-      const envelope: Envelope = { answer: await compute(), freshUntil: Date.now() + ttlSeconds * 1000 };
+      let answer: CachedAnswer;
+      try {
+        answer = await compute();
+      } catch (error) {
+        this.options.onComputed?.(false);
+        throw error;
+      }
+      this.options.onComputed?.(true);
+      const envelope: Envelope = { answer, freshUntil: Date.now() + ttlSeconds * 1000 };
       const raw = Buffer.from(JSON.stringify(envelope));
       this.putLocal(key, raw, envelope);
       // Not awaited: the asker should not wait for memcached (its failures are handled there).

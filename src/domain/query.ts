@@ -86,3 +86,30 @@ export interface SensorReport {
   /** Its honeypot classes in the range, sorted. */
   readonly peerTypes: readonly string[];
 }
+
+/** Which sources a firewall feed lists (the bad-IP list with conditions). */
+export interface SourceActivityQuery {
+  /** By recievedTime. */
+  readonly range: TimeRange;
+  /** Only alerts of these honeypot classes (peerType) count; empty = every class. */
+  readonly peerTypes: readonly string[];
+  /** Only sources of this address family; undefined = both. */
+  readonly family?: 4 | 6;
+  /** Sources with fewer alerts (of the counted classes, in the range) are left out. */
+  readonly minAlerts: number;
+  /** Sources seen by fewer distinct sensors (peerIdent) are left out. */
+  readonly minSensors: number;
+}
+
+/** What the range's alerts say about one source address. */
+export interface SourceActivity {
+  readonly address: string;
+  readonly count: number;
+  /** recievedTime of its first and last alert in the range, `YYYY-MM-DD HH:MM:SS`. */
+  readonly firstSeen: string;
+  readonly lastSeen: string;
+  /** Its honeypot classes (peerType), sorted. */
+  readonly peerTypes: readonly string[];
+  /** Distinct sensors (peerIdent) that saw it. */
+  readonly sensors: number;
+}

@@ -3,8 +3,13 @@
  * one store transaction, so concurrent senders share one fsync. Each caller still learns only
  * when its own alerts are committed.
  */
-import type { AlertRecord } from '../domain/alert';
+import type { AlertRecord, StoreOutcome } from '../domain/alert';
 import type { AlertStore } from '../store/store';
+
+/** Told about every commit (metrics): what was written, what the store reported, how long it took. */
+export interface CommitObserver {
+  committed(records: readonly AlertRecord[], outcome: StoreOutcome | null, seconds: number): void;
+}
 
 /** A group this large is written at once instead of waiting out the delay. */
 const FLUSH_AT_RECORDS = 2000;
@@ -19,13 +24,24 @@ export class CommitQueue {
   private pending: Pending[] = [];
   private pendingRecords = 0;
   private flushing = false;
+  /** Alerts in the commit that is running. */
+  private writing = 0;
   private timer: NodeJS.Timeout | undefined;
 
   /**
    * @param delayMs how long the first message of a group waits for others: the event loop
    *   parses messages from other connections meanwhile, and they share the commit (one fsync).
    */
-  constructor(private readonly store: AlertStore, private readonly delayMs = 5) {}
+  constructor(
+    private readonly store: AlertStore,
+    private readonly delayMs = 5,
+    private readonly observer: CommitObserver | null = null,
+  ) {}
+
+  /** Alerts waiting for the next commit (or in the one running). */
+  get depth(): number {
+    return this.pendingRecords + this.writing;
+  }
 
   /** Resolves once `records` are durably stored; rejects if the store failed them. */
   commit(records: readonly AlertRecord[]): Promise<void> {
@@ -60,16 +76,23 @@ export class CommitQueue {
   }
 
   private async write(group: Pending[]): Promise<void> {
+    const records = group.length === 1 ? group[0]!.records : group.flatMap((p) => p.records);
+    const started = performance.now();
+    this.writing = records.length;
     try {
-      await this.store.storeAlerts(group.length === 1 ? group[0]!.records : group.flatMap((p) => p.records));
+      const outcome = await this.store.storeAlerts(records);
+      this.observer?.committed(records, outcome, (performance.now() - started) / 1000);
       for (const p of group) p.resolve();
     } catch (error) {
+      this.observer?.committed(records, null, (performance.now() - started) / 1000);
       if (group.length === 1) {
         group[0]!.reject(error);
         return;
       }
       // Retry one by one so that a message that cannot be stored fails alone.
       for (const p of group) await this.write([p]);
+    } finally {
+      this.writing = 0;
     }
   }
 }

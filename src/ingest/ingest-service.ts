@@ -6,6 +6,7 @@ import type { AlertRecord } from '../domain/alert';
 import { formatUtc } from '../domain/time';
 import { buildAlertRecord } from '../enrich/alert-record';
 import type { GeoIp } from '../enrich/geoip';
+import type { Metrics } from '../metrics/metrics';
 import { validateAlert } from './alert-validation';
 import type { CommitQueue } from './commit-queue';
 import { EwsMessageError, parseEwsMessage, type ParseLimits } from './ews-message';
@@ -26,6 +27,7 @@ export class IngestService {
     private readonly geoIp: GeoIp,
     private readonly commits: CommitQueue,
     private readonly limits: ParseLimits,
+    private readonly metrics: Metrics | null = null,
   ) {}
 
   /** Throws EwsMessageError (refused, 4xx) or StoreFailedError (not stored, 503). */
@@ -45,6 +47,10 @@ export class IngestService {
       const result = validateAlert(raw);
       if (result.ok) records.push(buildAlertRecord(result.alert, result.peerType, context));
       else skipReasons.set(result.reason, (skipReasons.get(result.reason) ?? 0) + 1);
+    }
+    if (this.metrics) {
+      for (const record of records) this.metrics.alertReceived(identity.domain, record.document.peerType);
+      for (const [reason, count] of skipReasons) this.metrics.alertsSkippedFor(identity.domain, reason, count);
     }
     try {
       await this.commits.commit(records);

@@ -5,8 +5,8 @@
 import type { ActivitySummary } from '../domain/activity';
 import type { AlertDocument, AlertRecord, StoreOutcome } from '../domain/alert';
 import type {
-  ArrivalCursor, Arrivals, CountryCount, SensorReport, DayTypeCount, DomainScope, KeyCount, Side, StatisticsSnapshot,
-  StoredAlert, TimeRange, TopKind, TopTimeline,
+  ArrivalCursor, Arrivals, CountryCount, SensorReport, DayTypeCount, DomainScope, KeyCount, Side,
+  SourceActivity, SourceActivityQuery, StatisticsSnapshot, StoredAlert, TimeRange, TopKind, TopTimeline,
 } from '../domain/query';
 
 /** A user of the private domain, as in the original `users` index. */
@@ -85,6 +85,13 @@ export interface AlertStore {
   newestFromSource(scope: DomainScope, sourceIp: string, limit: number): Promise<StoredAlert[]>;
   /** Distinct source addresses of alerts received in the range with their counts, most first (ties in no particular order). */
   sourcesReceived(scope: DomainScope, range: TimeRange): Promise<KeyCount[]>;
+  /**
+   * Firewall feeds: the sources of alerts received in `query.range` (of its honeypot classes
+   * and address family), each with its count, first and last reception, classes and number of
+   * distinct sensors, keeping those with at least `minAlerts` alerts and `minSensors` sensors;
+   * most alerts first, equal counts by address (so an unchanged answer is byte for byte the same).
+   */
+  sourceActivity(scope: DomainScope, query: SourceActivityQuery): Promise<SourceActivity[]>;
   /** Alerts created in the range per UTC day and peerType. */
   createdPerDayAndType(scope: DomainScope, range: TimeRange): Promise<DayTypeCount[]>;
   /** The `limit` countries with most alerts received in the range, on one side, most first. */

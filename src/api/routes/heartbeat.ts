@@ -10,13 +10,14 @@ import { wantsJson, type Query } from '../params';
 /** A component is down when it does not answer within this. */
 const PROBE_TIMEOUT_MS = 2000;
 
-interface ComponentState {
+export interface ComponentState {
   readonly status: 'up' | 'down';
   readonly latencyMs: number;
   readonly error?: string;
 }
 
-async function probe(check: () => Promise<unknown>): Promise<ComponentState> {
+/** Runs one component's check with a deadline; also behind the metrics' component states. */
+export async function probe(check: () => Promise<unknown>): Promise<ComponentState> {
   const started = performance.now();
   let timer: NodeJS.Timeout | undefined;
   try {

@@ -2,11 +2,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { EwsMessageError } from '../../ingest/ews-message';
 import { StoreFailedError, type IngestResult, type IngestService } from '../../ingest/ingest-service';
+import type { Metrics } from '../../metrics/metrics';
 import { resultXml } from '../format/xml';
 
 export const INGEST_PATH = '/ews-0.1/alert/postSimpleMessage';
 
-export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService): void {
+export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService, metrics: Metrics): void {
   // Whatever the sender calls its body (even a malformed Content-Type, which Fastify would
   // refuse with 415 before any parser runs), it is EWS XML: a refusal would make ewsposter
   // spool and retry the batch forever.
@@ -19,6 +20,7 @@ export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService
     reply.type('text/xml; charset=utf-8');
     const body = request.body;
     if (typeof body !== 'string' || body.trim() === '') {
+      metrics.messageRefused(400);
       return reply.code(400).send(resultXml('Failed', 'empty request body'));
     }
     try {
@@ -28,10 +30,12 @@ export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService
     } catch (error) {
       if (error instanceof EwsMessageError) {
         request.log.info({ reason: error.message }, 'message refused');
+        metrics.messageRefused(error.statusCode);
         return reply.code(error.statusCode).send(resultXml('Failed', error.message));
       }
       if (error instanceof StoreFailedError) {
         request.log.error({ reason: error.message }, 'store failed, sender will retry');
+        metrics.messageRefused(503);
         return reply.code(503).send(resultXml('Handling failed', error.message));
       }
       throw error;

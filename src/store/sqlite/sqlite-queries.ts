@@ -6,7 +6,8 @@
 import type Database from 'better-sqlite3';
 import { ALERT_FIELDS, type AlertDocument } from '../../domain/alert';
 import type {
-  ArrivalCursor, Arrivals, CountryCount, DayTypeCount, SensorReport, DomainScope, KeyCount, SensorDaemonCount, Side, StatisticsSnapshot,
+  ArrivalCursor, Arrivals, CountryCount, DayTypeCount, SensorReport, DomainScope, KeyCount, SensorDaemonCount, Side,
+  SourceActivity, SourceActivityQuery, StatisticsSnapshot,
   StoredAlert, TimeRange, TopKind, TopTimeline,
 } from '../../domain/query';
 import { summarizeActivity, type ActivitySummary, type ActivityTotals } from '../../domain/activity';
@@ -180,6 +181,27 @@ export class SqliteQueries {
 
   sourcesReceived(scope: DomainScope, range: TimeRange): KeyCount[] {
     return this.sourceWindows.ranked(DOMAINS[scope], range);
+  }
+
+  sourceActivity(scope: DomainScope, query: SourceActivityQuery): SourceActivity[] {
+    const classes = query.peerTypes.length === 0 ? '' : `AND "peerType" IN (${query.peerTypes.map(() => '?').join(',')})`;
+    const family = query.family === undefined ? '' : `AND instr("sourceEntryIp", ':') ${query.family === 6 ? '>' : '='} 0`;
+    // One grouped pass over the window's raw alerts, along the (domain, recievedTime) index.
+    const rows = this.statement(
+      `SELECT "sourceEntryIp", count(*) AS n, min("recievedTime"), max("recievedTime"),
+              json_group_array(DISTINCT "peerType"), count(DISTINCT "peerIdent") AS sensors
+       FROM alerts WHERE ${this.inDomains(scope, '"clientDomain"')} AND "recievedTime" >= ? AND "recievedTime" < ? ${classes} ${family}
+       GROUP BY "sourceEntryIp" HAVING n >= ? AND sensors >= ?
+       ORDER BY n DESC, "sourceEntryIp"`,
+    ).raw().all(formatUtc(query.range.from), formatUtc(query.range.to), ...query.peerTypes, query.minAlerts, query.minSensors) as unknown[][];
+    return rows.map(([address, count, firstSeen, lastSeen, peerTypes, sensors]) => ({
+      address: address as string,
+      count: count as number,
+      firstSeen: firstSeen as string,
+      lastSeen: lastSeen as string,
+      peerTypes: (JSON.parse(peerTypes as string) as string[]).sort(),
+      sensors: sensors as number,
+    }));
   }
 
   createdPerDayAndType(scope: DomainScope, range: TimeRange): DayTypeCount[] {

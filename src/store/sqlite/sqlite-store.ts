@@ -8,7 +8,8 @@ import Database from 'better-sqlite3';
 import type { ActivitySummary } from '../../domain/activity';
 import { ALERT_FIELDS, type AlertDocument, type AlertRecord, type StoreOutcome } from '../../domain/alert';
 import type {
-  ArrivalCursor, Arrivals, CountryCount, SensorReport, DayTypeCount, DomainScope, KeyCount, Side, StatisticsSnapshot,
+  ArrivalCursor, Arrivals, CountryCount, SensorReport, DayTypeCount, DomainScope, KeyCount, Side,
+  SourceActivity, SourceActivityQuery, StatisticsSnapshot,
   StoredAlert, TimeRange, TopKind, TopTimeline,
 } from '../../domain/query';
 import type { AlertStore, CveAlertRecord, PayloadRecord, UserRecord } from '../store';
@@ -224,6 +225,10 @@ export class SqliteStore implements AlertStore {
 
   async sourcesReceived(scope: DomainScope, range: TimeRange): Promise<KeyCount[]> {
     return this.queries.sourcesReceived(scope, range);
+  }
+
+  async sourceActivity(scope: DomainScope, query: SourceActivityQuery): Promise<SourceActivity[]> {
+    return this.queries.sourceActivity(scope, query);
   }
 
   async createdPerDayAndType(scope: DomainScope, range: TimeRange): Promise<DayTypeCount[]> {
