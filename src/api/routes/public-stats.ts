@@ -24,11 +24,12 @@ const MAX_MINUTES = 10 * 366 * 24 * 60;
 const MAX_TOPX = 1000;
 /** peerType names getStats accepts: the seed's list, which is every class of the table. */
 const KNOWN_PEER_TYPES = new Set([...PEER_TYPE_RULES.map(([, type]) => type), UNCLASSIFIED]);
-const TOPS_WINDOWS: Record<string, { readonly bucket: number; readonly buckets: number }> = {
-  '1': { bucket: HOUR_MS, buckets: 24 },
-  '7': { bucket: 6 * HOUR_MS, buckets: 28 },
-  '28': { bucket: DAY_MS, buckets: 28 },
-};
+/** A Map, not an object: `days=constructor` must find nothing, not Object's constructor. */
+const TOPS_WINDOWS = new Map<string, { readonly bucket: number; readonly buckets: number }>([
+  ['1', { bucket: HOUR_MS, buckets: 24 }],
+  ['7', { bucket: 6 * HOUR_MS, buckets: 28 }],
+  ['28', { bucket: DAY_MS, buckets: 28 }],
+]);
 
 const dayLabel = (time: number): string => `${formatUtc(time).slice(0, 10)} 00:00:00`;
 
@@ -99,11 +100,16 @@ export function registerPublicRoutes(app: FastifyInstance, { config, store, cach
   get('/alert/datasetAlertTypesPerMonth', async (query, now) => {
     const range = datasetRange(query, now);
     if (!range) return jsonNope;
-    const dataset: Record<string, Record<string, number>> = {};
+    // Keys from the data (a peerType, a URL) may be `__proto__`: collected in Maps, turned into
+    // objects by Object.fromEntries, which defines own properties whatever their names.
+    const dataset = new Map<string, Map<string, number>>();
     for (const { day, peerType, count } of await store.createdPerDayAndType(scopeOf(query), range)) {
-      (dataset[dayLabel(day)] ??= {})[peerType] = count;
+      const label = dayLabel(day);
+      const perType = dataset.get(label) ?? new Map<string, number>();
+      dataset.set(label, perType.set(peerType, count));
     }
-    return jsonAnswer([{ datasetAlertsPerMonth: dataset }]);
+    const datasetObject = Object.fromEntries([...dataset].map(([label, perType]) => [label, Object.fromEntries(perType)]));
+    return jsonAnswer([{ datasetAlertsPerMonth: datasetObject }]);
   });
 
   get('/alert/topCountriesAttacks', async (query, now) => {
@@ -182,18 +188,16 @@ export function registerPublicRoutes(app: FastifyInstance, { config, store, cach
   get('/alert/tops', async (query, now) => {
     const type = param(query, 'type');
     const topx = integerParam(param(query, 'topx'), 1, 30);
-    const window = TOPS_WINDOWS[param(query, 'days') ?? ''];
+    const window = TOPS_WINDOWS.get(param(query, 'days') ?? '');
     if ((type !== 'urls' && type !== 'destports') || topx === undefined || !window) return nope;
     // Buckets on the UTC grid, the last one holding now.
     const to = Math.floor(windowEnd(now) / window.bucket) * window.bucket + window.bucket;
     const from = to - window.buckets * window.bucket;
     const timelines = await store.topTimelines(scopeOf(query), type as TopKind, { from, to }, window.bucket, topx);
-    const result: Record<string, Record<string, number>> = {};
-    for (const { key, total, buckets } of timelines) {
+    return jsonAnswer(Object.fromEntries(timelines.map(({ key, total, buckets }) => {
       const entry: Record<string, number> = { total };
       for (let start = from; start < to; start += window.bucket) entry[formatUtc(start)] = buckets.get(start) ?? 0;
-      result[key] = entry;
-    }
-    return jsonAnswer(result);
+      return [key, entry];
+    })));
   });
 }
