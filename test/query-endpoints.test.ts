@@ -243,7 +243,6 @@ describe('malformed parameters give DEFAULTRESPONSE', () => {
     '/alert/tops?type=urls&topx=31&days=1',
     '/alert/tops?type=urls&topx=abc&days=1',
     '/alert/tops?type=urls&topx=5&days=2',
-    '/alert/tops?type=urls&topx=5&days=abc',
     '/alert/tops?type=cves&topx=5&days=1',
     '/alert/tops?topx=5&days=1',
     '/alert/tops',

@@ -37,23 +37,26 @@ async function tops(app: GroupApp, query: string): Promise<Record<string, Record
   return await app.get(`/alert/tops?${query}`) as Record<string, Record<string, number>>;
 }
 
-describe('tops?days=1: 24 hourly buckets, the last holding now', () => {
+describe('tops?days=1: the last 24 hours in 25 hourly buckets, from the hour holding now-24h to the current one', () => {
   const app = useApp();
   let hour = 0;
-  let from = 0;
+  let first = 0;
+  let edgeIn = 0;
 
   before(async () => {
     await awayFromGridLine(HOUR, 5000);
     const now = Date.now();
     hour = Math.floor(now / HOUR) * HOUR;
-    from = hour - 23 * HOUR;
+    first = hour - 24 * HOUR;
+    // 30 s after now-24h: inside (the server's now is a little later than this one).
+    edgeIn = now - DAY + 30 * SECOND;
     await app.store([
       ...alertRecords(3, { ...at(now), ...web('/index.php') }),
-      alertRecord({ ...at(from), ...web('/index.php') }),
+      alertRecord({ ...at(edgeIn), ...web('/index.php') }),
       // By recievedTime: created ten days ago.
       ...alertRecords(2, { createTime: formatUtc(now - 10 * DAY), recievedTime: formatUtc(hour - 5 * HOUR + 30 * MINUTE), ...web('/admin') }),
-      // One second before the first bucket: outside.
-      ...alertRecords(4, { ...at(from - SECOND), ...web('/old') }),
+      // A second before now-24h: outside, though its hour is the first bucket shown.
+      ...alertRecords(4, { ...at(now - DAY - SECOND), ...web('/old') }),
       // Not Webpage: never a URL, but its port counts.
       ...alertRecords(5, { ...at(now), peerType: SSH, originalRequestString: '/index.php', targetEntryPort: '22' }),
       // Private.
@@ -61,16 +64,20 @@ describe('tops?days=1: 24 hourly buckets, the last holding now', () => {
     ]);
   });
 
-  it('type=urls: Webpage alerts only, keyed by originalRequestString, total and 24 hourly buckets incl. zeros', async () => {
+  const bucketOf = (time: number): number => Math.floor(time / HOUR) * HOUR;
+
+  it('type=urls: Webpage alerts only, keyed by originalRequestString, total and 25 hourly buckets incl. zeros', async () => {
     const body = await tops(app, 'type=urls&topx=5&days=1');
     assert.deepEqual(body, {
-      '/index.php': timeline(from, HOUR, 24, { [from]: 1, [hour]: 3 }),
-      '/admin': timeline(from, HOUR, 24, { [hour - 5 * HOUR]: 2 }),
+      '/index.php': timeline(first, HOUR, 25, { [bucketOf(edgeIn)]: 1, [hour]: 3 }),
+      '/admin': timeline(first, HOUR, 25, { [hour - 5 * HOUR]: 2 }),
     });
     for (const entry of Object.values(body)) {
       const keys = Object.keys(entry);
-      assert.equal(keys.length, 25);
+      assert.equal(keys.length, 26);
       assert.equal(keys[0], 'total');
+      assert.equal(keys[1], formatUtc(first));
+      assert.equal(keys[25], formatUtc(hour));
       for (const key of keys.slice(1)) assert.match(key, /^\d{4}-\d{2}-\d{2} \d{2}:00:00$/);
       assert.deepEqual(keys.slice(1), [...keys.slice(1)].sort());
     }
@@ -85,29 +92,44 @@ describe('tops?days=1: 24 hourly buckets, the last holding now', () => {
 
   it('type=destports: every peerType, keyed by targetEntryPort', async () => {
     assert.deepEqual(await tops(app, 'type=destports&topx=10&days=1'), {
-      80: timeline(from, HOUR, 24, { [from]: 1, [hour - 5 * HOUR]: 2, [hour]: 3 }),
-      22: timeline(from, HOUR, 24, { [hour]: 5 }),
+      80: timeline(first, HOUR, 25, { [bucketOf(edgeIn)]: 1, [hour - 5 * HOUR]: 2, [hour]: 3 }),
+      22: timeline(first, HOUR, 25, { [hour]: 5 }),
     });
     assert.deepEqual(Object.keys(await tops(app, 'type=destports&topx=1&days=1')), ['80']);
   });
 
   it('ci=0 private only, ci=-1 both', async () => {
-    assert.deepEqual(await tops(app, 'type=urls&topx=5&days=1&ci=0'), { '/private': timeline(from, HOUR, 24, { [hour]: 1 }) });
+    assert.deepEqual(await tops(app, 'type=urls&topx=5&days=1&ci=0'), { '/private': timeline(first, HOUR, 25, { [hour]: 1 }) });
     assert.deepEqual(Object.keys(await tops(app, 'type=urls&topx=5&days=1&ci=-1')).sort(), ['/admin', '/index.php', '/private']);
     assert.deepEqual(Object.keys(await tops(app, 'type=destports&topx=5&days=1&ci=0')), ['8080']);
   });
+
+  it('days absent or not a whole number counts as days=1, as the original; another number is Nope', async () => {
+    const oneDay = await tops(app, 'type=urls&topx=5&days=1');
+    for (const days of ['', '&days=', '&days=abc', '&days=7.0', '&days=1x']) {
+      assert.deepEqual(await tops(app, `type=urls&topx=5${days}`), oneDay, days);
+    }
+    // A whole number the way Python's int() reads it.
+    assert.deepEqual(Object.keys((await tops(app, 'type=urls&topx=5&days=+7'))['/index.php']!).length, Object.keys((await tops(app, 'type=urls&topx=5&days=7'))['/index.php']!).length);
+    for (const days of ['2', '0', '-1', '29', '%2B2']) {
+      const reply = await fetchText(`${app.running.url}/alert/tops?type=urls&topx=5&days=${days}`);
+      assert.equal(reply.text, 'Nope', days);
+    }
+  });
 });
 
-describe('tops?days=7: 28 six-hourly buckets on the UTC grid', () => {
+describe('tops?days=7: six-hourly buckets on the UTC grid from 00:00 six days ago to the current one', () => {
   const app = useApp();
   let last = 0;
   let from = 0;
+  let buckets = 0;
 
   before(async () => {
-    await awayFromGridLine(HOUR, 5000);
+    await awayFromGridLine(6 * HOUR, 5000);
     const now = Date.now();
     last = Math.floor(now / (6 * HOUR)) * 6 * HOUR;
-    from = last - 27 * 6 * HOUR;
+    from = Math.floor(now / DAY) * DAY - 6 * DAY;
+    buckets = (last - from) / (6 * HOUR) + 1;
     await app.store([
       alertRecord({ ...at(from), ...web('/a') }),
       alertRecord({ ...at(from - SECOND), ...web('/a') }),
@@ -117,10 +139,11 @@ describe('tops?days=7: 28 six-hourly buckets on the UTC grid', () => {
     ]);
   });
 
-  it('bucket starts at 00, 06, 12 and 18 UTC; the first from 27 buckets before the current one', async () => {
+  it('bucket starts at 00, 06, 12 and 18 UTC, the first at 00:00 six days ago (25 to 28 buckets)', async () => {
+    assert.ok(buckets >= 25 && buckets <= 28, String(buckets));
     assert.deepEqual(await tops(app, 'type=urls&topx=10&days=7'), {
-      '/a': timeline(from, 6 * HOUR, 28, { [from]: 1, [from + 10 * 6 * HOUR]: 2, [last]: 1 }),
-      '/b': timeline(from, 6 * HOUR, 28, { [last]: 1 }),
+      '/a': timeline(from, 6 * HOUR, buckets, { [from]: 1, [from + 10 * 6 * HOUR]: 2, [last]: 1 }),
+      '/b': timeline(from, 6 * HOUR, buckets, { [last]: 1 }),
     });
     const keys = Object.keys((await tops(app, 'type=urls&topx=10&days=7'))['/a']!).slice(1);
     for (const key of keys) assert.match(key, /^\d{4}-\d{2}-\d{2} (00|06|12|18):00:00$/);
@@ -128,13 +151,13 @@ describe('tops?days=7: 28 six-hourly buckets on the UTC grid', () => {
 
   it('destports over 7 days', async () => {
     assert.deepEqual(await tops(app, 'type=destports&topx=10&days=7'), {
-      80: timeline(from, 6 * HOUR, 28, { [from]: 1, [from + 10 * 6 * HOUR]: 2, [last]: 1 }),
-      8080: timeline(from, 6 * HOUR, 28, { [last]: 1 }),
+      80: timeline(from, 6 * HOUR, buckets, { [from]: 1, [from + 10 * 6 * HOUR]: 2, [last]: 1 }),
+      8080: timeline(from, 6 * HOUR, buckets, { [last]: 1 }),
     });
   });
 });
 
-describe('tops?days=28: 28 daily buckets', () => {
+describe('tops?days=28: 28 daily buckets up to now', () => {
   const app = useApp();
   let today = 0;
   let from = 0;
@@ -150,6 +173,8 @@ describe('tops?days=28: 28 daily buckets', () => {
       ...alertRecords(3, { ...at(today - SECOND), ...web('/a') }),
       alertRecord({ ...at(today), ...web('/a') }),
       ...alertRecords(6, { ...at(today - 10 * DAY + 7 * HOUR), ...web('/c', { targetEntryPort: '443' }) }),
+      // Stamped later than now (another instance's clock, an import): not yet.
+      alertRecord({ ...at(Math.min(now + MINUTE, today + DAY - SECOND)), ...web('/later', { targetEntryPort: '8443' }) }),
     ]);
   });
 

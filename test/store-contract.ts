@@ -181,22 +181,53 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
       }
     });
 
-    test('top timelines on the bucket grid equal naive counts', async () => {
-      for (const [kind, bucket, buckets] of [['destports', HOUR, 24], ['urls', 6 * HOUR, 12], ['destports', DAY, 4]] as const) {
-        const to = Math.ceil((now + 1000) / bucket) * bucket;
-        const from = to - buckets * bucket;
+    test('top timelines over windows that cut through buckets: naive counts, on the UTC bucket grid', async () => {
+      const today = Math.floor(now / DAY) * DAY;
+      const windows = [
+        // The three windows of `tops`: the last 24 h hourly, from 00:00 6 days ago 6-hourly, from 00:00 27 days ago daily.
+        ['destports', HOUR, now - DAY, now + 1000], ['urls', HOUR, now - DAY, now + 1000],
+        ['urls', 6 * HOUR, today - 6 * DAY, now + 1000], ['destports', DAY, today - 27 * DAY, now + 1000],
+        // Both edges inside hours, in the past.
+        ['destports', 6 * HOUR, now - 2 * DAY - 1_234_000, now - 7 * HOUR + 56_000], ['urls', DAY, now - 50 * HOUR + 7000, now - 3 * HOUR - 1000],
+      ] as const;
+      for (const [kind, bucket, from, to] of windows) {
         const timelines = await store.topTimelines('community', kind, { from, to }, bucket, 3);
         const relevant = records.filter((r) => r.document.clientDomain && within(r.document.recievedTime, from, to) &&
           (kind === 'destports' || r.document.peerType === 'Webpage'));
         const keyOf = (d: AlertDocument): string => (kind === 'destports' ? d.targetEntryPort : d.originalRequestString);
         const totals = [...tally(relevant.map((r) => keyOf(r.document)))].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 3);
-        assert.deepEqual(timelines.map((t) => [t.key, t.total]), totals, `${kind} per ${bucket / HOUR} h`);
+        const label = `${kind} per ${bucket / HOUR} h over [${formatUtc(from)}, ${formatUtc(to)})`;
+        assert.deepEqual(timelines.map((t) => [t.key, t.total]), totals, label);
         for (const timeline of timelines) {
           const expected = tally(relevant.filter((r) => keyOf(r.document) === timeline.key)
-            .map((r) => String(from + Math.floor((parseUtc(r.document.recievedTime) - from) / bucket) * bucket)));
-          assert.deepEqual(new Map([...timeline.buckets].map(([k, v]) => [String(k), v])), expected);
+            .map((r) => String(Math.floor(parseUtc(r.document.recievedTime) / bucket) * bucket)));
+          assert.deepEqual(new Map([...timeline.buckets].map(([k, v]) => [String(k), v])), expected, label);
         }
       }
+    });
+
+    test('a key that many others outrank on some days still counts on those days (no top N per day)', async () => {
+      // Private, three whole days before the other records: 62000 has 50, 2 and 50 alerts; on
+      // the middle day 30 other ports have 5 each. A top list cut per day (a search engine's terms
+      // aggregation over daily indices, as the original read them) loses 62000's 2 alerts there.
+      const first = Math.floor(now / DAY) * DAY - 7 * DAY;
+      const port = (targetEntryPort: string, day: number, k: number): AlertRecord => {
+        const time = formatUtc(first + day * DAY + 3600_000 + k * 1000);
+        return alertRecord({ recievedTime: time, createTime: time, clientDomain: false, peerType: 'Network(honeytrap)', targetEntryPort },
+          createHash('md5').update(`outranked-${targetEntryPort}-${day}-${k}`).digest('hex'));
+      };
+      const outranked = [
+        ...[50, 2, 50].flatMap((count, day) => Array.from({ length: count }, (_, k) => port('62000', day, k))),
+        ...Array.from({ length: 30 }, (_, i) => Array.from({ length: 5 }, (_, k) => port(String(62100 + i), 1, k))).flat(),
+      ];
+      records.push(...outranked);
+      await store.storeAlerts(outranked);
+      const range = { from: first, to: first + 3 * DAY };
+      const [top] = await store.topTimelines('private', 'destports', range, DAY, 1);
+      assert.deepEqual(top, { key: '62000', total: 102, buckets: new Map([[first, 50], [first + DAY, 2], [first + 2 * DAY, 50]]) });
+      const three = await store.topTimelines('private', 'destports', range, DAY, 3);
+      assert.deepEqual(three.map((t) => [t.key, t.total, [...t.buckets]]),
+        [['62000', 102, [[first, 50], [first + DAY, 2], [first + 2 * DAY, 50]]], ['62100', 5, [[first + DAY, 5]]], ['62101', 5, [[first + DAY, 5]]]]);
     });
 
     test('top keys stay exact when a key that is never heavy in one bucket beats one heavy in a single bucket', async () => {

@@ -107,7 +107,9 @@ export interface AlertStore {
   sensorsReceived(scope: DomainScope, range: TimeRange): Promise<SensorReport[]>;
   /**
    * The `limit` URLs (of Webpage alerts) or destination ports with most alerts received in the
-   * range, each with counts per bucket of `bucketMs` starting at range.from.
+   * range (any whole seconds), most first, ties by key; each with its counts per bucket of the
+   * UTC grid of `bucketMs` (whole hours dividing a day; a bucket starts at a multiple of
+   * bucketMs since the epoch). Exact: never a top list cut per day or per shard and summed.
    */
   topTimelines(scope: DomainScope, kind: TopKind, range: TimeRange, bucketMs: number, limit: number): Promise<TopTimeline[]>;
 

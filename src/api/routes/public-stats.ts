@@ -24,12 +24,10 @@ const MAX_MINUTES = 10 * 366 * 24 * 60;
 const MAX_TOPX = 1000;
 /** peerType names getStats accepts: the seed's list, which is every class of the table. */
 const KNOWN_PEER_TYPES = new Set([...PEER_TYPE_RULES.map(([, type]) => type), UNCLASSIFIED]);
-/** A Map, not an object: `days=constructor` must find nothing, not Object's constructor. */
-const TOPS_WINDOWS = new Map<string, { readonly bucket: number; readonly buckets: number }>([
-  ['1', { bucket: HOUR_MS, buckets: 24 }],
-  ['7', { bucket: 6 * HOUR_MS, buckets: 28 }],
-  ['28', { bucket: DAY_MS, buckets: 28 }],
-]);
+/** Bucket sizes of `tops` per `days`. */
+const TOPS_BUCKETS: ReadonlyMap<number, number> = new Map([[1, HOUR_MS], [7, 6 * HOUR_MS], [28, DAY_MS]]);
+/** What Python's int() reads as a whole number (the original read `days` with it). */
+const PYTHON_INT = /^\s*[+-]?\d+(?:_\d+)*\s*$/;
 
 const dayLabel = (time: number): string => `${formatUtc(time).slice(0, 10)} 00:00:00`;
 
@@ -188,15 +186,19 @@ export function registerPublicRoutes(app: FastifyInstance, { config, store, cach
   get('/alert/tops', async (query, now) => {
     const type = param(query, 'type');
     const topx = integerParam(param(query, 'topx'), 1, 30);
-    const window = TOPS_WINDOWS.get(param(query, 'days') ?? '');
-    if ((type !== 'urls' && type !== 'destports') || topx === undefined || !window) return nope;
-    // Buckets on the UTC grid, the last one holding now.
-    const to = Math.floor(windowEnd(now) / window.bucket) * window.bucket + window.bucket;
-    const from = to - window.buckets * window.bucket;
-    const timelines = await store.topTimelines(scopeOf(query), type as TopKind, { from, to }, window.bucket, topx);
+    // Absent or not a whole number: 1, as the original's `request.args.get('days', 1, type=int)`.
+    const rawDays = param(query, 'days') ?? '';
+    const days = PYTHON_INT.test(rawDays) ? Number(rawDays.trim().replace(/_/g, '')) : 1;
+    const bucket = TOPS_BUCKETS.get(days);
+    if ((type !== 'urls' && type !== 'destports') || topx === undefined || bucket === undefined) return nope;
+    // days=1: the last 24 hours; 7 and 28: from 00:00 UTC of the day days-1 ago. Up to now, in
+    // buckets on the UTC grid from the one holding the start to the one holding now.
+    const range = days === 1 ? lastMinutes(now, 1440) : { from: startOfUtcDay(now) - (days - 1) * DAY_MS, to: windowEnd(now) };
+    const first = Math.floor(range.from / bucket) * bucket;
+    const timelines = await store.topTimelines(scopeOf(query), type as TopKind, range, bucket, topx);
     return jsonAnswer(Object.fromEntries(timelines.map(({ key, total, buckets }) => {
       const entry: Record<string, number> = { total };
-      for (let start = from; start < to; start += window.bucket) entry[formatUtc(start)] = buckets.get(start) ?? 0;
+      for (let start = first; start < range.to; start += bucket) entry[formatUtc(start)] = buckets.get(start) ?? 0;
       return [key, entry];
     })));
   });

@@ -58,6 +58,11 @@ function firstProven<T>(tiers: number, attempt: (tier: number) => T | undefined)
   return undefined;
 }
 
+/** The entries above 0 (a complement can take a key's count in a window down to nothing). */
+function positive(totals: ReadonlyMap<string, number>): Map<string, number> {
+  return new Map([...totals].filter(([, count]) => count > 0));
+}
+
 /** The `limit` largest totals, ties by key. */
 function topOf(totals: ReadonlyMap<string, number>, limit: number): Array<[string, number]> {
   return [...totals].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).slice(0, limit);
@@ -72,6 +77,20 @@ interface TopPiece {
   /** Rows read so far in this question, per key: tiers and timelines share them. */
   readonly rowsByKey: Map<string, Array<[number, number]>>;
 }
+
+/** A partial hour at an edge of a top question, counted from the raw alerts (sign -1: a complement). */
+interface TopEdge {
+  /** Start of the hour that holds it, epoch ms. */
+  readonly hour: number;
+  readonly sign: 1 | -1;
+  readonly counts: ReadonlyMap<string, number>;
+}
+
+/** SQL twins of the keys aggregates.ts counts for the top tables. */
+const TOP_KEY_SQL: Record<TopKind, { readonly column: string; readonly filter: string }> = {
+  urls: { column: '"originalRequestString"', filter: `AND "peerType" = 'Webpage'` },
+  destports: { column: '"targetEntryPort"', filter: '' },
+};
 
 function encodeSummary(summary: ActivitySummary): string {
   return JSON.stringify({ total: summary.total, perType: [...summary.perType] });
@@ -345,37 +364,52 @@ export class SqliteQueries {
   }
 
   topTimelines(scope: DomainScope, kind: TopKind, range: TimeRange, bucketMs: number, limit: number): TopTimeline[] {
-    if (range.from % HOUR_MS !== 0 || range.to % HOUR_MS !== 0) throw new RangeError('top timelines need hour-aligned ranges');
+    if (bucketMs % HOUR_MS !== 0 || DAY_MS % bucketMs !== 0) throw new RangeError('timeline buckets are whole hours that divide a day');
     const where = `${this.inDomains(scope)} AND kind = ${TOP_KIND[kind]} AND bucket >= ? AND bucket < ?`;
-    // The top keys come from whole days where the range has them, hours at its edges.
-    const pieces = splitRange(range, [HOUR_MS, DAY_MS]).map((piece): TopPiece => {
-      const daily = piece.grain === DAY_MS;
-      return {
-        table: daily ? 'agg_received_day_top' : 'agg_received_hour_top',
-        buckets: (piece.to - piece.from) / piece.grain,
-        bounds: [piece.from / 1000, piece.to / 1000],
-        rowsByKey: new Map(),
-      };
-    });
-    const tiers = Math.max(...pieces.map((piece) => HEAVY_MARKS[piece.table].from.length));
-    const top = firstProven(tiers, (tier) => this.heavyTop(pieces, where, scope, TOP_KIND[kind], limit, tier))
-      ?? this.groupedTop(pieces, where, limit);
+    // Whole days where the range has them, whole hours next to them, raw alerts in the partial
+    // hours at its edges (a head edge ending now reads its hour whole and subtracts the future).
+    const split = splitRange(range, [HOUR_MS, DAY_MS], Date.now());
+    const pieces = split.filter((piece) => piece.grain !== 0).map((piece): TopPiece => ({
+      table: piece.grain === DAY_MS ? 'agg_received_day_top' : 'agg_received_hour_top',
+      buckets: (piece.to - piece.from) / piece.grain,
+      bounds: [piece.from / 1000, piece.to / 1000],
+      rowsByKey: new Map(),
+    }));
+    const edges = split.filter((piece) => piece.grain === 0).map((piece): TopEdge => ({
+      hour: Math.floor(piece.from / HOUR_MS) * HOUR_MS,
+      sign: piece.sign,
+      counts: new Map(this.rawTopPairs(scope, kind, piece)),
+    }));
+    const tiers = Math.max(...[...pieces.map((piece) => piece.table), 'agg_received_hour_top' as const].map((table) => HEAVY_MARKS[table].from.length));
+    const top = firstProven(tiers, (tier) => this.heavyTop(pieces, edges, where, scope, TOP_KIND[kind], limit, tier))
+      ?? this.groupedTop(pieces, edges, where, limit);
     if (top.length === 0) return [];
-    // The timeline needs the grain of its buckets: days only when they are whole days.
-    const daily = bucketMs % DAY_MS === 0 && range.from % DAY_MS === 0 && range.to % DAY_MS === 0;
-    const table: TopPiece['table'] = daily ? 'agg_received_day_top' : 'agg_received_hour_top';
     const keys = top.map(([key]) => key);
-    // When the range is one piece of that grain, the top keys' rows were read already.
-    const rows = pieces.length === 1 && pieces[0]!.table === table
-      ? this.keyRows(pieces[0]!, where, keys)
-      : this.timelineRows(table, where, range, bucketMs, keys);
+    const onGrid = (ms: number): number => Math.floor(ms / bucketMs) * bucketMs;
+    const timelines = new Map(keys.map((key) => [key, new Map<number, number>()]));
+    for (const piece of pieces) {
+      // Day rows serve a timeline of days; a finer one reads the piece's hours, summed per bucket by SQLite.
+      const rows = piece.table === 'agg_received_day_top' && bucketMs < DAY_MS
+        ? this.timelineRows('agg_received_hour_top', where, piece.bounds, bucketMs, keys)
+        : this.keyRows(piece, where, keys);
+      for (const key of keys) for (const [bucket, count] of rows.get(key)!) addTo(timelines.get(key)!, onGrid(bucket * 1000), count);
+    }
+    for (const edge of edges) {
+      for (const key of keys) addTo(timelines.get(key)!, onGrid(edge.hour), edge.sign * (edge.counts.get(key) ?? 0));
+    }
     return top.map(([key, total]) => {
-      const buckets = new Map<number, number>();
-      for (const [bucket, count] of rows.get(key)!) {
-        addTo(buckets, range.from + Math.floor((bucket * 1000 - range.from) / bucketMs) * bucketMs, count);
-      }
+      const buckets = timelines.get(key)!;
+      for (const [bucket, count] of buckets) if (count === 0) buckets.delete(bucket);
       return { key, total, buckets };
     });
+  }
+
+  /** Top keys counted from the raw alerts received in a piece (a part of one hour). */
+  private rawTopPairs(scope: DomainScope, kind: TopKind, piece: RangePiece): Array<[string, number]> {
+    const { column, filter } = TOP_KEY_SQL[kind];
+    return this.pairs(
+      `SELECT ${column}, count(*) FROM alerts WHERE ${this.inDomains(scope, '"clientDomain"')} ${filter}
+       AND "recievedTime" >= ? AND "recievedTime" < ? GROUP BY 1`, formatUtc(piece.from), formatUtc(piece.to));
   }
 
   /** The (bucket, count) rows of the keys in the piece, read once per key and call. */
@@ -391,17 +425,16 @@ export class SqliteQueries {
   }
 
   /**
-   * Counts of the keys per timeline bucket (seconds), summed by SQLite: a week of hourly rows is
-   * thousands of rows, a few hundred once summed, and handing rows to JS is what costs (bench/query).
+   * Counts of the keys per timeline bucket on the UTC grid (seconds) within `bounds` (seconds),
+   * summed by SQLite: a week of hourly rows is thousands of rows, a few hundred once summed, and
+   * handing rows to JS is what costs (bench/query).
    */
-  private timelineRows(table: string, where: string, range: TimeRange, bucketMs: number, keys: readonly string[]): Map<string, Array<[number, number]>> {
-    const from = range.from / 1000;
-    const step = bucketMs / 1000;
+  private timelineRows(table: string, where: string, bounds: readonly number[], bucketMs: number, keys: readonly string[]): Map<string, Array<[number, number]>> {
     const rows = this.statement(
       // `%` works on integers whatever the binding (JS numbers bind as REAL); `/` would not.
-      `SELECT key, bucket - (bucket - ?) % ?, sum(count) FROM ${table} INDEXED BY ${table}_key
+      `SELECT key, bucket - bucket % ?, sum(count) FROM ${table} INDEXED BY ${table}_key
        WHERE ${where} AND key IN (SELECT value FROM json_each(?)) GROUP BY key, 2`,
-    ).raw().all(from, step, from, range.to / 1000, JSON.stringify(keys)) as Array<[string, number, number]>;
+    ).raw().all(bucketMs / 1000, ...bounds, JSON.stringify(keys)) as Array<[string, number, number]>;
     const byKey = new Map(keys.map((key) => [key, [] as Array<[number, number]>]));
     for (const [key, bucket, count] of rows) byKey.get(key)!.push([bucket, count]);
     return byKey;
@@ -415,14 +448,15 @@ export class SqliteQueries {
   }
 
   /** The top keys by grouping every row of every piece: exact, and cheap while data is small. */
-  private groupedTop(pieces: readonly TopPiece[], where: string, limit: number): Array<[string, number]> {
+  private groupedTop(pieces: readonly TopPiece[], edges: readonly TopEdge[], where: string, limit: number): Array<[string, number]> {
     const totals = new Map<string, number>();
     for (const piece of pieces) {
       for (const [key, count] of this.pairs(`SELECT key, sum(count) FROM ${piece.table} WHERE ${where} GROUP BY key`, ...piece.bounds)) {
         addTo(totals, key, count);
       }
     }
-    return topOf(totals, limit);
+    for (const edge of edges) for (const [key, count] of edge.counts) addTo(totals, key, edge.sign * count);
+    return topOf(positive(totals), limit);
   }
 
   /**
@@ -431,15 +465,24 @@ export class SqliteQueries {
    * the top keys among the heavy ones beats that bound, the answer is exact; otherwise (little
    * data, flat distributions) undefined sends the caller to the next tier or the full grouping.
    */
-  private heavyTop(pieces: readonly TopPiece[], where: string, scope: DomainScope, kind: number, limit: number, tier: number): Array<[string, number]> | undefined {
+  private heavyTop(pieces: readonly TopPiece[], edges: readonly TopEdge[], where: string, scope: DomainScope, kind: number, limit: number,
+    tier: number): Array<[string, number]> | undefined {
     const candidates = new Set<string>();
     let outsiderBound = 0;
+    // A table with fewer tiers repeats its most lenient one.
+    const threshold = (table: HeavyTable): number => HEAVY_MARKS[table].from[Math.min(tier, HEAVY_MARKS[table].from.length - 1)]!;
     for (const { table, buckets, bounds } of pieces) {
-      // A table with fewer tiers repeats its most lenient one.
-      const thresholds = HEAVY_MARKS[table].from;
-      const from = thresholds[Math.min(tier, thresholds.length - 1)]!;
+      const from = threshold(table);
       for (const key of this.heavyKeys(table, scope, kind, from, bounds)) candidates.add(key);
       outsiderBound += buckets * (from - 1) * DOMAINS[scope].length;
+    }
+    // A raw edge is part of one hour: a key heavy in none of its hour has fewer than `from` there.
+    // A complement only takes away from an hour counted whole above.
+    for (const edge of edges) {
+      if (edge.sign < 0) continue;
+      const from = threshold('agg_received_hour_top');
+      for (const key of this.heavyKeys('agg_received_hour_top', scope, kind, from, [edge.hour / 1000, (edge.hour + HOUR_MS) / 1000])) candidates.add(key);
+      outsiderBound += (from - 1) * DOMAINS[scope].length;
     }
     if (candidates.size < limit) return undefined;
     const totals = new Map<string, number>();
@@ -447,7 +490,8 @@ export class SqliteQueries {
       const rows = this.keyRows(piece, where, [...candidates]);
       for (const key of candidates) for (const [, count] of rows.get(key)!) addTo(totals, key, count);
     }
-    const top = topOf(totals, limit);
+    for (const edge of edges) for (const key of candidates) addTo(totals, key, edge.sign * (edge.counts.get(key) ?? 0));
+    const top = topOf(positive(totals), limit);
     return top.length === limit && top[limit - 1]![1] > outsiderBound ? top : undefined;
   }
 
