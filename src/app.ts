@@ -1,5 +1,6 @@
 /** Wires one PEBA instance together: store, GeoIP, authentication, ingestion, HTTP. */
 import type { FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
 import { probe } from './api/routes/heartbeat';
 import { buildServer } from './api/server';
 import { Authenticator } from './auth/authenticator';
@@ -28,6 +29,8 @@ export interface App {
 export interface AppOverrides {
   /** Use this store instead of opening the one config.STORE names. */
   readonly store?: AlertStore;
+  /** Where log lines go instead of standard output. */
+  readonly logStream?: DestinationStream;
 }
 
 export function createApp(config: Config, overrides: AppOverrides = {}): App {
@@ -58,7 +61,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     commitQueueDepth: () => commits.depth,
   });
   const server = buildServer({
-    config, store, authenticator, ingest, sharedCache, metrics,
+    config, store, authenticator, ingest, sharedCache, metrics, logStream: overrides.logStream,
     caching: { cache, ttlOverrides: config.CACHE_TTL },
   });
   if (sharedCache) sharedCache.log = { warn: (m) => server.log.warn(m), info: (m) => server.log.info(m) };

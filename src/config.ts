@@ -53,6 +53,8 @@ export interface Config {
   readonly CACHE_STALE_SECONDS: number;
   /** Ours: which peers may name the client in X-Forwarded-For; null = none (the peer is the client). */
   readonly TRUST_PROXY: TrustProxy;
+  /** Ours: `on` logs one line per answered request at info. */
+  readonly ACCESS_LOG: 'on' | 'off';
   /** Ours: `on` serves Prometheus metrics at /metrics. */
   readonly METRICS: 'on' | 'off';
   /** Ours: when set, /metrics wants `Authorization: Bearer <this>`. */
@@ -157,6 +159,7 @@ const SCHEMA: { [K in keyof Config]: readonly [string, Parser<Config[K]>] } = {
   CACHE_TTL: ['', cacheLifetimes],
   CACHE_STALE_SECONDS: ['60', integer(0, 86_400)],
   TRUST_PROXY: ['off', trustProxy],
+  ACCESS_LOG: ['on', oneOf('on', 'off')],
   METRICS: ['on', oneOf('on', 'off')],
   METRICS_TOKEN: ['', text],
 };

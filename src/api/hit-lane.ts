@@ -11,6 +11,7 @@
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { CachedAnswer, ResponseCache } from '../cache/response-cache';
 import type { Metrics } from '../metrics/metrics';
+import type { AccessLog } from './access-log';
 import { corsHeaders } from './cors';
 
 /** Bounds the raw-URL memory: junk query strings must not grow it without end. */
@@ -32,6 +33,7 @@ export class HitLane {
     private readonly cache: ResponseCache,
     private readonly corsDomain: string,
     private readonly metrics: Metrics | null = null,
+    private readonly accessLog: AccessLog | null = null,
   ) {}
 
   /** Called by the regular route (pattern `route`) after it answered `rawUrl` from the entry under `key`. */
@@ -49,7 +51,7 @@ export class HitLane {
   /** Answers the request if it is a GET for a fresh cached answer; false leaves it to Fastify. */
   serve(request: IncomingMessage, response: ServerResponse): boolean {
     if (!this.open || request.method !== 'GET' || request.url === undefined) return false;
-    const started = this.metrics ? performance.now() : 0;
+    const started = this.metrics || this.accessLog ? performance.now() : 0;
     const remembered = this.byUrl.get(request.url);
     if (remembered === undefined) return false;
     const answer = this.cache.freshAnswer(remembered.key);
@@ -66,6 +68,7 @@ export class HitLane {
       this.metrics.cacheAnswered('hit');
       this.metrics.httpAnswered(remembered.route, 'GET', answer.status, (performance.now() - started) / 1000);
     }
+    this.accessLog?.answered(request, answer.status, Buffer.byteLength(answer.body), performance.now() - started);
     return true;
   }
 

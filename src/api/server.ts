@@ -7,13 +7,15 @@ import type { CacheStore } from '../cache/cache-store';
 import type { Metrics } from '../metrics/metrics';
 import type { AlertStore } from '../store/store';
 import type { AnswerCaching } from './cached-answers';
-import { trustFunction } from '../net/client-address';
+import type { DestinationStream } from 'pino';
+import { clientAddressOf, trustFunction } from '../net/client-address';
+import { AccessLog, createLogger } from './access-log';
 import { corsHeaders } from './cors';
 import { resultXml } from './format/xml';
 import { HitLane, serverWithHitLane } from './hit-lane';
 import { registerHeartbeatRoutes } from './routes/heartbeat';
 import { registerMetricsRoute } from './routes/metrics';
-import { INGEST_PATH, registerIngestRoutes } from './routes/ingest';
+import { INGEST_PATH, refuseMessage, registerIngestRoutes } from './routes/ingest';
 import { registerPrivateRoutes } from './routes/private-lists';
 import { registerPublicRoutes } from './routes/public-stats';
 
@@ -26,19 +28,24 @@ export interface ServerDependencies {
   /** The shared cache, for the heartbeat; null when answers are cached in-process only. */
   readonly sharedCache: CacheStore | null;
   readonly metrics: Metrics;
+  /** Where log lines go; standard output when absent (tests read them). */
+  readonly logStream?: DestinationStream;
 }
 
-export function buildServer({ config, store, authenticator, ingest, caching, sharedCache, metrics }: ServerDependencies): FastifyInstance {
+export function buildServer({ config, store, authenticator, ingest, caching, sharedCache, metrics, logStream }: ServerDependencies): FastifyInstance {
+  const logger = createLogger(config.LOG_LEVEL, logStream);
+  // X-Forwarded-For names the client only when it comes from a proxy TRUST_PROXY trusts.
+  const trust = trustFunction(config.TRUST_PROXY);
+  const accessLog = config.ACCESS_LOG === 'on' ? new AccessLog(logger, clientAddressOf(trust)) : null;
   // Nobody reads the numbers when metrics are off: the lane, the hottest path, then counts nothing.
-  const lane = caching.cache ? new HitLane(caching.cache, config.CORSDOMAIN, config.METRICS === 'on' ? metrics : null) : null;
+  const lane = caching.cache ? new HitLane(caching.cache, config.CORSDOMAIN, config.METRICS === 'on' ? metrics : null, accessLog) : null;
   const app = Fastify({
     ...(lane && { serverFactory: serverWithHitLane(lane) }),
     bodyLimit: config.BODY_LIMIT,
-    // X-Forwarded-For names the client only when it comes from a proxy TRUST_PROXY trusts.
-    trustProxy: trustFunction(config.TRUST_PROXY),
-    // A log line per request would cost more than the request at ingest rates.
+    trustProxy: trust,
+    // Fastify's two lines per request (received, completed) are replaced by the one access line.
     logController: new LogController({ disableRequestLogging: true }),
-    logger: { level: config.LOG_LEVEL },
+    loggerInstance: logger,
   });
 
   // ewsposter and scripts post XML under all sorts of content types (or none): take any body as text.
@@ -54,6 +61,10 @@ export function buildServer({ config, store, authenticator, ingest, caching, sha
   // Counted by route pattern, never by URL: the label set stays bounded whatever clients ask.
   app.addHook('onResponse', (request, reply, done) => {
     metrics.httpAnswered(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);
+    if (accessLog) {
+      const length = reply.getHeader('content-length');
+      accessLog.answered(request.raw, reply.statusCode, length === undefined ? undefined : Number(length), reply.elapsedTime);
+    }
     done();
   });
 
@@ -67,6 +78,7 @@ export function buildServer({ config, store, authenticator, ingest, caching, sha
       : status === 500 ? 'internal error' : error.message;
     if (status === 500) request.log.error({ err: error }, 'unhandled error');
     if (request.url.split('?', 1)[0] === INGEST_PATH) {
+      if (status < 500) return refuseMessage(request, reply, status, message, metrics);
       metrics.messageRefused(status);
       return reply.code(status).type('text/xml; charset=utf-8').send(resultXml('Failed', message));
     }

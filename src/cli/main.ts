@@ -58,9 +58,11 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return values.help ? 0 : 2;
   }
-  const config = loadConfig({ file: values.config, warn: (m) => console.error(`warning: ${m}`) });
   const [command, sub, name] = positionals;
-  if (command === 'start') return start(config);
+  // The server logs JSON: its warnings about the configuration go into that same log.
+  const configWarnings: string[] = [];
+  const config = loadConfig({ file: values.config, warn: (m) => (command === 'start' ? configWarnings.push(m) : console.error(`warning: ${m}`)) });
+  if (command === 'start') return start(config, configWarnings);
   if (command === 'user') {
     if (sub === 'add' && name) return addUser(config, name, values.token, values.email ?? '', values['get-only'] ?? false);
     if (sub === 'list') return listUsers(config);
@@ -73,8 +75,9 @@ async function main(argv: string[]): Promise<number> {
   throw new UsageError(`unknown command: ${positionals.join(' ')}`);
 }
 
-async function start(config: Config): Promise<number> {
+async function start(config: Config, configWarnings: readonly string[]): Promise<number> {
   const app = createApp(config);
+  for (const warning of configWarnings) app.server.log.warn({ configuration: true }, warning);
   const { host, port } = config.BINDHOST;
   await app.server.listen({ host, port });
   app.server.log.info({ store: config.STORE }, `PEBA serving on ${host}:${port}`);

@@ -18,6 +18,13 @@ export interface IngestResult {
   readonly skipReasons: ReadonlyMap<string, number>;
 }
 
+/** Wrong or missing credentials (403); carries the username the sender gave, for the log. */
+export class LoginRefusedError extends EwsMessageError {
+  constructor(readonly username: string | null) {
+    super('Authentication failed', 403);
+  }
+}
+
 /** The store could not commit; the sender should retry (ids make that safe). */
 export class StoreFailedError extends Error {}
 
@@ -35,7 +42,7 @@ export class IngestService {
     const message = parseEwsMessage(xml, this.limits);
     const credentials = message.credentials;
     const identity = credentials && (await this.authenticator.authenticate(credentials.username, credentials.token));
-    if (!identity) throw new EwsMessageError('Authentication failed', 403);
+    if (!identity) throw new LoginRefusedError(credentials?.username ?? null);
     if (identity.domain === 'private' && identity.user.getOnly) {
       throw new EwsMessageError('this user may only query, not post alerts', 403);
     }

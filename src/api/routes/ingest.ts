@@ -1,8 +1,9 @@
 /** `POST /ews-0.1/alert/postSimpleMessage`: ewsposter delivers its alerts here (CONTRACT section 2). */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { EwsMessageError } from '../../ingest/ews-message';
-import { StoreFailedError, type IngestResult, type IngestService } from '../../ingest/ingest-service';
+import { LoginRefusedError, StoreFailedError, type IngestResult, type IngestService } from '../../ingest/ingest-service';
 import type { Metrics } from '../../metrics/metrics';
+import { logRefusedLogin } from '../access-log';
 import { resultXml } from '../format/xml';
 
 export const INGEST_PATH = '/ews-0.1/alert/postSimpleMessage';
@@ -19,20 +20,14 @@ export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService
   app.post(INGEST_PATH, { onRequest }, async (request, reply) => {
     reply.type('text/xml; charset=utf-8');
     const body = request.body;
-    if (typeof body !== 'string' || body.trim() === '') {
-      metrics.messageRefused(400);
-      return reply.code(400).send(resultXml('Failed', 'empty request body'));
-    }
+    if (typeof body !== 'string' || body.trim() === '') return refuseMessage(request, reply, 400, 'empty request body', metrics);
     try {
       const result = await ingest.ingest(body);
       if (result.skipped > 0) request.log.warn({ skipped: result.skipped, reasons: Object.fromEntries(result.skipReasons) }, 'alerts skipped');
       return reply.code(200).send(resultXml('OK', describeSkips(result)));
     } catch (error) {
-      if (error instanceof EwsMessageError) {
-        request.log.info({ reason: error.message }, 'message refused');
-        metrics.messageRefused(error.statusCode);
-        return reply.code(error.statusCode).send(resultXml('Failed', error.message));
-      }
+      if (error instanceof LoginRefusedError) logRefusedLogin(request, error.username, error.message);
+      if (error instanceof EwsMessageError) return refuseMessage(request, reply, error.statusCode, error.message, metrics);
       if (error instanceof StoreFailedError) {
         request.log.error({ reason: error.message }, 'store failed, sender will retry');
         metrics.messageRefused(503);
@@ -46,9 +41,21 @@ export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService
   app.route({
     method: ['GET', 'HEAD', 'PUT', 'DELETE', 'PATCH'],
     url: INGEST_PATH,
-    handler: async (_request, reply) =>
-      reply.code(405).header('allow', 'POST').type('text/plain; charset=utf-8').send('POST is required for this action.'),
+    handler: async (request, reply) => {
+      request.log.info({ status: 405, reason: `${request.method} instead of POST`, client: request.ip }, 'message refused');
+      return reply.code(405).header('allow', 'POST').type('text/plain; charset=utf-8').send('POST is required for this action.');
+    },
   });
+}
+
+/**
+ * Refuses a message with a 4xx: the XML `<Result>` ewsposter reads, the refusal counted, and a
+ * log line with the reason (the sender sees only its status; the operator needs the why).
+ */
+export function refuseMessage(request: FastifyRequest, reply: FastifyReply, status: number, reason: string, metrics: Metrics): FastifyReply {
+  request.log.info({ status, reason, client: request.ip }, 'message refused');
+  metrics.messageRefused(status);
+  return reply.code(status).type('text/xml; charset=utf-8').send(resultXml('Failed', reason));
 }
 
 function describeSkips(result: IngestResult): string {

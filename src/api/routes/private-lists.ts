@@ -10,6 +10,7 @@ import { isPublicAddress, isPublicIpv4Text, parseAddress } from '../../net/addre
 import type { AlertStore } from '../../store/store';
 import { detachedString } from '../../util/detached-string';
 import { lastMinutes } from '../clock';
+import { logRefusedLogin } from '../access-log';
 import { cyberAlertElement, singleIpAlertElement } from '../format/alert-views';
 import { badIpListJson, badIpListXml } from '../format/bad-ip-list';
 import { xmlDocument, type XmlElement } from '../format/xml';
@@ -29,13 +30,19 @@ export function registerPrivateRoutes(app: FastifyInstance, { config, store, aut
   async function authorized(request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
     const body = typeof request.body === 'string' ? request.body : '';
     let identity = null;
+    let username: string | null = null;
+    let reason = 'no credentials';
     try {
       const credentials = body.trim() === '' ? null : parseEwsMessage(body, { maxAlerts: 1000 }).credentials;
+      username = credentials?.username ?? null;
       identity = credentials && (await authenticator.authenticate(credentials.username, credentials.token));
+      if (credentials) reason = identity ? 'community credentials may not query' : 'wrong username or token';
     } catch (error) {
       if (!(error instanceof EwsMessageError)) throw error;
+      reason = error.message;
     }
     if (identity?.domain === 'private') return true;
+    logRefusedLogin(request, username, reason);
     await reply.code(403).type('text/plain; charset=utf-8').send('Authentication failed');
     return false;
   }
