@@ -1,18 +1,24 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { tokenMatches } from '../src/auth/tokens';
+import { sha512Hex, tokenMatches } from '../src/auth/tokens';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store';
+import type { UserRecord } from '../src/store/store';
 import { REPO_ROOT, tempDir } from './helpers';
 
 const run = promisify(execFile);
 const CLI = join(REPO_ROOT, 'dist/src/cli/main.js');
 
 async function peba(store: string, ...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  return pebaWith({ PEBA_STORE: `sqlite:${store}` }, ...args);
+}
+
+async function pebaWith(env: Record<string, string>, ...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, PEBA_STORE: `sqlite:${store}` } });
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
     return { stdout, stderr, code: 0 };
   } catch (error) {
     const e = error as { stdout: string; stderr: string; code: number };
@@ -24,6 +30,7 @@ test('user add (generated token), list, remove; only the sha512 hash is stored',
   const dir = tempDir();
   const db = join(dir.path, 'peba.db');
   try {
+    assert.equal((await peba(db, 'init')).code, 0);
     const added = await peba(db, 'user', 'add', 'acme', '--email', 'soc@acme.example');
     assert.equal(added.code, 0, added.stderr);
     const token = /token: (\S+)/.exec(added.stdout)?.[1];
@@ -69,6 +76,167 @@ test('bad usage and bad configuration exit non-zero with a message', async () =>
       .then(() => ({ stderr: '', code: 0 }), (e: { stderr: string; code: number }) => e);
     assert.equal(code, 1);
     assert.match(stderr, /configuration error: BINDHOST: expected host:port/);
+  } finally {
+    dir.remove();
+  }
+});
+
+test('every command but start and init refuses a store that does not exist, names its path, and creates nothing', async () => {
+  const dir = tempDir();
+  try {
+    const db = join(dir.path, 'typo', 'peba.db');
+    const input = join(dir.path, 'alerts.json');
+    writeFileSync(input, '{"createTime":"2026-01-10 10:15:00","clientDomain":true,"sourceEntryIp":"81.2.69.142","targetEntryIp":"89.160.20.112"}\n');
+    const output = join(dir.path, 'export.json');
+    const commands = [
+      ['user', 'list'], ['user', 'add', 'acme'], ['user', 'add', 'acme', '--replace'], ['user', 'remove', 'acme'],
+      ['import', input], ['export'], ['export', output], ['retention'], ['stats'], ['stats', '--from', '2020-01-10 10:00:00'],
+    ];
+    for (const args of commands) {
+      const result = await peba(db, ...args);
+      assert.equal(result.code, 1, `${args.join(' ')}: ${result.stderr}`);
+      assert.equal(result.stdout, '', args.join(' '));
+      assert.ok(result.stderr.includes(`no PEBA store at ${db}`), `${args.join(' ')} names the path: ${result.stderr}`);
+      assert.match(result.stderr, /peba init/);
+      assert.ok(!existsSync(join(dir.path, 'typo')), `${args.join(' ')} created nothing`);
+      assert.ok(!existsSync(output), `${args.join(' ')} wrote no export file`);
+    }
+
+    // An empty file (a typo'd touch, another program's file) is not a store either, and stays as it was.
+    const empty = join(dir.path, 'empty.db');
+    writeFileSync(empty, '');
+    const onEmpty = await peba(empty, 'user', 'list');
+    assert.equal(onEmpty.code, 1);
+    assert.ok(onEmpty.stderr.includes(`no PEBA store at ${empty}`), onEmpty.stderr);
+    assert.equal(statSync(empty).size, 0);
+
+    const created = await peba(db, 'init');
+    assert.equal(created.code, 0, created.stderr);
+    assert.ok(existsSync(db));
+    const listed = await peba(db, 'user', 'list');
+    assert.deepEqual([listed.code, listed.stdout], [0, '']);
+    assert.equal((await peba(db, 'user', 'add', 'acme', '--token', 't')).code, 0);
+    assert.equal((await peba(db, 'init')).code, 0, 'init again leaves the store as it is');
+    assert.equal((await peba(db, 'user', 'list')).stdout, 'acme\t\t\n');
+  } finally {
+    dir.remove();
+  }
+});
+
+test('user add refuses an existing user unless --replace, and a replace keeps every field not given', async () => {
+  const dir = tempDir();
+  const db = join(dir.path, 'peba.db');
+  const user = async (name: string): Promise<UserRecord | undefined> => {
+    const store = new SqliteStore({ path: db });
+    try {
+      return await store.getUser(name);
+    } finally {
+      await store.close();
+    }
+  };
+  try {
+    assert.equal((await peba(db, 'init')).code, 0);
+    assert.equal((await peba(db, 'user', 'add', 'acme', '--token', 'first', '--email', 'soc@acme.example', '--get-only')).code, 0);
+    const original = await user('acme');
+
+    const again = await peba(db, 'user', 'add', 'acme', '--token', 'second');
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /user acme exists; give --replace/);
+    assert.deepEqual(await user('acme'), original, 'a refused add changes nothing');
+
+    const email = await peba(db, 'user', 'add', 'acme', '--replace', '--email', 'new@acme.example');
+    assert.deepEqual([email.code, email.stdout], [0, 'user acme replaced (token kept)\n']);
+    assert.deepEqual(await user('acme'), { ...original!, email: 'new@acme.example' });
+
+    assert.equal((await peba(db, 'user', 'add', 'acme', '--replace', '--no-get-only')).code, 0);
+    assert.deepEqual(await user('acme'), { ...original!, email: 'new@acme.example', getOnly: false });
+
+    const token = await peba(db, 'user', 'add', 'acme', '--replace', '--token', 'second');
+    assert.deepEqual([token.code, token.stdout], [0, 'user acme replaced\n']);
+    const rotated = await user('acme');
+    assert.ok(tokenMatches('second', rotated!.tokenHash));
+    assert.ok(!tokenMatches('first', rotated!.tokenHash));
+    assert.deepEqual({ ...rotated!, tokenHash: '' }, { ...original!, tokenHash: '', email: 'new@acme.example', getOnly: false });
+
+    // A community flag set by other means (an imported users index) survives a replace.
+    const store = new SqliteStore({ path: db });
+    try {
+      await store.putUser({ peerName: 'tpot', tokenHash: sha512Hex('c'), community: true, getOnly: false, email: 'c@x' });
+    } finally {
+      await store.close();
+    }
+    assert.equal((await peba(db, 'user', 'add', 'tpot', '--replace', '--get-only')).code, 0);
+    assert.deepEqual(await user('tpot'), { peerName: 'tpot', tokenHash: sha512Hex('c'), community: true, getOnly: true, email: 'c@x' });
+
+    const both = await peba(db, 'user', 'add', 'acme', '--replace', '--get-only', '--no-get-only');
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /exclude each other/);
+    const fresh = await peba(db, 'user', 'add', 'beta', '--replace');
+    assert.equal(fresh.code, 0, '--replace of a user that is not there adds it');
+    assert.match(fresh.stdout, /^user beta added, token: \S{24,}\n$/);
+  } finally {
+    dir.remove();
+  }
+});
+
+test('help, --help, COMMAND --help and --version answer without configuration or store', async () => {
+  const dir = tempDir();
+  try {
+    const db = join(dir.path, 'peba.db');
+    // A broken configuration must not stand in the way of reading the help.
+    const env = { PEBA_STORE: `sqlite:${db}`, PEBA_BINDHOST: 'nowhere' };
+    const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    assert.deepEqual(await pebaWith(env, '--version'), { stdout: `peba ${version}\n`, stderr: '', code: 0 });
+    for (const args of [['help'], ['--help'], ['-h']]) {
+      const result = await pebaWith(env, ...args);
+      assert.equal(result.code, 0, args.join(' '));
+      assert.match(result.stdout, /^usage: peba /);
+      for (const command of ['start', 'init', 'user add', 'user list', 'user remove', 'import', 'export', 'retention', 'stats', 'help']) {
+        assert.match(result.stdout, new RegExp(`\\n  ${command} `), `${args.join(' ')} lists ${command}`);
+      }
+    }
+    for (const args of [['user', '--help'], ['help', 'user'], ['user', 'add', '--help']]) {
+      const result = await pebaWith(env, ...args);
+      assert.equal(result.code, 0, args.join(' '));
+      assert.match(result.stdout, /--replace/);
+      assert.doesNotMatch(result.stdout, /import FILE/, 'only the command asked about');
+    }
+    const stats = await pebaWith(env, 'stats', '--help');
+    assert.equal(stats.code, 0);
+    assert.match(stats.stdout, /must start a period/);
+    const unknown = await pebaWith(env, 'help', 'frobnicate');
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown command: frobnicate/);
+    assert.ok(!existsSync(db), 'help opened no store');
+  } finally {
+    dir.remove();
+  }
+});
+
+test('stats --from accepts only the start of a STATS_INTERVAL_MINUTES period', async () => {
+  const dir = tempDir();
+  try {
+    const db = join(dir.path, 'peba.db');
+    const env = { PEBA_STORE: `sqlite:${db}`, PEBA_STATS_INTERVAL_MINUTES: '15' };
+    assert.equal((await pebaWith(env, 'init')).code, 0);
+    const aligned = await pebaWith(env, 'stats', '--from', '2020-01-10 10:15:00');
+    assert.equal(aligned.code, 0, aligned.stderr);
+    assert.equal((JSON.parse(aligned.stdout) as { UTCtimeTo: string }).UTCtimeTo, '2020-01-10 10:29:59');
+
+    const inside = await pebaWith(env, 'stats', '--from', '2020-01-10 10:20:00');
+    assert.equal(inside.code, 2);
+    assert.match(inside.stderr, /--from: 2020-01-10 10:20:00 does not start a period of STATS_INTERVAL_MINUTES \(15 min\)/);
+    assert.match(inside.stderr, /"2020-01-10 10:15:00" and "2020-01-10 10:30:00"/);
+    const hourly = await pebaWith({ PEBA_STORE: `sqlite:${db}` }, 'stats', '--from', '2020-01-10 10:15:00');
+    assert.equal(hourly.code, 2, 'the default period is 60 minutes');
+
+    const store = new SqliteStore({ path: db });
+    try {
+      const kept = await store.listStatisticsSnapshots('2020-01-10 00:00:00', '2020-01-11 00:00:00');
+      assert.deepEqual(kept.map((s) => s.from), ['2020-01-10 10:15:00'], 'a refused --from stores nothing');
+    } finally {
+      await store.close();
+    }
   } finally {
     dir.remove();
   }

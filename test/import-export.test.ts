@@ -236,6 +236,7 @@ test('CLI: malformed lines are reported with line numbers and skipped (exit 3); 
       JSON.stringify(good),
     ].join('\n') + '\n');
     const env = { PEBA_STORE: `sqlite:${join(dir.path, 'peba.db')}` };
+    assert.equal((await runCli(['init'], env)).code, 0);
     const imported = await runCli(['import', file], env);
     assert.equal(imported.code, 3, imported.stderr);
     const reports = imported.stderr.split('\n').filter((l) => l.startsWith('line '));
@@ -261,6 +262,7 @@ test('CLI: malformed lines are reported with line numbers and skipped (exit 3); 
     assert.equal(toStdout.stdout.trim().split('\n').length, 2);
 
     const copy = { PEBA_STORE: `sqlite:${join(dir.path, 'copy.db')}` };
+    assert.equal((await runCli(['init'], copy)).code, 0);
     const fromStdin = await runCli(['import', '-'], copy, toStdout.stdout);
     assert.equal(fromStdin.code, 0, fromStdin.stderr);
     assert.equal(fromStdin.stdout, 'imported 2, already present 0, skipped 0 (malformed lines)\n');

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
- * `peba` command line: `start` serves; `user add|list|remove` manages private-domain users;
+ * `peba` command line: `start` serves; `init` creates the store; `user add|list|remove` manages private-domain users;
  * `import`/`export` move alerts as Elasticsearch-style JSON lines; `retention` and `stats` run
  * the scheduled jobs once. Usage is printed for anything else.
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -17,24 +18,43 @@ import { exportAlerts, importAlerts, type ImportCounts } from '../jobs/import-ex
 import { describeRetention, runRetention } from '../jobs/retention';
 import { lastFullInterval, takeStatisticsSnapshot } from '../jobs/statistics';
 import { openStore } from '../store/open-store';
+import { StoreMissingError, type AlertStore, type UserRecord } from '../store/store';
+
+/** Each command's usage lines, in the order `peba help` lists them; own-key lookups only. */
+const COMMANDS = new Map<string, string>([
+  ['start', `  start                                   serve the API (BINDHOST, default 127.0.0.1:9922); creates
+                                          the store if it is not there yet`],
+  ['init', `  init                                    create the store (or bring its schema up to date) and
+                                          print where it is; every other command but start refuses
+                                          a store that does not exist`],
+  ['user', `  user add NAME [--token T] [--email E] [--get-only|--no-get-only] [--replace]
+                                          add a private-domain user; prints a generated token when
+                                          none is given. An existing user is refused unless
+                                          --replace; then only the fields given change (the token
+                                          too: kept unless --token is given)
+  user list                               list users (names, flags; never tokens)
+  user remove NAME                        remove a user`],
+  ['import', `  import FILE|-                           import alerts from Elasticsearch-style JSON lines
+                                          (bare documents or {"_id","_source"} hits); exit
+                                          code 3 when malformed lines were skipped`],
+  ['export', `  export [FILE]                           write every alert as {"_id","_source"} JSON lines
+                                          (default standard output)`],
+  ['retention', `  retention                               delete alerts older than RETENTION_DAYS and
+                                          aggregates older than AGGREGATE_RETENTION_DAYS now`],
+  ['stats', `  stats [--from "YYYY-MM-DD HH:MM:SS"]    compute and store the statistics snapshot of the
+                                          last full STATS_INTERVAL_MINUTES period (or the one
+                                          starting at --from, which must start a period); prints
+                                          it as JSON`],
+  ['help', `  help [COMMAND]                          this text, or one command's (also COMMAND --help)`],
+]);
 
 const USAGE = `usage: peba [--config FILE] <command>
-  start                                   serve the API (BINDHOST, default 127.0.0.1:9922)
-  user add NAME [--token T] [--email E] [--get-only]
-                                          add or replace a private-domain user; prints a
-                                          generated token when none is given
-  user list                               list users (names, flags; never tokens)
-  user remove NAME                        remove a user
-  import FILE|-                           import alerts from Elasticsearch-style JSON lines
-                                          (bare documents or {"_id","_source"} hits); exit
-                                          code 3 when malformed lines were skipped
-  export [FILE]                           write every alert as {"_id","_source"} JSON lines
-                                          (default standard output)
-  retention                               delete alerts older than RETENTION_DAYS and
-                                          aggregates older than AGGREGATE_RETENTION_DAYS now
-  stats [--from "YYYY-MM-DD HH:MM:SS"]    compute and store the statistics snapshot of the
-                                          last full STATS_INTERVAL_MINUTES interval (or the
-                                          one starting at --from); prints it as JSON`;
+${[...COMMANDS.values()].join('\n')}
+  --version                               print the version`;
+
+function commandUsage(command: string): string {
+  return `usage: peba [--config FILE] ${command} ...\n${COMMANDS.get(command)}`;
+}
 
 /** Exit code of an import that skipped malformed lines (the rest was imported). */
 const EXIT_SKIPPED_LINES = 3;
@@ -50,29 +70,63 @@ async function main(argv: string[]): Promise<number> {
       token: { type: 'string' },
       email: { type: 'string' },
       'get-only': { type: 'boolean' },
+      'no-get-only': { type: 'boolean' },
+      replace: { type: 'boolean' },
       from: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
     },
   });
-  if (values.help || positionals.length === 0) {
-    console.log(USAGE);
-    return values.help ? 0 : 2;
-  }
   const [command, sub, name] = positionals;
+  if (values.version) {
+    console.log(`peba ${packageVersion()}`);
+    return 0;
+  }
+  // Help needs no configuration: it must work where the configuration is broken.
+  if (command === 'help' || values.help) {
+    const topic = command === 'help' ? sub : command;
+    if (topic === undefined) {
+      console.log(USAGE);
+      return 0;
+    }
+    if (!COMMANDS.has(topic)) throw new UsageError(`unknown command: ${topic}`);
+    console.log(commandUsage(topic));
+    return 0;
+  }
+  if (command === undefined) {
+    console.error(USAGE);
+    return 2;
+  }
   // The server logs JSON: its warnings about the configuration go into that same log.
   const configWarnings: string[] = [];
   const config = loadConfig({ file: values.config, warn: (m) => (command === 'start' ? configWarnings.push(m) : console.error(`warning: ${m}`)) });
-  if (command === 'start') return start(config, configWarnings);
+  if (command === 'start' && sub === undefined) return start(config, configWarnings);
+  if (command === 'init' && sub === undefined) return init(config);
   if (command === 'user') {
-    if (sub === 'add' && name) return addUser(config, name, values.token, values.email ?? '', values['get-only'] ?? false);
-    if (sub === 'list') return listUsers(config);
-    if (sub === 'remove' && name) return removeUser(config, name);
+    if (sub === 'add' && name !== undefined && positionals.length === 3) {
+      if (values['get-only'] && values['no-get-only']) throw new UsageError('--get-only and --no-get-only exclude each other');
+      const getOnly = values['get-only'] ? true : values['no-get-only'] ? false : undefined;
+      return addUser(config, name, { token: values.token, email: values.email, getOnly }, values.replace ?? false);
+    }
+    if (sub === 'list' && name === undefined) return listUsers(config);
+    if (sub === 'remove' && name !== undefined && positionals.length === 3) return removeUser(config, name);
   }
   if (command === 'import' && sub !== undefined && name === undefined) return importFile(config, sub);
   if (command === 'export' && name === undefined) return exportFile(config, sub);
   if (command === 'retention' && sub === undefined) return retention(config);
   if (command === 'stats' && sub === undefined) return stats(config, values.from);
-  throw new UsageError(`unknown command: ${positionals.join(' ')}`);
+  throw new UsageError(COMMANDS.has(command) ? `bad arguments: ${positionals.join(' ')}` : `unknown command: ${positionals.join(' ')}`);
+}
+
+/** The version in the package's own package.json (dist/src/cli/ is three levels below it). */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version?: unknown };
+  return String(manifest.version);
+}
+
+/** The store of every command but start and init: one that is not there is an error, never created. */
+function openExistingStore(config: Config): AlertStore {
+  return openStore(config, { mustExist: true });
 }
 
 async function start(config: Config, configWarnings: readonly string[]): Promise<number> {
@@ -90,21 +144,50 @@ async function start(config: Config, configWarnings: readonly string[]): Promise
   return new Promise(() => {}); // serve until a signal arrives
 }
 
-async function addUser(config: Config, peerName: string, token: string | undefined, email: string, getOnly: boolean): Promise<number> {
-  if (!/^[\w.@+-]{1,128}$/.test(peerName)) throw new UsageError('NAME: 1-128 letters, digits or . @ + - _');
+async function init(config: Config): Promise<number> {
   const store = openStore(config);
-  const secret = token ?? generateToken();
+  await store.close();
+  console.log(`store ready: ${config.STORE}`);
+  return 0;
+}
+
+interface UserFields {
+  readonly token: string | undefined;
+  readonly email: string | undefined;
+  readonly getOnly: boolean | undefined;
+}
+
+async function addUser(config: Config, peerName: string, given: UserFields, replace: boolean): Promise<number> {
+  if (!/^[\w.@+-]{1,128}$/.test(peerName)) throw new UsageError('NAME: 1-128 letters, digits or . @ + - _');
+  const store = openExistingStore(config);
+  let generated: string | undefined;
+  let existing: UserRecord | undefined;
   try {
-    await store.putUser({ peerName, tokenHash: sha512Hex(secret), community: false, getOnly, email });
+    existing = await store.getUser(peerName);
+    if (existing && !replace) {
+      console.error(`user ${peerName} exists; give --replace to change it (fields not given are kept)`);
+      return 1;
+    }
+    if (given.token === undefined && existing === undefined) generated = generateToken();
+    const token = given.token ?? generated;
+    // Whatever was not given stays as it was: a replace never drops a field silently.
+    await store.putUser({
+      peerName,
+      tokenHash: token === undefined ? existing!.tokenHash : sha512Hex(token),
+      community: existing?.community ?? false,
+      getOnly: given.getOnly ?? existing?.getOnly ?? false,
+      email: given.email ?? existing?.email ?? '',
+    });
   } finally {
     await store.close();
   }
-  console.log(token === undefined ? `user ${peerName} added, token: ${secret}` : `user ${peerName} added`);
+  if (existing) console.log(`user ${peerName} replaced${given.token === undefined ? ' (token kept)' : ''}`);
+  else console.log(generated === undefined ? `user ${peerName} added` : `user ${peerName} added, token: ${generated}`);
   return 0;
 }
 
 async function listUsers(config: Config): Promise<number> {
-  const store = openStore(config);
+  const store = openExistingStore(config);
   try {
     for (const user of await store.listUsers()) {
       const flags = [user.getOnly ? 'get-only' : '', user.community ? 'community' : ''].filter(Boolean).join(',');
@@ -117,7 +200,7 @@ async function listUsers(config: Config): Promise<number> {
 }
 
 async function removeUser(config: Config, peerName: string): Promise<number> {
-  const store = openStore(config);
+  const store = openExistingStore(config);
   try {
     if (!(await store.removeUser(peerName))) {
       console.error(`no user ${peerName}`);
@@ -141,7 +224,7 @@ async function importFile(config: Config, file: string): Promise<number> {
       return 1;
     }
   }
-  const store = openStore(config);
+  const store = openExistingStore(config);
   const progress = process.stderr.isTTY ? new ProgressLine() : undefined;
   let result;
   try {
@@ -183,7 +266,7 @@ class ProgressLine {
 }
 
 async function exportFile(config: Config, file: string | undefined): Promise<number> {
-  const store = openStore(config);
+  const store = openExistingStore(config);
   try {
     if (file === undefined || file === '-') {
       try {
@@ -211,7 +294,7 @@ async function exportFile(config: Config, file: string | undefined): Promise<num
 }
 
 async function retention(config: Config): Promise<number> {
-  const store = openStore(config);
+  const store = openExistingStore(config);
   try {
     for (const line of describeRetention(await runRetention(store, config))) console.log(line);
   } finally {
@@ -229,9 +312,15 @@ async function stats(config: Config, from: string | undefined): Promise<number> 
     if (!/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(from) || Number.isNaN(start) || formatUtc(start) !== from) {
       throw new UsageError(`--from: expected "YYYY-MM-DD HH:MM:SS" (UTC), got ${JSON.stringify(from)}`);
     }
+    // Snapshots are kept per period of the schedule: one that straddles two would be counted twice.
+    if (start % intervalMs !== 0) {
+      const before = Math.floor(start / intervalMs) * intervalMs;
+      throw new UsageError(`--from: ${from} does not start a period of STATS_INTERVAL_MINUTES (${intervalMs / 60_000} min); ` +
+        `the periods around it start at "${formatUtc(before)}" and "${formatUtc(before + intervalMs)}"`);
+    }
     range = { from: start, to: start + intervalMs };
   }
-  const store = openStore(config);
+  const store = openExistingStore(config);
   try {
     const snapshot = await takeStatisticsSnapshot(store, range);
     console.log(JSON.stringify({ UTCtimeFrom: snapshot.from, UTCtimeTo: snapshot.to, ...snapshot.values }));
@@ -249,6 +338,9 @@ main(process.argv.slice(2)).then(
     if (error instanceof UsageError || (error instanceof TypeError && (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS'))) {
       console.error(`${error.message}\n${USAGE}`);
       process.exitCode = 2;
+    } else if (error instanceof StoreMissingError) {
+      console.error(`${error.message} (STORE); check STORE and the working directory, or create it with "peba init"`);
+      process.exitCode = 1;
     } else if (error instanceof ConfigError) {
       console.error(`configuration error: ${error.message}`);
       process.exitCode = 1;

@@ -9,6 +9,11 @@ import type {
   SourceActivity, SourceActivityQuery, StatisticsSnapshot, StoredAlert, TimeRange, TopKind, TopTimeline,
 } from '../domain/query';
 
+/** A store opened with `mustExist` that is not there; the message names where it was looked for. */
+export class StoreMissingError extends Error {
+  override readonly name = 'StoreMissingError';
+}
+
 /** A user of the private domain, as in the original `users` index. */
 export interface UserRecord {
   readonly peerName: string;

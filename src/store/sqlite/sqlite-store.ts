@@ -2,8 +2,8 @@
  * The embedded store: one SQLite file in WAL mode. Every batch is one transaction, committed
  * (and, with synchronous=FULL, fsynced) before storeAlerts resolves.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ActivitySummary } from '../../domain/activity';
 import { ALERT_FIELDS, type AlertDocument, type AlertRecord, type StoreOutcome } from '../../domain/alert';
@@ -12,7 +12,7 @@ import type {
   SourceActivity, SourceActivityQuery, StatisticsSnapshot,
   StoredAlert, TimeRange, TopKind, TopTimeline,
 } from '../../domain/query';
-import type { AlertStore, CveAlertRecord, PayloadRecord, UserRecord } from '../store';
+import { StoreMissingError, type AlertStore, type CveAlertRecord, type PayloadRecord, type UserRecord } from '../store';
 import { AggregateBatch, prepareAggregateStatements } from './aggregates';
 import { migrate } from './migrations';
 import { rowToDocument, SqliteQueries } from './sqlite-queries';
@@ -30,6 +30,11 @@ export interface SqliteStoreOptions {
   readonly synchronous?: SqliteSynchronous;
   /** How long a write waits for a lock held by another process (the CLI, say), in ms. */
   readonly busyTimeoutMs?: number;
+  /**
+   * Refuse a path that holds no PEBA database instead of creating one (StoreMissingError): a
+   * command run in the wrong directory must not report success on a fresh, empty store.
+   */
+  readonly mustExist?: boolean;
 }
 
 type Row = Record<string, unknown>;
@@ -63,6 +68,36 @@ interface WriteResult {
   lateCreated: boolean;
 }
 
+function openOrCreate(path: string): Database.Database {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  return new Database(path);
+}
+
+function openExisting(path: string): Database.Database {
+  const missing = (): StoreMissingError => new StoreMissingError(`no PEBA store at ${resolve(path)}`);
+  if (path !== ':memory:' && !existsSync(path)) throw missing();
+  let db: Database.Database;
+  try {
+    db = new Database(path, { fileMustExist: true });
+  } catch (error) {
+    if ((error as { code?: string }).code === 'SQLITE_CANTOPEN') throw missing();
+    throw error;
+  }
+  // An empty file, or an SQLite file that never held our schema, is not a store either.
+  let version: number;
+  try {
+    version = db.pragma('user_version', { simple: true }) as number;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  if (version === 0) {
+    db.close();
+    throw missing();
+  }
+  return db;
+}
+
 export class SqliteStore implements AlertStore {
   readonly kind = 'sqlite';
   private readonly db: Database.Database;
@@ -71,8 +106,7 @@ export class SqliteStore implements AlertStore {
   private readonly writeBatch: Database.Transaction<(records: readonly AlertRecord[]) => WriteResult>;
 
   constructor(options: SqliteStoreOptions) {
-    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-    this.db = new Database(options.path);
+    this.db = options.mustExist ? openExisting(options.path) : openOrCreate(options.path);
     this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.synchronous ?? 'full'}`);
