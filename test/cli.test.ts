@@ -81,13 +81,22 @@ test('bad usage and bad configuration exit non-zero with a message', async () =>
   }
 });
 
-test('every command but start and init refuses a store that does not exist, names its path, and creates nothing', async () => {
+/** Runs `body` with a fresh temporary directory, removed afterwards. */
+async function inTempDir(body: (dir: string) => Promise<void>): Promise<void> {
   const dir = tempDir();
   try {
-    const db = join(dir.path, 'typo', 'peba.db');
-    const input = join(dir.path, 'alerts.json');
+    await body(dir.path);
+  } finally {
+    dir.remove();
+  }
+}
+
+test('every command but start and init refuses a store that does not exist, names its path, and creates nothing', async () => {
+  await inTempDir(async (dir) => {
+    const db = join(dir, 'typo', 'peba.db');
+    const input = join(dir, 'alerts.json');
     writeFileSync(input, '{"createTime":"2026-01-10 10:15:00","clientDomain":true,"sourceEntryIp":"81.2.69.142","targetEntryIp":"89.160.20.112"}\n');
-    const output = join(dir.path, 'export.json');
+    const output = join(dir, 'export.json');
     const commands = [
       ['user', 'list'], ['user', 'add', 'acme'], ['user', 'add', 'acme', '--replace'], ['user', 'remove', 'acme'],
       ['import', input], ['export'], ['export', output], ['retention'], ['stats'], ['stats', '--from', '2020-01-10 10:00:00'],
@@ -98,12 +107,12 @@ test('every command but start and init refuses a store that does not exist, name
       assert.equal(result.stdout, '', args.join(' '));
       assert.ok(result.stderr.includes(`no PEBA store at ${db}`), `${args.join(' ')} names the path: ${result.stderr}`);
       assert.match(result.stderr, /peba init/);
-      assert.ok(!existsSync(join(dir.path, 'typo')), `${args.join(' ')} created nothing`);
+      assert.ok(!existsSync(join(dir, 'typo')), `${args.join(' ')} created nothing`);
       assert.ok(!existsSync(output), `${args.join(' ')} wrote no export file`);
     }
 
     // An empty file (a typo'd touch, another program's file) is not a store either, and stays as it was.
-    const empty = join(dir.path, 'empty.db');
+    const empty = join(dir, 'empty.db');
     writeFileSync(empty, '');
     const onEmpty = await peba(empty, 'user', 'list');
     assert.equal(onEmpty.code, 1);
@@ -118,23 +127,20 @@ test('every command but start and init refuses a store that does not exist, name
     assert.equal((await peba(db, 'user', 'add', 'acme', '--token', 't')).code, 0);
     assert.equal((await peba(db, 'init')).code, 0, 'init again leaves the store as it is');
     assert.equal((await peba(db, 'user', 'list')).stdout, 'acme\t\t\n');
-  } finally {
-    dir.remove();
-  }
+  });
 });
 
 test('user add refuses an existing user unless --replace, and a replace keeps every field not given', async () => {
-  const dir = tempDir();
-  const db = join(dir.path, 'peba.db');
-  const user = async (name: string): Promise<UserRecord | undefined> => {
-    const store = new SqliteStore({ path: db });
-    try {
-      return await store.getUser(name);
-    } finally {
-      await store.close();
-    }
-  };
-  try {
+  await inTempDir(async (dir) => {
+    const db = join(dir, 'peba.db');
+    const user = async (name: string): Promise<UserRecord | undefined> => {
+      const store = new SqliteStore({ path: db });
+      try {
+        return await store.getUser(name);
+      } finally {
+        await store.close();
+      }
+    };
     assert.equal((await peba(db, 'init')).code, 0);
     assert.equal((await peba(db, 'user', 'add', 'acme', '--token', 'first', '--email', 'soc@acme.example', '--get-only')).code, 0);
     const original = await user('acme');
@@ -174,15 +180,12 @@ test('user add refuses an existing user unless --replace, and a replace keeps ev
     const fresh = await peba(db, 'user', 'add', 'beta', '--replace');
     assert.equal(fresh.code, 0, '--replace of a user that is not there adds it');
     assert.match(fresh.stdout, /^user beta added, token: \S{24,}\n$/);
-  } finally {
-    dir.remove();
-  }
+  });
 });
 
 test('help, --help, COMMAND --help and --version answer without configuration or store', async () => {
-  const dir = tempDir();
-  try {
-    const db = join(dir.path, 'peba.db');
+  await inTempDir(async (dir) => {
+    const db = join(dir, 'peba.db');
     // A broken configuration must not stand in the way of reading the help.
     const env = { PEBA_STORE: `sqlite:${db}`, PEBA_BINDHOST: 'nowhere' };
     const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -208,15 +211,12 @@ test('help, --help, COMMAND --help and --version answer without configuration or
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown command: frobnicate/);
     assert.ok(!existsSync(db), 'help opened no store');
-  } finally {
-    dir.remove();
-  }
+  });
 });
 
 test('stats --from accepts only the start of a STATS_INTERVAL_MINUTES period', async () => {
-  const dir = tempDir();
-  try {
-    const db = join(dir.path, 'peba.db');
+  await inTempDir(async (dir) => {
+    const db = join(dir, 'peba.db');
     const env = { PEBA_STORE: `sqlite:${db}`, PEBA_STATS_INTERVAL_MINUTES: '15' };
     assert.equal((await pebaWith(env, 'init')).code, 0);
     const aligned = await pebaWith(env, 'stats', '--from', '2020-01-10 10:15:00');
@@ -237,7 +237,5 @@ test('stats --from accepts only the start of a STATS_INTERVAL_MINUTES period', a
     } finally {
       await store.close();
     }
-  } finally {
-    dir.remove();
-  }
+  });
 });
