@@ -139,7 +139,7 @@ function serverEnv(dbPath: string, port: number): { env: NodeJS.ProcessEnv; note
 }
 
 function addUser(env: NodeJS.ProcessEnv): void {
-  execFileSync(process.execPath, [SERVER_MAIN, '--config', '/dev/null', 'user', 'add', USER, '--token', TOKEN], { env, stdio: 'pipe' });
+  execFileSync(process.execPath, [SERVER_MAIN, '--config', '/dev/null', 'user', 'add', USER, '--token', TOKEN, '--replace'], { env, stdio: 'pipe' });
 }
 
 async function startServer(env: NodeJS.ProcessEnv, port: number): Promise<ChildProcess> {
