@@ -3,8 +3,9 @@
  * npm's `prepare` step, run by every `npm ci` / `npm install` in this directory.
  *
  * With the dev dependencies present (a developer's or a build machine's install) it builds:
- * TypeScript to dist/ and the bundled AS table (from a 63 MB CSV package that is a dev
- * dependency, so production never downloads it). A production install (`npm ci --omit=dev`) has
+ * TypeScript to dist/, the bundled AS table (from a 63 MB CSV package that is a dev
+ * dependency, so production never downloads it) and the dashboard (dist/web, bundled by esbuild
+ * from web/ with the map data, all dev dependencies: the server only serves the result). A production install (`npm ci --omit=dev`) has
  * no compiler: it uses the dist/ an earlier full install built, and says how to get one if
  * there is none. Plain JavaScript, so it runs before anything is compiled.
  */
@@ -14,7 +15,7 @@ const { existsSync } = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const BUILT_FILES = ['dist/src/cli/main.js', 'dist/geo/asn-table.bin'];
+const BUILT_FILES = ['dist/src/cli/main.js', 'dist/geo/asn-table.bin', 'dist/web/index.html'];
 
 function installed(name) {
   try {
@@ -31,8 +32,11 @@ function run(args) {
 }
 
 if (installed('typescript') && installed('@ip-location-db/asn')) {
-  run([require.resolve('typescript/bin/tsc', { paths: [root] }), '-p', 'tsconfig.json']);
+  const tsc = require.resolve('typescript/bin/tsc', { paths: [root] });
+  run([tsc, '-p', 'tsconfig.json']);
   run(['dist/scripts/build-asn-table.js']);
+  run([tsc, '-p', 'web/tsconfig.json']);
+  run(['dist/scripts/build-web.js']);
 } else {
   const missing = BUILT_FILES.filter((file) => !existsSync(path.join(root, file)));
   if (missing.length > 0) {

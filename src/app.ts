@@ -13,6 +13,9 @@ import { IngestService } from './ingest/ingest-service';
 import { startScheduledJobs } from './jobs/scheduler';
 import { Metrics } from './metrics/metrics';
 import { openStore } from './store/open-store';
+import { loadDashboard } from './api/dashboard-assets';
+import { AlertStream } from './stream/alert-stream';
+import { ArrivalFeed } from './stream/arrival-feed';
 import type { AlertStore } from './store/store';
 
 export interface App {
@@ -22,6 +25,8 @@ export interface App {
   readonly server: FastifyInstance;
   /** The instance's Prometheus instruments (the stream sets `streamClients`). */
   readonly metrics: Metrics;
+  /** The live stream's clients. */
+  readonly stream: AlertStream;
   /** Stops accepting requests, lets those in flight finish, then closes the store. */
   close(): Promise<void>;
 }
@@ -46,7 +51,19 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     config.USER_CACHE_SECONDS * 1000,
   );
   const metrics = new Metrics();
-  const commits = new CommitQueue(store, undefined, metrics.commits);
+  // The live stream: alerts stored by any instance, looked for at once after a local commit.
+  let stream: AlertStream | undefined;
+  const feed = new ArrivalFeed(store, (alerts) => stream?.publish(alerts), {
+    pollMs: config.STREAM_POLL_MS,
+    onError: (error) => server.log.error({ err: error }, 'reading new alerts for the live stream failed'),
+  });
+  stream = new AlertStream({ maxClients: config.STREAM_MAX_CLIENTS }, (any) => feed.setActive(any), metrics.streamClients);
+  const commits = new CommitQueue(store, undefined, {
+    committed(records, outcome, seconds) {
+      metrics.commits.committed(records, outcome, seconds);
+      if (outcome !== null && outcome.inserted > 0) feed.nudge();
+    },
+  });
   const ingest = new IngestService(authenticator, geoIp, commits, {
     maxAlerts: config.MAX_ALERTS_PER_MESSAGE,
   }, metrics);
@@ -61,7 +78,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     commitQueueDepth: () => commits.depth,
   });
   const server = buildServer({
-    config, store, authenticator, ingest, sharedCache, metrics, logStream: overrides.logStream,
+    config, store, authenticator, ingest, sharedCache, metrics, logStream: overrides.logStream, stream, dashboard: loadDashboard(),
     caching: { cache, ttlOverrides: config.CACHE_TTL },
   });
   if (sharedCache) sharedCache.log = { warn: (m) => server.log.warn(m), info: (m) => server.log.info(m) };
@@ -73,7 +90,9 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     geoIp,
     server,
     metrics,
+    stream,
     async close() {
+      feed.stop();
       await server.close();
       jobs.stop();
       await sharedCache?.close();

@@ -59,6 +59,18 @@ export interface Config {
   readonly METRICS: 'on' | 'off';
   /** Ours: when set, /metrics wants `Authorization: Bearer <this>`. */
   readonly METRICS_TOKEN: string;
+  /** Ours: `on` serves the dashboard at `/`; `off` redirects `/` to CORSDOMAIN as the original did. */
+  readonly DASHBOARD: 'on' | 'off';
+  /** Ours: most clients of the live stream at once (more get 503). */
+  readonly STREAM_MAX_CLIENTS: number;
+  /** Ours: how often the live stream looks for alerts stored by other instances, ms. */
+  readonly STREAM_POLL_MS: number;
+  /** Ours: signs operator sessions; instances behind one load balancer share it. Empty = random per process. */
+  readonly SESSION_SECRET: string;
+  /** Ours: lifetime of an operator session, hours. */
+  readonly SESSION_HOURS: number;
+  /** Ours: a sensor without an alert for this long is marked stale on the operator's page. */
+  readonly SENSOR_STALE_MINUTES: number;
 }
 
 export class ConfigError extends Error {}
@@ -162,6 +174,12 @@ const SCHEMA: { [K in keyof Config]: readonly [string, Parser<Config[K]>] } = {
   ACCESS_LOG: ['on', oneOf('on', 'off')],
   METRICS: ['on', oneOf('on', 'off')],
   METRICS_TOKEN: ['', text],
+  DASHBOARD: ['on', oneOf('on', 'off')],
+  STREAM_MAX_CLIENTS: ['2000', integer(0, 1_000_000)],
+  STREAM_POLL_MS: ['1000', integer(50, 600_000)],
+  SESSION_SECRET: ['', text],
+  SESSION_HOURS: ['8', integer(1, 24 * 30)],
+  SENSOR_STALE_MINUTES: ['60', integer(1, 10_080)],
 };
 
 export const CONFIG_KEYS = Object.keys(SCHEMA) as Array<keyof Config>;

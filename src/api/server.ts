@@ -13,6 +13,9 @@ import { AccessLog, createLogger } from './access-log';
 import { corsHeaders } from './cors';
 import { resultXml } from './format/xml';
 import { HitLane, serverWithHitLane } from './hit-lane';
+import type { AlertStream } from '../stream/alert-stream';
+import type { DashboardFiles } from './dashboard-assets';
+import { registerDashboardRoutes } from './routes/dashboard';
 import { registerHeartbeatRoutes } from './routes/heartbeat';
 import { registerMetricsRoute } from './routes/metrics';
 import { INGEST_PATH, refuseMessage, registerIngestRoutes } from './routes/ingest';
@@ -30,9 +33,12 @@ export interface ServerDependencies {
   readonly metrics: Metrics;
   /** Where log lines go; standard output when absent (tests read them). */
   readonly logStream?: DestinationStream;
+  readonly stream: AlertStream;
+  /** The built dashboard; null when it was not built. */
+  readonly dashboard: DashboardFiles | null;
 }
 
-export function buildServer({ config, store, authenticator, ingest, caching, sharedCache, metrics, logStream }: ServerDependencies): FastifyInstance {
+export function buildServer({ config, store, authenticator, ingest, caching, sharedCache, metrics, logStream, stream, dashboard }: ServerDependencies): FastifyInstance {
   const logger = createLogger(config.LOG_LEVEL, logStream);
   // X-Forwarded-For names the client only when it comes from a proxy TRUST_PROXY trusts.
   const trust = trustFunction(config.TRUST_PROXY);
@@ -70,6 +76,8 @@ export function buildServer({ config, store, authenticator, ingest, caching, sha
 
   // Once closing, requests must get Fastify's 503 rather than cached answers.
   if (lane) app.addHook('preClose', (done) => { lane.close(); done(); });
+  // Open event streams would keep the server from closing.
+  app.addHook('preClose', (done) => { stream.close(); done(); });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
@@ -90,6 +98,6 @@ export function buildServer({ config, store, authenticator, ingest, caching, sha
   registerPublicRoutes(app, { config, store, caching: { ...caching, lane, metrics } });
   registerHeartbeatRoutes(app, store, sharedCache);
   if (config.METRICS === 'on') registerMetricsRoute(app, metrics, config.METRICS_TOKEN);
-  app.get('/', async (_request, reply) => reply.redirect(config.CORSDOMAIN));
+  registerDashboardRoutes(app, { config, store, authenticator, stream, files: dashboard });
   return app;
 }

@@ -7,6 +7,7 @@ import type { Authenticator } from '../../auth/authenticator';
 import type { Config } from '../../config';
 import { EwsMessageError, parseEwsMessage } from '../../ingest/ews-message';
 import { isPublicAddress, isPublicIpv4Text, parseAddress } from '../../net/address';
+import type { DomainScope, KeyCount } from '../../domain/query';
 import type { AlertStore } from '../../store/store';
 import { detachedString } from '../../util/detached-string';
 import { lastMinutes } from '../clock';
@@ -50,8 +51,7 @@ export function registerPrivateRoutes(app: FastifyInstance, { config, store, aut
   const badIps = (minutes: () => number) => async (request: FastifyRequest, reply: FastifyReply) => {
     if (!(await authorized(request, reply))) return reply;
     const query = request.query as Query;
-    const sources = (await store.sourcesReceived(scopeOf(query), lastMinutes(Date.now(), minutes())))
-      .filter(({ key }) => isPublicText(key));
+    const sources = await badIpSources(store, scopeOf(query), minutes());
     if (wantsJson(query)) return reply.type('application/json; charset=utf-8').send(badIpListJson(sources));
     return reply.type('text/xml; charset=utf-8').send(badIpListXml(sources));
   };
@@ -76,6 +76,11 @@ export function registerPrivateRoutes(app: FastifyInstance, { config, store, aut
       return sendXml(reply, { name: 'EWSSimpleAlertInfo', children: [{ name: 'Alerts', children: alerts.map(singleIpAlertElement) }] });
     });
   }
+}
+
+/** The bad-IP list: public source addresses of the last `minutes` with their counts, most first. */
+export async function badIpSources(store: AlertStore, scope: DomainScope, minutes: number): Promise<KeyCount[]> {
+  return (await store.sourcesReceived(scope, lastMinutes(Date.now(), minutes))).filter(({ key }) => isPublicText(key));
 }
 
 /**

@@ -1,0 +1,109 @@
+/** The dashboard: public panels for everyone, the operator's on top after sign-in, one live stream. */
+import './style.css';
+import { getJson, withScope, type TickerAlert } from './api';
+import { KNOWN_CLASSES } from './classes';
+import { colourOf } from './classes';
+import { byId, el } from './dom';
+import { currentUser, setUpOperatorControls, setUpSignIn, showBadIps, showSensors } from './operator';
+import { showCounters, showCountries, showPerDay, showTops, showTpotStats } from './public-panels';
+import { Ticker } from './ticker';
+import { WorldMap } from './world-map';
+
+const SECOND = 1000;
+
+let user: string | null = null;
+let stream: EventSource | null = null;
+const timers: number[] = [];
+
+const scopeSelect = byId<HTMLSelectElement>('scope');
+/** The public view always shows community data; the operator chooses. */
+const scope = (): string => (user === null ? '' : scopeSelect.value);
+const inScope = (alert: TickerAlert): boolean => {
+  const s = scope();
+  return s === '-1' || (s === '0' ? !alert.clientDomain : alert.clientDomain);
+};
+
+const map = new WorldMap(byId('map'));
+const ticker = new Ticker(() => user !== null);
+
+function report(error: unknown): void {
+  console.warn(error);
+}
+
+/** Runs `task` now and every `ms`; a failure is shown in the status line, the next run tries again. */
+function every(ms: number, task: () => Promise<void>): void {
+  const run = (): void => void task().catch(report);
+  run();
+  timers.push(window.setInterval(run, ms));
+}
+
+function connect(): void {
+  stream?.close();
+  const status = byId('stream-status');
+  status.textContent = 'connecting…';
+  stream = new EventSource(user === null ? '/dashboard/stream' : '/dashboard/stream?view=operator');
+  stream.addEventListener('open', () => { status.textContent = 'live'; });
+  stream.addEventListener('error', () => { status.textContent = 'reconnecting…'; });
+  stream.addEventListener('alert', (event) => {
+    const alert = JSON.parse((event as MessageEvent<string>).data) as TickerAlert;
+    if (!inScope(alert)) return;
+    ticker.add([alert]);
+    const from: [number, number] = [Number(alert.sourceLng), Number(alert.sourceLat)];
+    const to: [number, number] = [Number(alert.destLng), Number(alert.destLat)];
+    map.addArc(alert.id, from, to, alert.analyzerType);
+  });
+}
+
+async function loadTicker(): Promise<void> {
+  const path = user === null ? '/alert/retrieveAlertsJson' : '/dashboard/operator/newest';
+  const answer = await getJson<{ alerts: TickerAlert[] }>(withScope(path, scope()));
+  ticker.reset([...answer.alerts].reverse());
+}
+
+/** (Re)starts every panel for the current user and data domain. */
+function start(): void {
+  for (const timer of timers.splice(0)) clearInterval(timer);
+  byId('operator').hidden = user === null;
+  byId('sign-in-open').hidden = user !== null;
+  byId('signed-in').hidden = user === null;
+  byId('signed-in-name').textContent = user ?? '';
+  void loadTicker().catch(report);
+  connect();
+  every(15 * SECOND, () => showCounters(scope()));
+  every(600 * SECOND, () => showCountries(scope(), map));
+  every(600 * SECOND, () => showPerDay(scope()));
+  every(600 * SECOND, () => showTops(scope()));
+  if (user !== null) {
+    every(30 * SECOND, () => showBadIps(scope()));
+    every(30 * SECOND, () => showSensors(scope()));
+  }
+}
+
+function legend(): void {
+  byId('legend').replaceChildren(...[...KNOWN_CLASSES, 'other'].map((cls) => {
+    const item = el('li', cls);
+    const swatch = el('span', undefined, 'swatch');
+    swatch.style.background = colourOf(`${cls}(`);
+    item.prepend(swatch);
+    return item;
+  }));
+}
+
+async function main(): Promise<void> {
+  legend();
+  setUpSignIn((signedIn) => {
+    user = signedIn;
+    scopeSelect.value = '';
+    start();
+  });
+  setUpOperatorControls(scope);
+  scopeSelect.addEventListener('change', () => start());
+  byId('tops-days').addEventListener('change', () => void showTops(scope()).catch(report));
+  byId('tpot-day').addEventListener('change', () => void showTpotStats().catch(report));
+  void showTpotStats().catch(report);
+  void map.load(document.body.dataset['map'] ?? '').catch(report);
+  user = await currentUser().catch(() => null);
+  start();
+}
+
+void main();
