@@ -8,7 +8,9 @@ import { Readable, Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { sha512Hex } from '../src/auth/tokens';
-import type { AlertDocument } from '../src/domain/alert';
+import type { AlertDocument, ParsedAlert } from '../src/domain/alert';
+import { alertId } from '../src/enrich/alert-record';
+import { parseAddress } from '../src/net/address';
 import type { StoredAlert } from '../src/domain/query';
 import { exportAlerts, importAlerts } from '../src/jobs/import-export';
 import type { AlertStore } from '../src/store/store';
@@ -23,6 +25,35 @@ async function listAll(store: AlertStore): Promise<StoredAlert[]> {
 async function storedBy(store: AlertStore, peerIdent: string): Promise<StoredAlert[]> {
   return (await listAll(store)).filter((alert) => alert.document.peerIdent === peerIdent);
 }
+
+test('alertId: the same facts in any order give the same md5 hex; any one fact changed gives another', () => {
+  const parsed = (changes: Partial<ParsedAlert> = {}): ParsedAlert => ({
+    analyzerId: 'cowrie-unit', createTime: '2026-11-27 10:00:00',
+    source: { address: parseAddress('81.2.69.142')!, port: '52202', protocol: 'tcp' },
+    target: { address: parseAddress('89.160.20.112')!, port: '22', protocol: 'tcp' },
+    requests: new Map([['description', 'Cowrie']]),
+    additional: new Map([['username', 'root'], ['password', '123456']]),
+    ...changes,
+  });
+  const cowrie = 'SSH/console(cowrie)';
+  const base = alertId(parsed(), cowrie, 'community');
+  assert.match(base, /^[0-9a-f]{32}$/);
+  assert.equal(alertId(parsed({ additional: new Map([['password', '123456'], ['username', 'root']]) }), cowrie, 'community'), base);
+  const variants: Array<[string, string]> = [
+    ['password', alertId(parsed({ additional: new Map([['username', 'root'], ['password', '1234567']]) }), cowrie, 'community')],
+    ['a fact moved between meanings', alertId(parsed({ additional: new Map([['username', 'root1'], ['password', '23456']]) }), cowrie, 'community')],
+    ['source port', alertId(parsed({ source: { ...parsed().source, port: '52203' } }), cowrie, 'community')],
+    ['target protocol', alertId(parsed({ target: { ...parsed().target, protocol: 'udp' } }), cowrie, 'community')],
+    ['request', alertId(parsed({ requests: new Map([['description', 'Cowrie'], ['url', '/']]) }), cowrie, 'community')],
+    ['sensor', alertId(parsed({ analyzerId: 'cowrie-unit2' }), cowrie, 'community')],
+    ['time', alertId(parsed({ createTime: '2026-11-27 10:00:01' }), cowrie, 'community')],
+    ['domain', alertId(parsed(), cowrie, 'private')],
+  ];
+  for (const [what, id] of variants) assert.notEqual(id, base, what);
+  assert.equal(new Set(variants.map(([, id]) => id)).size, variants.length);
+  const conpot = 'Industrial(conpot)';
+  assert.notEqual(alertId(parsed(), conpot, 'community'), alertId(parsed(), conpot, 'community'), 'conpot ids are salted');
+});
 
 describe('ingest: what tells two attacks apart', () => {
   let running: RunningApp;
