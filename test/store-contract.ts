@@ -282,8 +282,11 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
 
     test('answers kept between questions stay exact while windows move, alerts arrive late, another instance writes and retention deletes', async () => {
       const scopes = ['community', 'private', 'both'] as const;
-      /** Bad-IP sources over the 2 hours before `to`; top locations by createTime over the 24 hours before it. */
-      const check = async (to: number, label: string, { locations = true } = {}): Promise<void> => {
+      /**
+       * Bad-IP sources over the 2 hours before `to`; top locations by createTime and top ports by
+       * recievedTime over the 24 hours before it.
+       */
+      const check = async (to: number, label: string, { statistics = true } = {}): Promise<void> => {
         const window = { from: to - 2 * HOUR, to };
         for (const scope of scopes) {
           const sources = await store.sourcesReceived(scope, window);
@@ -291,8 +294,12 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
           const expected = records.filter((r) => inScope(r.document, scope) && within(r.document.recievedTime, window.from, window.to));
           assert.deepEqual(new Map(sources.map((s) => [s.key, s.count])), tally(expected.map((r) => r.document.sourceEntryIp)),
             `${label}, ${scope}, sources in the 2 h before ${new Date(to).toISOString()}`);
-          if (!locations) continue;
+          if (!statistics) continue;
           const day = { from: to - DAY, to };
+          const received = records.filter((r) => inScope(r.document, scope) && within(r.document.recievedTime, day.from, day.to));
+          const ports = await store.topTimelines(scope, 'destports', day, HOUR, 1000);
+          assert.deepEqual(new Map(ports.map((t) => [t.key, t.total])), tally(received.map((r) => r.document.targetEntryPort)),
+            `${label}, ${scope}, ports received in the 24 h before ${new Date(to).toISOString()}`);
           const created = records.filter((r) => inScope(r.document, scope) && within(r.document.createTime, day.from, day.to));
           for (const side of ['source', 'target'] as const) {
             const top = await store.topLocationsCreated(scope, day, side, 1000);
@@ -316,6 +323,7 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
           sourceEntryIp: next() < 0.7 ? `81.2.69.${142 + Math.floor(next() * 20)}` : `89.160.20.${Math.floor(next() * 100)}`,
           location: next() < 0.7 ? COUNTRIES[Math.floor(next() * COUNTRIES.length)]![2] : `${Math.floor(next() * 9)}.25 , 7.5`,
           locationDestination: next() < 0.7 ? COUNTRIES[Math.floor(next() * COUNTRIES.length)]![2] : `7.5 , ${Math.floor(next() * 9)}.25`,
+          targetEntryPort: String(63000 + Math.floor(next() * 4)),
         }, createHash('md5').update(`moving-window-${serial++}`).digest('hex'));
       });
       const storeAll = async (via: AlertStore, arrived: AlertRecord[]): Promise<void> => {
@@ -330,6 +338,8 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
         await check(to, `step ${step}`);
         // Into minutes and buckets already counted, into the edges and ahead of the windows.
         const arrived = arriving(to - 2 * HOUR - 5 * 60_000, to + 5 * 60_000, 1 + Math.floor(next() * 6));
+        // And received around the tail of the 24-hour window (an import of old alerts).
+        arrived.push(...arriving(to - DAY - 15 * 60_000, to - DAY + 15 * 60_000, 1 + Math.floor(next() * 3)));
         await storeAll(store, arrived);
         await store.storeAlerts(arrived);
         await check(to, `step ${step}, after late alerts and their resubmission`);
@@ -356,7 +366,7 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
       await store.deleteReceivedBefore(cutoff);
       records.splice(0, records.length, ...records.filter((r) => parseUtc(r.document.recievedTime) >= cutoff));
       // Sources only: statistics keep counting deleted alerts in their aggregates, by design.
-      await check(to, 'after retention deleted the older half of the window', { locations: false });
+      await check(to, 'after retention deleted the older half of the window', { statistics: false });
     });
 
     test('sensors of a range: alerts, newest alert and classes per sensor equal a naive reading', async () => {

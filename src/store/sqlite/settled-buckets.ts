@@ -2,8 +2,9 @@
  * Raw groupings of settled past buckets, kept once counted. A rolling window's head edge lies in
  * the past and moves on with the clock: for `retrieveLatLonAttacks` over the last 24 hours it is
  * up to half an hour of raw alerts, grouped again for every question (2.5 ms at 10 million
- * alerts a month; bench/query). Split into 10-minute buckets, the whole ones are counted once
- * and kept; only the partial bucket, at most 5 minutes with a complement, is read raw.
+ * alerts a month; bench/query); so is the tail edge of `tops?days=1` (by recievedTime, a second
+ * instance). Split into 10-minute buckets, the whole ones are counted once and kept; only the
+ * partial bucket, at most 5 minutes with a complement, is read raw.
  *
  * "Settled" means the bucket ended more than SETTLE_MS before now: sensors report within
  * minutes, so alerts created that long ago are rare. When one is stored all the same (a sensor

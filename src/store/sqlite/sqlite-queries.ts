@@ -108,11 +108,15 @@ function byCountDesc<T extends { count: number }>(key: (t: T) => string): (a: T,
 export class SqliteQueries {
   private readonly statements = new Map<string, Database.Statement>();
   readonly sourceWindows: SourceWindows;
+  /** Settled raw groupings by createTime (locations). */
   readonly settledBuckets: SettledBuckets;
+  /** Settled raw groupings by recievedTime (the edges of tops). */
+  readonly settledReceived: SettledBuckets;
 
   constructor(private readonly db: Database.Database) {
     this.sourceWindows = new SourceWindows(db, (sql) => this.statement(sql));
     this.settledBuckets = new SettledBuckets(db);
+    this.settledReceived = new SettledBuckets(db);
   }
 
   /** Prepared once per distinct SQL text (the domain list is part of the text). */
@@ -368,7 +372,8 @@ export class SqliteQueries {
     const where = `${this.inDomains(scope)} AND kind = ${TOP_KIND[kind]} AND bucket >= ? AND bucket < ?`;
     // Whole days where the range has them, whole hours next to them, raw alerts in the partial
     // hours at its edges (a head edge ending now reads its hour whole and subtracts the future).
-    const split = splitRange(range, [HOUR_MS, DAY_MS], Date.now());
+    const now = Date.now();
+    const split = splitRange(range, [HOUR_MS, DAY_MS], now);
     const pieces = split.filter((piece) => piece.grain !== 0).map((piece): TopPiece => ({
       table: piece.grain === DAY_MS ? 'agg_received_day_top' : 'agg_received_hour_top',
       buckets: (piece.to - piece.from) / piece.grain,
@@ -378,7 +383,7 @@ export class SqliteQueries {
     const edges = split.filter((piece) => piece.grain === 0).map((piece): TopEdge => ({
       hour: Math.floor(piece.from / HOUR_MS) * HOUR_MS,
       sign: piece.sign,
-      counts: new Map(this.rawTopPairs(scope, kind, piece)),
+      counts: new Map(this.rawTopPairs(scope, kind, piece, now)),
     }));
     const tiers = Math.max(...[...pieces.map((piece) => piece.table), 'agg_received_hour_top' as const].map((table) => HEAVY_MARKS[table].from.length));
     const top = firstProven(tiers, (tier) => this.heavyTop(pieces, edges, where, scope, TOP_KIND[kind], limit, tier))
@@ -404,12 +409,15 @@ export class SqliteQueries {
     });
   }
 
-  /** Top keys counted from the raw alerts received in a piece (a part of one hour). */
-  private rawTopPairs(scope: DomainScope, kind: TopKind, piece: RangePiece): Array<[string, number]> {
+  /**
+   * Top keys counted from the raw alerts received in a piece (a part of one hour). The tail edge
+   * of the last 24 hours is a day old: its whole 10-minute buckets are grouped once and kept.
+   */
+  private rawTopPairs(scope: DomainScope, kind: TopKind, piece: RangePiece, now: number): Array<[string, number]> {
     const { column, filter } = TOP_KEY_SQL[kind];
-    return this.pairs(
-      `SELECT ${column}, count(*) FROM alerts WHERE ${this.inDomains(scope, '"clientDomain"')} ${filter}
-       AND "recievedTime" >= ? AND "recievedTime" < ? GROUP BY 1`, formatUtc(piece.from), formatUtc(piece.to));
+    const sql = `SELECT ${column}, count(*) FROM alerts WHERE ${this.inDomains(scope, '"clientDomain"')} ${filter}
+       AND "recievedTime" >= ? AND "recievedTime" < ? GROUP BY 1`;
+    return this.settledReceived.pairs(sql, piece.from, piece.to, now, (from, to) => this.pairs(sql, formatUtc(from), formatUtc(to)));
   }
 
   /** The (bucket, count) rows of the keys in the piece, read once per key and call. */

@@ -59,13 +59,15 @@ async function inChunks(deleteChunk: (chunk: number) => number): Promise<number>
 
 /**
  * What one write transaction did, and what it means for answers kept in memory: new alerts in
- * minutes the bad-IP windows have counted, and whether any was created in a settled bucket.
+ * minutes the bad-IP windows have counted, and whether any was created (or received: an
+ * import) in a settled bucket.
  */
 interface WriteResult {
   inserted: number;
   duplicates: number;
   readonly lateReceived: AlertDocument[];
   lateCreated: boolean;
+  receivedInSettled: boolean;
 }
 
 function openOrCreate(path: string): Database.Database {
@@ -151,13 +153,15 @@ export class SqliteStore implements AlertStore {
       const aggregates = new AggregateBatch();
       const receivedHorizon = this.queries.sourceWindows.horizonText;
       const createdHorizon = this.queries.settledBuckets.horizonText;
-      const result: WriteResult = { inserted: 0, duplicates: 0, lateReceived: [], lateCreated: false };
+      const settledReceivedHorizon = this.queries.settledReceived.horizonText;
+      const result: WriteResult = { inserted: 0, duplicates: 0, lateReceived: [], lateCreated: false, receivedInSettled: false };
       for (const record of records) {
         if (this.insertAlert(record)) {
           result.inserted++;
           aggregates.add(record.document);
           if (record.document.recievedTime < receivedHorizon) result.lateReceived.push(record.document);
           if (record.document.createTime < createdHorizon) result.lateCreated = true;
+          if (record.document.recievedTime < settledReceivedHorizon) result.receivedInSettled = true;
         }
       }
       aggregates.write(aggregateStatements);
@@ -198,10 +202,11 @@ export class SqliteStore implements AlertStore {
 
   async storeAlerts(records: readonly AlertRecord[]): Promise<StoreOutcome> {
     if (records.length === 0) return { inserted: 0, duplicates: 0 };
-    const { inserted, duplicates, lateReceived, lateCreated } = this.writeBatch.immediate(records);
+    const { inserted, duplicates, lateReceived, lateCreated, receivedInSettled } = this.writeBatch.immediate(records);
     // Only now, committed: a rolled-back batch must change nothing that is kept in memory.
     for (const doc of lateReceived) this.queries.sourceWindows.addLate(doc);
     if (lateCreated) this.queries.settledBuckets.forget();
+    if (receivedInSettled) this.queries.settledReceived.forget();
     return { inserted, duplicates };
   }
 
@@ -309,6 +314,7 @@ export class SqliteStore implements AlertStore {
       if (rows > 0) {
         this.queries.sourceWindows.forgetBefore(time);
         this.queries.settledBuckets.forget();
+        this.queries.settledReceived.forget();
       }
       return rows;
     });
