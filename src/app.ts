@@ -27,7 +27,10 @@ export interface App {
   readonly metrics: Metrics;
   /** The live stream's clients. */
   readonly stream: AlertStream;
-  /** Stops accepting requests, lets those in flight finish, then closes the store. */
+  /**
+   * Stops accepting connections, answers every request being read (idle connections get a grace
+   * period, everything is closed at the drain deadline), commits what is queued, closes the store.
+   */
   close(): Promise<void>;
 }
 
@@ -94,6 +97,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     async close() {
       feed.stop();
       await server.close();
+      // Connections cut at the drain deadline may leave their messages in the queue: commit them.
+      await commits.drained();
       jobs.stop();
       await sharedCache?.close();
       await store.close();

@@ -8,11 +8,12 @@
  * cache key when it answers it, so both paths always agree on the key. Anything the lane does not
  * know, or holds only stale, goes through Fastify as before (which also refreshes stale answers).
  */
-import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { CachedAnswer, ResponseCache } from '../cache/response-cache';
 import type { Metrics } from '../metrics/metrics';
 import type { AccessLog } from './access-log';
 import { corsHeaders } from './cors';
+import { drainingServerFactory } from './draining-server';
 
 /** Bounds the raw-URL memory: junk query strings must not grow it without end. */
 const MAX_REMEMBERED_URLS = 10_000;
@@ -88,18 +89,7 @@ export class HitLane {
   }
 }
 
-/**
- * A Fastify `serverFactory`: the HTTP server Fastify would build itself (with the timeouts of
- * its validated options), with the lane in front.
- */
-export function serverWithHitLane(lane: HitLane) {
-  return (fastifyHandler: (request: IncomingMessage, response: ServerResponse) => void, options: Record<string, unknown>): Server => {
-    const server = createServer((options.http ?? {}) as ServerOptions, (request, response) => {
-      if (!lane.serve(request, response)) fastifyHandler(request, response);
-    });
-    server.keepAliveTimeout = Number(options.keepAliveTimeout);
-    server.requestTimeout = Number(options.requestTimeout);
-    server.setTimeout(Number(options.connectionTimeout));
-    return server;
-  };
+/** A Fastify `serverFactory` with the lane in front (and PEBA's draining close). */
+export function serverWithHitLane(lane: HitLane): ReturnType<typeof drainingServerFactory> {
+  return drainingServerFactory((request, response) => lane.serve(request, response));
 }

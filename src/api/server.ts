@@ -12,6 +12,7 @@ import { clientAddressOf, trustFunction } from '../net/client-address';
 import { AccessLog, createLogger } from './access-log';
 import { corsHeaders } from './cors';
 import { resultXml } from './format/xml';
+import { drainingServerFactory } from './draining-server';
 import { HitLane, serverWithHitLane } from './hit-lane';
 import type { AlertStream } from '../stream/alert-stream';
 import type { DashboardFiles } from './dashboard-assets';
@@ -46,7 +47,12 @@ export function buildServer({ config, store, authenticator, ingest, caching, sha
   // Nobody reads the numbers when metrics are off: the lane, the hottest path, then counts nothing.
   const lane = caching.cache ? new HitLane(caching.cache, config.CORSDOMAIN, config.METRICS === 'on' ? metrics : null, accessLog) : null;
   const app = Fastify({
-    ...(lane && { serverFactory: serverWithHitLane(lane) }),
+    serverFactory: lane ? serverWithHitLane(lane) : drainingServerFactory(),
+    // Closing drains (DrainingServer): every request that reaches a route while closing gets its
+    // real answer with `Connection: close`, never Fastify's JSON 503, and idle connections get a
+    // grace period instead of being cut at once.
+    return503OnClosing: false,
+    forceCloseConnections: false,
     bodyLimit: config.BODY_LIMIT,
     trustProxy: trust,
     // Fastify's two lines per request (received, completed) are replaced by the one access line.
@@ -58,9 +64,12 @@ export function buildServer({ config, store, authenticator, ingest, caching, sha
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
+  let closing = false;
   // A callback hook: it runs on every answer, and an async one costs a promise each time.
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.headers(corsHeaders(request.url, config.CORSDOMAIN));
+    // Fastify marks requests routed after closing began; this also covers those read before.
+    if (closing) reply.header('connection', 'close');
     done(null, payload);
   });
 
@@ -74,8 +83,12 @@ export function buildServer({ config, store, authenticator, ingest, caching, sha
     done();
   });
 
-  // Once closing, requests must get Fastify's 503 rather than cached answers.
-  if (lane) app.addHook('preClose', (done) => { lane.close(); done(); });
+  // Once closing, every answer goes through the routes, which close the connection after it.
+  app.addHook('preClose', (done) => {
+    closing = true;
+    lane?.close();
+    done();
+  });
   // Open event streams would keep the server from closing.
   app.addHook('preClose', (done) => { stream.close(); done(); });
 

@@ -129,18 +129,41 @@ function openExistingStore(config: Config): AlertStore {
   return openStore(config, { mustExist: true });
 }
 
+/** A stop that has not finished by then (a hung store) exits anyway, with a failure code. */
+const STOP_WATCHDOG_MS = 9500;
+
 async function start(config: Config, configWarnings: readonly string[]): Promise<number> {
   const app = createApp(config);
   for (const warning of configWarnings) app.server.log.warn({ configuration: true }, warning);
   const { host, port } = config.BINDHOST;
   await app.server.listen({ host, port });
-  app.server.log.info({ store: config.STORE }, `PEBA serving on ${host}:${port}`);
-  const stop = (signal: string): void => {
-    app.server.log.info(`${signal}: finishing requests in flight, then stopping`);
-    app.close().then(() => process.exit(0), () => process.exit(1));
+  app.server.log.info({ store: config.STORE, addresses: app.server.addresses() }, `PEBA serving on ${host}:${port}`);
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    // Repeats are expected: a terminal's Ctrl-C reaches npm and PEBA, and npm forwards it again.
+    if (stopping) {
+      app.server.log.info(`${signal}: already stopping`);
+      return;
+    }
+    stopping = true;
+    app.server.log.info(`${signal}: no new connections; answering the requests being read, then stopping`);
+    setTimeout(() => {
+      app.server.log.error(`stopping took more than ${STOP_WATCHDOG_MS} ms; exiting anyway`);
+      process.exit(1);
+    }, STOP_WATCHDOG_MS).unref();
+    app.close().then(
+      () => {
+        app.server.log.info('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        app.server.log.error({ err: error }, 'stopping failed');
+        process.exit(1);
+      },
+    );
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
   return new Promise(() => {}); // serve until a signal arrives
 }
 

@@ -27,6 +27,9 @@ export class CommitQueue {
   /** Alerts in the commit that is running. */
   private writing = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** Resolved by a flush that leaves nothing pending (drained() waits on it). */
+  private idle: Promise<void> = Promise.resolve();
+  private markIdle: () => void = () => {};
 
   /**
    * @param delayMs how long the first message of a group waits for others: the event loop
@@ -47,6 +50,7 @@ export class CommitQueue {
   commit(records: readonly AlertRecord[]): Promise<void> {
     if (records.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
+      if (this.pending.length === 0 && !this.flushing) this.idle = new Promise((done) => { this.markIdle = done; });
       this.pending.push({ records, resolve, reject });
       this.pendingRecords += records.length;
       if (this.flushing) return;
@@ -73,6 +77,12 @@ export class CommitQueue {
       await this.write(group);
     }
     this.flushing = false;
+    this.markIdle();
+  }
+
+  /** Resolves once every commit asked for so far has been written (or failed): before the store closes. */
+  drained(): Promise<void> {
+    return this.idle;
   }
 
   private async write(group: Pending[]): Promise<void> {
