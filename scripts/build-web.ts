@@ -54,13 +54,18 @@ async function main(): Promise<void> {
   const mapName = `world-${contentHash(map)}.json`;
   writeFileSync(join(assets, mapName), map);
 
+  const icon = readFileSync(join(root, 'web', 'icon.svg'));
+  const iconName = `icon-${contentHash(icon)}.svg`;
+  writeFileSync(join(assets, iconName), icon);
+
   const html = readFileSync(join(root, 'web', 'index.html'), 'utf8')
+    .replaceAll('{{icon}}', `/assets/${iconName}`)
     .replaceAll('{{script}}', `/assets/${script}`)
     .replaceAll('{{style}}', `/assets/${style}`)
     .replaceAll('{{map}}', `/assets/${mapName}`);
   if (/\{\{\w+\}\}/.test(html)) throw new Error('web/index.html has a placeholder the build does not fill');
   writeFileSync(join(out, 'index.html'), html);
-  console.log(`dashboard: dist/web/index.html, assets ${[script, style, mapName].join(', ')}`);
+  console.log(`dashboard: dist/web/index.html, assets ${[script, style, mapName, iconName].join(', ')}`);
 }
 
 main().catch((error: unknown) => {

@@ -57,9 +57,9 @@ describe('dashboard page and assets', () => {
     assert.doesNotMatch(page.text, /<script(?![^>]*\bsrc=)[^>]*>|<style|\sstyle=|\son\w+=/i);
     assert.doesNotMatch(page.text, /(src|href)="(https?:)?\/\//);
     const assets = [...page.text.matchAll(/(?:src|href|data-map)="(\/assets\/[^"]+)"/g)].map((m) => m[1]!);
-    assert.equal(assets.length, 3, 'script, style sheet and map');
+    assert.equal(assets.length, 4, 'icon, script, style sheet and map');
     for (const asset of assets) {
-      assert.match(asset, /-[A-Za-z0-9_-]{8,}\.(js|css|json)$/, 'named by content hash');
+      assert.match(asset, /-[A-Za-z0-9_-]{8,}\.(js|css|json|svg)$/, 'named by content hash');
       const plain = await fetchText(running.url + asset);
       assert.equal(plain.status, 200);
       assert.equal(plain.headers.get('cache-control'), 'public, max-age=31536000, immutable');

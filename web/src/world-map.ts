@@ -56,7 +56,7 @@ export class WorldMap {
     const topology = (await response.json()) as Topology<{ countries: GeometryCollection<CountryProperties> }>;
     const collection = feature(topology, topology.objects.countries) as FeatureCollection<Geometry, CountryProperties>;
     this.countries = collection.features;
-    this.layout();
+    this.layout(true);
   }
 
   /** Shades each country by its count (ISO alpha-2 code -> count). */
@@ -76,10 +76,11 @@ export class WorldMap {
     if (this.frame === 0) this.frame = requestAnimationFrame((t) => this.draw(t));
   }
 
-  private layout(): void {
+  /** Fits the map to the container's width; `force` redraws at an unchanged size (the shapes arrived). */
+  private layout(force = false): void {
     const width = Math.max(200, Math.floor(this.container.clientWidth));
     const height = Math.round(width * 0.52);
-    if (width === this.width && height === this.height && this.svgRoot.childElementCount > 0) return;
+    if (!force && width === this.width && height === this.height) return;
     this.width = width;
     this.height = height;
     this.container.style.height = `${height}px`;
