@@ -10,10 +10,10 @@ trap 'rm -rf "$work"' EXIT
 
 # The tree as shipped: tracked files plus the build, no node_modules.
 git ls-files -z | xargs -0 cp --parents -t "$work"
-mkdir -p "$work/dist" && cp -r dist/src dist/geo "$work/dist/"
+mkdir -p "$work/dist" && cp -r dist/src dist/geo dist/web "$work/dist/"
 cd "$work"
 npm ci --omit=dev --no-audit --no-fund
-for dev in typescript @ip-location-db/asn; do
+for dev in typescript @ip-location-db/asn esbuild world-atlas; do
   if [ -e "node_modules/$dev" ]; then echo "production install contains the dev dependency $dev" >&2; exit 1; fi
 done
 
@@ -39,10 +39,12 @@ const readline = require('node:readline');
   if (!posted.includes('<StatusCode>OK</StatusCode>')) throw new Error(`post answered ${posted}`);
   const count = await (await fetch(`${base}/alert/retrieveAlertsCount?time=10`)).text();
   if (!/[1-9]/.test(count)) throw new Error(`nothing stored: ${count}`);
+  const page = await fetch(`${base}/`);
+  if (page.status !== 200 || !(await page.text()).includes('/assets/app-')) throw new Error(`the dashboard is not served: ${page.status}`);
   server.kill('SIGTERM');
   const [code, signal] = await exited;
   if (code !== 0) throw new Error(`the server ended with ${code ?? signal} on SIGTERM`);
-  console.log(`production install serves: posted a fixture, alerts counted: ${count.trim()}; stopped cleanly`);
+  console.log(`production install serves: posted a fixture, alerts counted: ${count.trim()}; dashboard served; stopped cleanly`);
 })().catch((error) => { console.error(error.message); process.exit(1); });
 JS
 echo "production install: OK"
