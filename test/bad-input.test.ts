@@ -373,7 +373,7 @@ describe('postSimpleMessage refuses bad input', () => {
       const before = await h.running.app.store.countAlerts();
       const response = await fetch(h.running.url + INGEST);
       assert.equal(response.status, 405);
-      assert.equal(response.headers.get('allow'), 'POST');
+      assert.equal(response.headers.get('allow'), 'POST, OPTIONS');
       assert.equal(await response.text(), 'POST is required for this action.');
       const withQuery = await fetch(`${h.running.url}${INGEST}?x=1`);
       assert.equal(withQuery.status, 405);
@@ -385,7 +385,7 @@ describe('postSimpleMessage refuses bad input', () => {
     it('HEAD on the path: 405', async () => {
       const response = await fetch(h.running.url + INGEST, { method: 'HEAD' });
       assert.equal(response.status, 405);
-      assert.equal(response.headers.get('allow'), 'POST');
+      assert.equal(response.headers.get('allow'), 'POST, OPTIONS');
       assert.equal(await response.text(), '');
       await assertStillServing(h);
     });

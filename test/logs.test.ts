@@ -173,7 +173,8 @@ describe('refusals', () => {
       const before = running.log.lines.length;
       const reply = await fetchText(running.url + path, init);
       assert.equal(reply.status, status, reply.text);
-      const line = await running.log.next((l) => running.log.lines.indexOf(l) >= before && l['msg'] === 'message refused' && l['status'] === status);
+      const refusal = (l: LogLine) => l['msg'] === 'message refused' || l['msg'] === 'method not allowed';
+      const line = await running.log.next((l) => running.log.lines.indexOf(l) >= before && refusal(l) && l['status'] === status);
       assert.match(String(line['reason']), reason);
       assert.equal(line['client'], '127.0.0.1');
     }

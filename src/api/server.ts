@@ -1,5 +1,5 @@
 /** The HTTP server: Fastify with the contract's routes and the behaviour around them. */
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Authenticator } from '../auth/authenticator';
 import type { Config } from '../config';
 import type { IngestService } from '../ingest/ingest-service';
@@ -17,6 +17,7 @@ import { HitLane, serverWithHitLane } from './hit-lane';
 import type { AlertStream } from '../stream/alert-stream';
 import type { DashboardFiles } from './dashboard-assets';
 import { registerDashboardRoutes } from './routes/dashboard';
+import { registerFallbacks } from './routes/fallback';
 import { registerHeartbeatRoutes } from './routes/heartbeat';
 import { registerMetricsRoute } from './routes/metrics';
 import { INGEST_PATH, refuseMessage, registerIngestRoutes } from './routes/ingest';
@@ -58,7 +59,13 @@ export function buildServer({ config, store, authenticator, ingest, caching, sha
     // Fastify's two lines per request (received, completed) are replaced by the one access line.
     logController: new LogController({ disableRequestLogging: true }),
     loggerInstance: logger,
+    // A path Fastify cannot decode (`/alert/%zz`) gets the XML form of every other refusal, not JSON.
+    frameworkErrors: (error, _request, reply: FastifyReply) => {
+      reply.code(error.statusCode ?? 400).type('text/xml; charset=utf-8').send(resultXml('Failed', error.code === 'FST_ERR_BAD_URL' ? 'malformed URL' : 'Bad Request'));
+    },
   });
+
+  registerFallbacks(app);
 
   // ewsposter and scripts post XML under all sorts of content types (or none): take any body as text.
   app.removeAllContentTypeParsers();
