@@ -99,7 +99,7 @@ test('every command but start and init refuses a store that does not exist, name
     const output = join(dir, 'export.json');
     const commands = [
       ['user', 'list'], ['user', 'add', 'acme'], ['user', 'add', 'acme', '--replace'], ['user', 'remove', 'acme'],
-      ['import', input], ['export'], ['export', output], ['retention'], ['stats'], ['stats', '--from', '2020-01-10 10:00:00'],
+      ['import', input], ['export'], ['export', output], ['backup', output], ['retention'], ['stats'], ['stats', '--from', '2020-01-10 10:00:00'],
     ];
     for (const args of commands) {
       const result = await peba(db, ...args);
@@ -194,7 +194,7 @@ test('help, --help, COMMAND --help and --version answer without configuration or
       const result = await pebaWith(env, ...args);
       assert.equal(result.code, 0, args.join(' '));
       assert.match(result.stdout, /^usage: peba /);
-      for (const command of ['start', 'init', 'user add', 'user list', 'user remove', 'import', 'export', 'retention', 'stats', 'help']) {
+      for (const command of ['start', 'init', 'user add', 'user list', 'user remove', 'import', 'export', 'backup', 'retention', 'stats', 'help']) {
         assert.match(result.stdout, new RegExp(`\\n  ${command} `), `${args.join(' ')} lists ${command}`);
       }
     }

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
  * `peba` command line: `start` serves; `init` creates the store; `user add|list|remove` manages private-domain users;
- * `import`/`export` move alerts as Elasticsearch-style JSON lines; `retention` and `stats` run
+ * `import`/`export` move alerts as Elasticsearch-style JSON lines; `backup` copies the SQLite store
+ * while it is in use; `retention` and `stats` run
  * the scheduled jobs once. Usage is printed for anything else.
  */
-import { createWriteStream, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createWriteStream, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -18,6 +19,8 @@ import { exportAlerts, importAlerts, type ImportCounts } from '../jobs/import-ex
 import { describeRetention, runRetention } from '../jobs/retention';
 import { lastFullInterval, takeStatisticsSnapshot } from '../jobs/statistics';
 import { openStore } from '../store/open-store';
+import { BackupTargetExistsError } from '../store/sqlite/backup';
+import { SqliteStore } from '../store/sqlite/sqlite-store';
 import { StoreMissingError, type AlertStore, type UserRecord } from '../store/store';
 
 /** Each command's usage lines, in the order `peba help` lists them; own-key lookups only. */
@@ -39,6 +42,9 @@ const COMMANDS = new Map<string, string>([
                                           code 3 when malformed lines were skipped`],
   ['export', `  export [FILE]                           write every alert as {"_id","_source"} JSON lines
                                           (default standard output)`],
+  ['backup', `  backup FILE                             write a consistent copy of the SQLite store to the new
+                                          file FILE while PEBA runs and keeps storing (every alert
+                                          acknowledged before the command started is in it)`],
   ['retention', `  retention                               delete alerts older than RETENTION_DAYS and
                                           aggregates older than AGGREGATE_RETENTION_DAYS now`],
   ['stats', `  stats [--from "YYYY-MM-DD HH:MM:SS"]    compute and store the statistics snapshot of the
@@ -113,6 +119,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'import' && sub !== undefined && name === undefined) return importFile(config, sub);
   if (command === 'export' && name === undefined) return exportFile(config, sub);
+  if (command === 'backup' && sub !== undefined && name === undefined) return backup(config, sub);
   if (command === 'retention' && sub === undefined) return retention(config);
   if (command === 'stats' && sub === undefined) return stats(config, values.from);
   throw new UsageError(COMMANDS.has(command) ? `bad arguments: ${positionals.join(' ')}` : `unknown command: ${positionals.join(' ')}`);
@@ -310,6 +317,28 @@ async function exportFile(config: Config, file: string | undefined): Promise<num
         output.destroy();
       }
     }
+  } finally {
+    await store.close();
+  }
+  return 0;
+}
+
+async function backup(config: Config, file: string): Promise<number> {
+  const store = openExistingStore(config);
+  try {
+    if (!(store instanceof SqliteStore)) {
+      console.error(`backup copies SQLite stores only; STORE is ${config.STORE} (back that up with its own tools)`);
+      return 1;
+    }
+    const started = Date.now();
+    try {
+      await store.backup(file);
+    } catch (error) {
+      if (!(error instanceof BackupTargetExistsError)) throw error;
+      console.error(error.message);
+      return 1;
+    }
+    console.log(`backup written to ${resolve(file)} (${statSync(file).size} bytes, ${Date.now() - started} ms)`);
   } finally {
     await store.close();
   }

@@ -14,6 +14,7 @@ import type {
 } from '../../domain/query';
 import { StoreMissingError, type AlertStore, type CveAlertRecord, type PayloadRecord, type UserRecord } from '../store';
 import { AggregateBatch, prepareAggregateStatements } from './aggregates';
+import { backupDatabase } from './backup';
 import { migrate } from './migrations';
 import { rowToDocument, SqliteQueries } from './sqlite-queries';
 import { fromStoredId, toStoredId } from './alert-ids';
@@ -351,6 +352,11 @@ export class SqliteStore implements AlertStore {
 
   async ping(): Promise<void> {
     this.statements.ping.get();
+  }
+
+  /** A consistent copy of the database as of now in the new file `destination` (see backup.ts). */
+  async backup(destination: string): Promise<void> {
+    backupDatabase(this.db, destination);
   }
 
   async close(): Promise<void> {
