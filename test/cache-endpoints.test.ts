@@ -10,6 +10,7 @@ import { formatUtc } from '../src/domain/time';
 import type { AlertStore } from '../src/store/store';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store';
 import { alertRecords, tempDir, testConfig } from './helpers';
+import { LogCapture } from './log-capture';
 import { MemcachedServer } from './memcached-server';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -34,19 +35,22 @@ interface Instance {
   readonly app: App;
   readonly url: string;
   readonly calls: Map<string, number>;
+  /** Its warnings and notices (LOG_LEVEL info, no access lines). */
+  readonly log: LogCapture;
   close(): Promise<void>;
 }
 
 async function instance(overrides: Partial<Record<keyof Config, string>>, dbDir?: string): Promise<Instance> {
   const dir = dbDir ? { path: dbDir, remove: () => {} } : tempDir();
-  const config = testConfig(dir.path, { CACHE: 'on', ...overrides });
+  const config = testConfig(dir.path, { CACHE: 'on', LOG_LEVEL: 'info', ACCESS_LOG: 'off', ...overrides });
   const counted = countingStore(new SqliteStore({ path: `${dir.path}/peba.db` }));
-  const app = createApp(config, { store: counted.store });
+  const log = new LogCapture();
+  const app = createApp(config, { store: counted.store, logStream: log });
   await app.server.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.server.address();
   if (address === null || typeof address === 'string') throw new Error('no port');
   return {
-    app, url: `http://127.0.0.1:${address.port}`, calls: counted.calls,
+    app, url: `http://127.0.0.1:${address.port}`, calls: counted.calls, log,
     async close() {
       await app.close();
       dir.remove();
@@ -149,24 +153,35 @@ describe('instances sharing one memcached', () => {
     assert.equal(typeof body.components['cache']?.latencyMs, 'number');
   });
 
-  test('memcached down: answers from the store, within bounds; heartbeat 503 naming the cache; back when it returns', async () => {
+  test('memcached down: answers from the store; the heartbeat stays 200, says degraded, logs it once; up again when it returns', async () => {
     await memcached.stop();
     const started = Date.now();
     const reply = await get(`${a.url}/alert/retrieveAlertStats`);
     assert.equal(reply.status, 200);
     assert.match(reply.body, /"AlertsLast24Hours":\d+/);
     assert.ok(Date.now() - started < 1000, `answered in ${Date.now() - started} ms`);
-    const heartbeat = await fetch(`${a.url}/alert/heartbeat`);
-    assert.equal(heartbeat.status, 503);
-    assert.equal(await heartbeat.text(), 'down: cache');
+    for (const path of ['/heartbeat', '/alert/heartbeat', '/heartbeat']) {
+      const heartbeat = await fetch(a.url + path);
+      assert.equal(heartbeat.status, 200, 'a load balancer keeps an instance whose store answers');
+      assert.equal(await heartbeat.text(), "I'm alive");
+    }
+    const degraded = await fetch(`${a.url}/heartbeat?out=json`);
+    assert.equal(degraded.status, 200);
+    const state = (await degraded.json()) as { status: string; components: Record<string, { status: string; error?: string }> };
+    assert.equal(state.status, 'degraded');
+    assert.equal(state.components['store']?.status, 'up');
+    assert.equal(state.components['cache']?.status, 'down');
+    assert.ok(state.components['cache']?.error);
+    const isDegradedLine = (line: Record<string, unknown>): boolean => String(line['msg']).startsWith('heartbeat: the shared cache is down');
+    const logged = await a.log.next(isDegradedLine);
+    assert.equal(logged['level'], 40, 'a warning');
+    assert.equal(a.log.lines.filter(isDegradedLine).length, 1, 'logged when it changed, not on every probe');
 
     await memcached.launch();
-    let status = 0;
-    for (let i = 0; i < 30 && status !== 200; i++) {
-      await sleep(100);
-      status = (await fetch(`${a.url}/heartbeat`)).status;
-    }
-    assert.equal(status, 200, 'memcached picked up again');
+    const back = await fetch(`${a.url}/heartbeat?out=json`);
+    assert.equal(back.status, 200);
+    assert.equal(((await back.json()) as { status: string }).status, 'up', 'memcached picked up again');
+    await a.log.next((line) => line['msg'] === 'heartbeat: the shared cache is back');
     assert.equal(await (await fetch(`${a.url}/heartbeat`)).text(), "I'm alive");
   });
 

@@ -363,8 +363,13 @@ describe('heartbeat when the store is down', () => {
     for (const path of ['/heartbeat', '/alert/heartbeat']) {
       const reply = await fetchText(running.url + path);
       assert.equal(reply.status, 503, path);
-      assert.match(reply.text, /store/, path);
-      assert.notEqual(reply.text, "I'm alive");
+      assert.equal(reply.text, 'down: store', path);
     }
+    const json = await fetchText(`${running.url}/heartbeat?out=json`);
+    assert.equal(json.status, 503);
+    const state = JSON.parse(json.text) as { status: string; components: Record<string, { status: string }> };
+    assert.equal(state.status, 'down');
+    assert.equal(state.components['store']?.status, 'down');
+    assert.equal(state.components['cache']?.status, 'up', 'the in-process cache is up while the process answers');
   });
 });
