@@ -1,4 +1,8 @@
 /** Captures PEBA's JSON log in a test (createApp's `logStream`) and lets the test wait for a line. */
+import { createApp, type App } from '../src/app';
+import type { Config } from '../src/config';
+import { tempDir, testConfig, type RunningApp } from './helpers';
+
 export type LogLine = Record<string, unknown>;
 
 /** A pino destination that keeps every line and lets a test wait for one. */
@@ -20,4 +24,21 @@ export class LogCapture {
     if (found) return Promise.resolve(found);
     return new Promise((resolve) => this.waiters.push({ match, resolve }));
   }
+}
+
+/** A full app on a free loopback port whose log (at `info`) is captured. */
+export async function startLogged(overrides: Partial<Record<keyof Config, string>>): Promise<RunningApp & { log: LogCapture }> {
+  const dir = tempDir();
+  const log = new LogCapture();
+  const app: App = createApp(testConfig(dir.path, { LOG_LEVEL: 'info', ...overrides }), { logStream: log });
+  await app.server.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return {
+    app, log, dir: dir.path, url: `http://127.0.0.1:${address.port}`,
+    async close() {
+      await app.close();
+      dir.remove();
+    },
+  };
 }

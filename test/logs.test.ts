@@ -11,27 +11,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { createApp, type App } from '../src/app';
-import type { Config } from '../src/config';
 import { loggablePath } from '../src/api/access-log';
-import { LogCapture, type LogLine } from './log-capture';
-import { addPrivateUser, alertXml, COMMUNITY, ewsMessage, fetchText, queryBody, REPO_ROOT, tempDir, testConfig, type RunningApp } from './helpers';
-
-async function startLogged(overrides: Partial<Record<keyof Config, string>>): Promise<RunningApp & { log: LogCapture }> {
-  const dir = tempDir();
-  const log = new LogCapture();
-  const app: App = createApp(testConfig(dir.path, { LOG_LEVEL: 'info', ...overrides }), { logStream: log });
-  await app.server.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return {
-    app, log, dir: dir.path, url: `http://127.0.0.1:${address.port}`,
-    async close() {
-      await app.close();
-      dir.remove();
-    },
-  };
-}
+import { type LogCapture, type LogLine, startLogged } from './log-capture';
+import { addPrivateUser, alertXml, COMMUNITY, ewsMessage, fetchText, queryBody, REPO_ROOT, tempDir, type RunningApp } from './helpers';
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const requestLine = (path: string, status: number) => (line: LogLine) => line['msg'] === 'request' && line['path'] === path && line['status'] === status;
