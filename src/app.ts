@@ -69,6 +69,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
   });
   const ingest = new IngestService(authenticator, geoIp, commits, {
     maxAlerts: config.MAX_ALERTS_PER_MESSAGE,
+    maxHeldBytes: config.BODY_LIMIT,
+    keepPayloadsUpTo: config.PAYLOAD_STORE_MAX_BYTES,
   }, metrics);
   const sharedCache = config.MEMCACHE ? new MemcachedCache({ servers: config.MEMCACHE, timeoutMs: config.MEMCACHE_TIMEOUT_MS }) : null;
   const cache = config.CACHE === 'on'

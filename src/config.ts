@@ -29,8 +29,10 @@ export interface Config {
   readonly GEOIP_CITY: string;
   readonly GEOIP_ASN: string;
   readonly GEOIP_CACHE_SIZE: number;
-  /** Ours: largest accepted request body, bytes. */
+  /** Ours: largest accepted request body, bytes, not counting the largepayload samples of an authenticated sender. */
   readonly BODY_LIMIT: number;
+  /** Ours: payloads up to this many bytes are kept in the payload store; larger ones by md5 and size only. */
+  readonly PAYLOAD_STORE_MAX_BYTES: number;
   /** Ours: most alerts accepted in one message. */
   readonly MAX_ALERTS_PER_MESSAGE: number;
   /** Ours: how long a looked-up user is trusted before the store is asked again, seconds. */
@@ -159,6 +161,7 @@ const SCHEMA: { [K in keyof Config]: readonly [string, Parser<Config[K]>] } = {
   GEOIP_ASN: ['', text],
   GEOIP_CACHE_SIZE: ['100000', integer(0, 10_000_000)],
   BODY_LIMIT: [String(20 * 1024 * 1024), integer(1024, 1024 * 1024 * 1024)],
+  PAYLOAD_STORE_MAX_BYTES: [String(5 * 1024 * 1024), integer(0, 1024 * 1024 * 1024)],
   MAX_ALERTS_PER_MESSAGE: ['10000', integer(1, 1_000_000)],
   USER_CACHE_SECONDS: ['30', integer(0, 86_400)],
   LOG_LEVEL: ['info', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent')],

@@ -180,7 +180,7 @@ export function alertRecord(overrides: Partial<AlertDocument> = {}, id: string =
     originalRequestString: 'ls -la',
     ...overrides,
   };
-  return { id, document, cves: [], payload: null };
+  return { id, document, cves: [], payloads: [] };
 }
 
 /** createTime and recievedTime both at `epochMs` (UTC text). */

@@ -88,13 +88,13 @@ test('retention deletes old alerts only and keeps their aggregates until those a
 test('retention also deletes the CVE rows of deleted alerts and payloads not seen since', async () => {
   await withStore(async (store) => {
     const now = parseUtc('2026-06-01 12:00:00');
-    const payload = (text: string) => ({ md5: createHash('md5').update(text).digest('hex'), fuzzyHash: null, bytes: Buffer.from(text), mimeType: 'text/plain' });
+    const payload = (text: string) => ({ md5: createHash('md5').update(text).digest('hex'), fuzzyHash: null, mimeType: 'text/plain', size: Buffer.byteLength(text), content: () => Buffer.from(text) });
     await store.storeAlerts([
-      { ...alert({ recievedTime: '2026-01-10 10:15:00' }), cves: ['CVE-2017-0144'], payload: payload('old payload') },
-      { ...alert({ recievedTime: '2026-05-31 10:00:00' }), cves: ['CVE-2017-0144'], payload: payload('recent payload') },
+      { ...alert({ recievedTime: '2026-01-10 10:15:00' }), cves: ['CVE-2017-0144'], payloads: [payload('old payload')] },
+      { ...alert({ recievedTime: '2026-05-31 10:00:00' }), cves: ['CVE-2017-0144'], payloads: [payload('recent payload')] },
       // Seen first long ago, and again recently: kept.
-      { ...alert({ recievedTime: '2026-01-11 10:00:00' }), cves: [], payload: payload('recurring payload') },
-      { ...alert({ recievedTime: '2026-05-30 10:00:00' }), cves: [], payload: payload('recurring payload') },
+      { ...alert({ recievedTime: '2026-01-11 10:00:00' }), cves: [], payloads: [payload('recurring payload')] },
+      { ...alert({ recievedTime: '2026-05-30 10:00:00' }), cves: [], payloads: [payload('recurring payload')] },
     ]);
     assert.equal((await store.listCveAlerts('CVE-2017-0144')).length, 2);
     await runRetention(store, { RETENTION_DAYS: 30, AGGREGATE_RETENTION_DAYS: 0 }, now);

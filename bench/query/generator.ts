@@ -243,7 +243,7 @@ export class AlertGenerator {
     this.privateSensors = Array.from({ length: PRIVATE_SENSORS }, (_, i) => makeSensor(i, false));
     this.payloads = Array.from({ length: PAYLOAD_POOL }, (_, i) => {
       const bytes = Buffer.from(`\x00\x00\x00\x85\xffSMBr payload #${i} ${'A'.repeat(40 + (i % 90))}`, 'latin1');
-      return { md5: createHash('md5').update(bytes).digest('hex'), fuzzyHash: null, bytes, mimeType: 'application/octet-stream' };
+      return { md5: createHash('md5').update(bytes).digest('hex'), fuzzyHash: null, mimeType: 'application/octet-stream', size: bytes.length, content: () => bytes };
     });
   }
 
@@ -375,7 +375,7 @@ export class AlertGenerator {
       doc.originalRequestString = `(${doc.vulnid}) ${doc.originalRequestString}`;
       cves.push(doc.vulnid);
     }
-    return { id: this.nextId(), document: doc, cves, payload };
+    return { id: this.nextId(), document: doc, cves, payloads: payload ? [payload] : [] };
   }
 
   private fillRequest(doc: AlertDocument, daemon: Daemon, port: number, createTime: string): void {

@@ -102,7 +102,7 @@ export function buildServer({ config, store, authenticator, ingest, caching, sha
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     const message = error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-      ? `request body larger than ${config.BODY_LIMIT} bytes`
+      ? `request body larger than ${request.routeOptions.bodyLimit ?? config.BODY_LIMIT} bytes`
       : status === 500 ? 'internal error' : error.message;
     if (status === 500) request.log.error({ err: error }, 'unhandled error');
     if (request.url.split('?', 1)[0] === INGEST_PATH) {

@@ -26,6 +26,8 @@ export interface ParsedAlert {
   readonly requests: ReadonlyMap<string, string>;
   /** `AdditionalData` values by their `meaning` attribute, in document order. */
   readonly additional: ReadonlyMap<string, string>;
+  /** The `Request type="largepayload"` sample (a malware binary), hashed as it arrived. */
+  readonly sample: PayloadSighting | undefined;
 }
 
 /** The stored alert, field for field as in an `ews-*` index. */
@@ -94,8 +96,15 @@ export interface PayloadSighting {
   readonly md5: string;
   /** sha256 of the lower-cased HTTP request without its Host value; only for HTTP requests. */
   readonly fuzzyHash: string | null;
-  readonly bytes: Buffer;
   readonly mimeType: string;
+  /** Length of the decoded payload, bytes. */
+  readonly size: number;
+  /**
+   * The bytes, read only when the store keeps a payload it did not know (a large sample waits in
+   * a spool file, not in memory); null when the payload is larger than the payload store keeps:
+   * then only md5 and size are recorded.
+   */
+  readonly content: (() => Buffer) | null;
 }
 
 /** One alert ready to store, with the facts the side stores (CVE, payload) need. */
@@ -104,7 +113,8 @@ export interface AlertRecord {
   readonly document: AlertDocument;
   /** CVE ids named by the sensor, each recorded once in the CVE store. */
   readonly cves: readonly string[];
-  readonly payload: PayloadSighting | null;
+  /** Payloads for the payload store: the request payload and the `largepayload` sample, when kept. */
+  readonly payloads: readonly PayloadSighting[];
 }
 
 /** What a store reports after committing a batch. */

@@ -7,7 +7,7 @@ import { ALERT_FIELDS, type AlertDocument, type AlertRecord, type DataDomain, ty
 import { urlDecode } from '../util/url-decode';
 import { keepsPayloads, PORT_ATTACK_TYPES } from './classify';
 import type { GeoIp } from './geoip';
-import { decodePayload, fuzzyHttpHash, MAX_STORED_PAYLOAD_BYTES, sniffMimeType, type DecodedPayload } from './payload';
+import { decodePayload, fuzzyHttpHash, sniffMimeType, type DecodedPayload } from './payload';
 
 /** AdditionalData meanings copied into the `additionalData` JSON, besides `conpot_*`. */
 const ADDITIONAL_DATA_MEANINGS = new Set(['protocol', 'payload', 'payload_md5']);
@@ -20,6 +20,8 @@ export interface EnrichContext {
   /** UTC `YYYY-MM-DD HH:MM:SS`, the same for every alert of one message. */
   readonly receivedTime: string;
   readonly geoIp: GeoIp;
+  /** Payloads larger than this many bytes are recorded in the payload store by md5 and size only. */
+  readonly keepPayloadsUpTo: number;
 }
 
 export function buildAlertRecord(alert: ParsedAlert, peerType: string, context: EnrichContext): AlertRecord {
@@ -36,9 +38,16 @@ export function buildAlertRecord(alert: ParsedAlert, peerType: string, context: 
 
   const payload = readPayload(alert);
   let rawhttp = '-';
+  const payloads: PayloadSighting[] = [];
   if (payload) {
     additionalData['payload_md5'] = payload.md5;
     if (payload.httpRequest !== null) rawhttp = payload.httpRequest;
+    if (keepsPayloads(peerType)) payloads.push(toSighting(payload, context.keepPayloadsUpTo));
+  }
+  // A sensor sends a sample (send_malware) because it is worth keeping, whatever its class.
+  if (alert.sample) {
+    additionalData['largepayload_md5'] = alert.sample.md5;
+    payloads.push(alert.sample);
   }
 
   let request = urlDecode(alert.requests.get('url') ?? '');
@@ -91,7 +100,7 @@ export function buildAlertRecord(alert: ParsedAlert, peerType: string, context: 
     id: alertId(alert, peerType, context.domain),
     document,
     cves: splitCves(vulnid),
-    payload: payload && keepsPayloads(peerType) ? toSighting(payload) : null,
+    payloads,
   };
 }
 
@@ -118,6 +127,8 @@ export function alertId(alert: ParsedAlert, peerType: string, domain: DataDomain
   }
   hash.addEntries(alert.requests);
   hash.addEntries(alert.additional);
+  // The sample is not among the requests (it is hashed as it streams): its md5 stands for it.
+  if (alert.sample) hash.add(`largepayload md5 ${alert.sample.md5}`);
   if (peerType === CONPOT) hash.add(randomUUID());
   return hash.hex();
 }
@@ -165,13 +176,14 @@ function readPayload(alert: ParsedAlert): DecodedPayload | null {
   return null;
 }
 
-function toSighting(payload: DecodedPayload): PayloadSighting | null {
-  if (payload.bytes.length > MAX_STORED_PAYLOAD_BYTES) return null;
+function toSighting(payload: DecodedPayload, keepUpTo: number): PayloadSighting {
+  const bytes = payload.bytes;
   return {
     md5: payload.md5,
     fuzzyHash: payload.httpRequest === null ? null : fuzzyHttpHash(payload.httpRequest),
-    bytes: payload.bytes,
-    mimeType: sniffMimeType(payload.bytes),
+    mimeType: sniffMimeType(bytes),
+    size: bytes.length,
+    content: bytes.length > keepUpTo ? null : () => bytes,
   };
 }
 

@@ -3,10 +3,10 @@
  * for a MIME type.
  */
 import { isUtf8 } from 'node:buffer';
-import { createHash } from 'node:crypto';
-
-/** Payloads larger than this are hashed but not kept in the payload store. */
-export const MAX_STORED_PAYLOAD_BYTES = 5 * 1024 * 1024;
+import { createHash, type Hash } from 'node:crypto';
+import type { PayloadSighting } from '../domain/alert';
+import { completeUtf8Length } from '../util/utf8';
+import type { PayloadSpool } from './payload-spool';
 
 export interface DecodedPayload {
   readonly bytes: Buffer;
@@ -62,18 +62,22 @@ const MAGIC: ReadonlyArray<readonly [string, string]> = [
   ['\xd4\xc3\xb2\xa1', 'application/vnd.tcpdump.pcap'],
 ];
 
-/** A MIME type from the bytes alone, as libmagic would name the common cases. */
-export function sniffMimeType(bytes: Buffer): string {
+/**
+ * A MIME type from the bytes alone, as libmagic would name the common cases. `complete` is
+ * false when `bytes` are only the first bytes of the payload.
+ */
+export function sniffMimeType(bytes: Buffer, complete = true): string {
   if (bytes.length === 0) return 'application/x-empty';
   const head = bytes.subarray(0, 16).toString('latin1');
   for (const [magic, type] of MAGIC) if (head.startsWith(magic)) return type;
-  if (!isUtf8(bytes) || hasBinaryControl(bytes)) return 'application/octet-stream';
+  const whole = complete ? bytes : bytes.subarray(0, completeUtf8Length(bytes));
+  if (!isUtf8(whole) || hasBinaryControl(bytes)) return 'application/octet-stream';
   const text = bytes.subarray(0, 512).toString('utf8').trimStart().toLowerCase();
   if (text.startsWith('#!')) return 'text/x-shellscript';
   if (text.startsWith('<?php')) return 'text/x-php';
   if (text.startsWith('<?xml')) return 'text/xml';
   if (text.startsWith('<!doctype html') || text.startsWith('<html')) return 'text/html';
-  if (text.startsWith('{') || text.startsWith('[')) return looksLikeJson(bytes) ? 'application/json' : 'text/plain';
+  if (text.startsWith('{') || text.startsWith('[')) return complete && looksLikeJson(bytes) ? 'application/json' : 'text/plain';
   return 'text/plain';
 }
 
@@ -92,5 +96,61 @@ function looksLikeJson(bytes: Buffer): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** Bytes of a sample kept in memory to sniff its type. */
+const SNIFF_BYTES = 4096;
+const NOT_BASE64 = /[^A-Za-z0-9+/]/g;
+
+/**
+ * A `Request type="largepayload"` sample (base64, up to 10 MB from ewsposter) decoded and
+ * hashed piece by piece as the parser reads it: its bytes go to the message's spool while they
+ * fit the payload store's size cap, and never all into memory.
+ */
+export class SampleDigest {
+  private readonly hash: Hash = createHash('md5');
+  /** Base64 characters of an incomplete quantum, waiting for the next piece. */
+  private carry = '';
+  private size = 0;
+  private head: Buffer = Buffer.alloc(0);
+  private readonly start: number;
+  private spooling = true;
+
+  constructor(private readonly spool: PayloadSpool, private readonly keepUpTo: number) {
+    this.start = spool.end;
+  }
+
+  write(base64: string): void {
+    NOT_BASE64.lastIndex = 0;
+    // Padding, line breaks and anything else outside the alphabet carry no bits.
+    const clean = NOT_BASE64.test(base64) ? base64.replace(NOT_BASE64, '') : base64;
+    const text = this.carry === '' ? clean : this.carry + clean;
+    const usable = text.length - (text.length % 4);
+    this.carry = text.slice(usable);
+    if (usable > 0) this.take(Buffer.from(usable === text.length ? text : text.slice(0, usable), 'base64'));
+  }
+
+  end(): PayloadSighting {
+    if (this.carry.length > 1) this.take(Buffer.from(this.carry, 'base64'));
+    this.carry = '';
+    const md5 = this.hash.digest('hex');
+    const content = this.spooling ? this.spool.seal(md5, this.start) : null;
+    return { md5, fuzzyHash: null, mimeType: sniffMimeType(this.head, this.size <= this.head.length), size: this.size, content };
+  }
+
+  private take(bytes: Buffer): void {
+    this.hash.update(bytes);
+    this.size += bytes.length;
+    if (this.head.length < SNIFF_BYTES) {
+      this.head = Buffer.concat([this.head, bytes.subarray(0, SNIFF_BYTES - this.head.length)]);
+    }
+    if (!this.spooling) return;
+    if (this.size > this.keepUpTo) {
+      this.spooling = false;
+      this.spool.truncate(this.start);
+      return;
+    }
+    this.spool.append(bytes);
   }
 }

@@ -80,7 +80,7 @@ export function importDocument(value: unknown): ImportedDocument {
 
   const id = givenId ?? documentId(ordered);
   const unknownFields = Object.keys(source).filter((key) => !KNOWN_FIELDS.has(key) && !key.startsWith('_'));
-  return { ok: true, record: { id, document: ordered, cves: splitCves(ordered.vulnid), payload: null }, unknownFields };
+  return { ok: true, record: { id, document: ordered, cves: splitCves(ordered.vulnid), payloads: [] }, unknownFields };
 }
 
 /**

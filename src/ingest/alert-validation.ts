@@ -42,6 +42,7 @@ export function validateAlert(raw: RawAlert): ValidationResult {
       target,
       requests: raw.requests,
       additional: raw.additional,
+      sample: raw.sample,
     },
   };
 }

@@ -4,6 +4,7 @@
  * in alert-validation.ts, so one bad alert does not spoil its message.
  */
 import { SaxesParser } from 'saxes';
+import type { PayloadSighting } from '../domain/alert';
 
 export interface Credentials {
   readonly username: string;
@@ -25,6 +26,7 @@ export interface RawAlert {
   target: RawEndpoint | undefined;
   requests: Map<string, string>;
   additional: Map<string, string>;
+  sample: PayloadSighting | undefined;
 }
 
 export interface EwsMessage {
@@ -42,86 +44,190 @@ export class EwsMessageError extends Error {
 export interface ParseLimits {
   /** More alerts than this refuses the message (the sender should split its batch). */
   readonly maxAlerts: number;
+  /**
+   * Most bytes of a message held while it is read (413 above): everything but the samples of
+   * an authenticated sender, which are hashed as they arrive and not held.
+   */
+  readonly maxHeldBytes: number;
+  /** Most base64 characters of one `largepayload` sample (413 above). */
+  readonly maxSampleChars: number;
 }
+
+/** Opens the digest of one `largepayload` sample; without one, samples are held like any text. */
+export type SampleSink = () => { write(base64: string): void; end(): PayloadSighting };
 
 const ROOT = 'EWS-SimpleMessage';
 /** Elements whose text we keep, by parent. Everything else is skipped. */
 const ALERT_TEXT_ELEMENTS = new Set(['CreateTime', 'Source', 'Target', 'Request', 'AdditionalData']);
+const LARGE_PAYLOAD = 'largepayload';
 
 /**
- * Parses the message. Throws EwsMessageError for input that is not XML, has a DOCTYPE or
- * entity declaration, has the wrong root element, or exceeds `limits`.
+ * Reads a message as its text arrives, piece by piece. Throws EwsMessageError for input that is
+ * not XML, has a DOCTYPE or entity declaration, has the wrong root element, or exceeds the limits.
+ * `credentialsComplete` turns true once `</Authentication>` has been read, so the caller can
+ * authenticate before reading on.
  */
-export function parseEwsMessage(xml: string, limits: ParseLimits): EwsMessage {
-  // Cheap, early refusal of DTDs: nothing legitimate sends one, and refusing before parsing
-  // means entity tricks (billion laughs, external entities) never reach a parser.
-  if (/<!DOCTYPE|<!ENTITY/i.test(prologOf(xml))) {
-    throw new EwsMessageError('DOCTYPE and ENTITY declarations are not accepted', 400);
-  }
-  const parser = new SaxesParser({ position: false, xmlns: false });
-  let credentials: { username: string; token: string } | null = null;
-  const alerts: RawAlert[] = [];
-  const stack: string[] = [];
-  let alert: RawAlert | null = null;
-  let text: string | null = null;
-  let attributes: Record<string, string> = {};
-  let sawRoot = false;
+export class EwsMessageReader {
+  private readonly parser = new SaxesParser({ position: false, xmlns: false });
+  private credentials: { username: string; token: string } | null = null;
+  private authenticationClosed = false;
+  private readonly alerts: RawAlert[] = [];
+  private readonly stack: string[] = [];
+  private alert: RawAlert | null = null;
+  private text: string | null = null;
+  private attributes: Record<string, string> = {};
+  private sawRoot = false;
+  private sawContent = false;
+  /** Bytes given to the parser that it or we may still hold. */
+  private held = 0;
+  /** Samples are exempt from maxHeldBytes only once the sender is known. */
+  private trusted = false;
+  /** The sample being read, and whether every character since its start tag was its text. */
+  private sample: { digest: ReturnType<SampleSink>; alert: RawAlert; chars: number } | null = null;
+  private samplePlain = false;
+  /** The end of the text before the root element so far (null once the root has started). */
+  private prologTail: string | null = '';
 
-  parser.on('doctype', () => {
-    throw new EwsMessageError('DOCTYPE and ENTITY declarations are not accepted', 400);
-  });
-  parser.on('opentag', (tag) => {
-    const name = tag.name;
-    const parent = stack[stack.length - 1];
-    stack.push(name);
-    if (stack.length === 1) {
+  constructor(private readonly limits: ParseLimits, private readonly openSample?: SampleSink) {
+    const parser = this.parser;
+    parser.on('doctype', () => {
+      throw new EwsMessageError('DOCTYPE and ENTITY declarations are not accepted', 400);
+    });
+    parser.on('opentag', (tag) => this.openTag(tag.name, tag.attributes as Record<string, string>));
+    const onText = (chunk: string): void => {
+      if (this.sample && this.stack.length === 3) {
+        this.feedSample(chunk);
+        this.samplePlain = false;
+      } else if (this.text !== null) this.text += chunk;
+    };
+    parser.on('text', onText);
+    parser.on('cdata', onText);
+    parser.on('closetag', (tag) => this.closeTag(tag.name));
+  }
+
+  /** True once `</Authentication>` has been read. */
+  get credentialsComplete(): boolean {
+    return this.authenticationClosed;
+  }
+
+  get sentCredentials(): Credentials | null {
+    return this.credentials;
+  }
+
+  /** The sender is authenticated: from now on its samples are not counted as held. */
+  trust(): void {
+    this.trusted = true;
+  }
+
+  /** Reads the next piece of the document; `bytes` is what it cost on the wire. */
+  write(text: string, bytes = text.length): void {
+    if (text === '') return;
+    if (!this.sawContent && /\S/.test(text)) this.sawContent = true;
+    this.held += bytes;
+    if (this.prologTail !== null) this.checkProlog(text);
+    const sampleBefore = this.sample;
+    try {
+      this.parser.write(text);
+    } catch (error) {
+      throw asMessageError(error);
+    }
+    // The parser gathers a text node whole; a sample's text is drained from it after each piece,
+    // so it never holds a whole sample. Only while nothing but the sample's text came since its
+    // start tag: then what the parser has gathered is that text.
+    if (this.sample && this.samplePlain) {
+      if (this.sample !== sampleBefore) this.drainSample(textAfterLastTag(text));
+      else if (text.includes('<')) this.samplePlain = false;
+      else this.drainSample(null);
+    }
+    if (this.held > this.limits.maxHeldBytes) {
+      throw new EwsMessageError(`request body larger than ${this.limits.maxHeldBytes} bytes (not counting largepayload samples)`, 413);
+    }
+  }
+
+  /** Ends the document; returns what was read. */
+  close(): EwsMessage {
+    if (!this.sawContent) throw new EwsMessageError('empty request body', 400);
+    try {
+      this.parser.close();
+    } catch (error) {
+      throw asMessageError(error);
+    }
+    if (!this.sawRoot) throw new EwsMessageError('empty document', 400);
+    return { credentials: this.credentials, alerts: this.alerts };
+  }
+
+  /**
+   * Cheap, early refusal of DTDs: nothing legitimate sends one, and refusing before parsing means
+   * entity tricks (billion laughs, external entities) never reach the parser, in any letter case.
+   */
+  private checkProlog(text: string): void {
+    const rootAt = elementStart(text);
+    const prolog = this.prologTail + (rootAt < 0 ? text : text.slice(0, rootAt));
+    if (/<!DOCTYPE|<!ENTITY/i.test(prolog)) {
+      throw new EwsMessageError('DOCTYPE and ENTITY declarations are not accepted', 400);
+    }
+    this.prologTail = rootAt < 0 ? prolog.slice(-8) : null;
+  }
+
+  private openTag(name: string, attributes: Record<string, string>): void {
+    const parent = this.stack[this.stack.length - 1];
+    this.stack.push(name);
+    if (this.stack.length === 1) {
       if (name !== ROOT) throw new EwsMessageError(`root element must be ${ROOT}, not ${name}`, 400);
-      sawRoot = true;
+      this.sawRoot = true;
+      this.prologTail = null;
       return;
     }
     if (parent === ROOT && name === 'Alert') {
-      if (alerts.length >= limits.maxAlerts) {
-        throw new EwsMessageError(`more than ${limits.maxAlerts} alerts in one message`, 413);
+      if (this.alerts.length >= this.limits.maxAlerts) {
+        throw new EwsMessageError(`more than ${this.limits.maxAlerts} alerts in one message`, 413);
       }
-      alert = {
+      this.alert = {
         analyzerId: '', createTime: undefined, timezone: undefined, source: undefined,
-        target: undefined, requests: new Map(), additional: new Map(),
+        target: undefined, requests: new Map(), additional: new Map(), sample: undefined,
       };
-      alerts.push(alert);
+      this.alerts.push(this.alert);
     } else if (parent === ROOT && name === 'Authentication') {
-      credentials ??= { username: '', token: '' };
+      this.credentials ??= { username: '', token: '' };
     } else if (parent === 'Authentication' && (name === 'username' || name === 'token')) {
-      text = '';
-    } else if (parent === 'Alert' && alert) {
-      if (name === 'Analyzer') alert.analyzerId = String(tag.attributes['id'] ?? '');
-      else if (ALERT_TEXT_ELEMENTS.has(name)) {
-        text = '';
-        attributes = tag.attributes as Record<string, string>;
+      this.text = '';
+    } else if (parent === 'Alert' && this.alert) {
+      if (name === 'Analyzer') this.alert.analyzerId = String(attributes['id'] ?? '');
+      else if (name === 'Request' && attributes['type'] === LARGE_PAYLOAD && this.openSample && !this.alert.sample) {
+        this.sample = { digest: this.openSample(), alert: this.alert, chars: 0 };
+        this.samplePlain = true;
+      } else if (ALERT_TEXT_ELEMENTS.has(name)) {
+        this.text = '';
+        this.attributes = attributes;
       }
     }
-  });
-  const onText = (chunk: string): void => {
-    if (text !== null) text += chunk;
-  };
-  parser.on('text', onText);
-  parser.on('cdata', onText);
-  parser.on('closetag', (tag) => {
-    const name = tag.name;
-    stack.pop();
-    const parent = stack[stack.length - 1];
-    if (text === null) {
-      if (name === 'Alert' && parent === ROOT) alert = null;
+  }
+
+  private closeTag(name: string): void {
+    this.stack.pop();
+    const parent = this.stack[this.stack.length - 1];
+    if (this.sample && this.stack.length === 2) {
+      this.sample.alert.sample = this.sample.digest.end();
+      this.sample = null;
       return;
     }
-    const value = text;
-    text = null;
+    if (this.text === null) {
+      if (name === 'Alert' && parent === ROOT) this.alert = null;
+      if (name === 'Authentication' && parent === ROOT) this.authenticationClosed = true;
+      return;
+    }
+    const value = this.text;
+    this.text = null;
+    const credentials = this.credentials;
     if (parent === 'Authentication' && credentials) {
       if (name === 'username') credentials.username = value.trim();
       else credentials.token = value.trim();
       return;
     }
+    const alert = this.alert;
     // Only direct children of <Alert> count; anything nested deeper is ignored.
     if (!alert || parent !== 'Alert') return;
+    const attributes = this.attributes;
     switch (name) {
       case 'CreateTime':
         alert.createTime = value.trim();
@@ -143,26 +249,61 @@ export function parseEwsMessage(xml: string, limits: ParseLimits): EwsMessage {
         alert.additional.set(attributes['meaning'] ?? '', value);
         break;
     }
-  });
-
-  try {
-    parser.write(xml).close();
-  } catch (error) {
-    if (error instanceof EwsMessageError) throw error;
-    throw new EwsMessageError(`malformed XML: ${firstLine(error)}`, 400);
   }
-  if (!sawRoot) throw new EwsMessageError('empty document', 400);
-  return { credentials, alerts };
+
+  /**
+   * Takes the sample text the parser has gathered since the last drain. `tail` is, for the piece
+   * in which the start tag came, what followed the tag: the gathered text must be exactly that.
+   */
+  private drainSample(tail: string | null): void {
+    const internals = this.parser as unknown as { text: string };
+    const gathered = internals.text;
+    if (tail !== null && gathered !== tail) {
+      this.samplePlain = false;
+      return;
+    }
+    if (gathered === '') return;
+    internals.text = '';
+    this.feedSample(gathered);
+  }
+
+  private feedSample(base64: string): void {
+    const sample = this.sample!;
+    sample.chars += base64.length;
+    if (sample.chars > this.limits.maxSampleChars) {
+      throw new EwsMessageError(`a largepayload sample larger than ${this.limits.maxSampleChars} characters`, 413);
+    }
+    sample.digest.write(base64);
+    if (this.trusted) this.held -= base64.length;
+  }
 }
 
-/** The text before the root element: the only place a DTD may stand (CDATA may quote one later). */
-function prologOf(xml: string): string {
-  for (let at = xml.indexOf('<'); at >= 0; at = xml.indexOf('<', at + 1)) {
-    const next = xml.charCodeAt(at + 1);
+/** Parses a whole message held as one string (see EwsMessageReader). */
+export function parseEwsMessage(xml: string, limits: Pick<ParseLimits, 'maxAlerts'>): EwsMessage {
+  const reader = new EwsMessageReader({ maxHeldBytes: Infinity, maxSampleChars: Infinity, ...limits });
+  reader.write(xml);
+  return reader.close();
+}
+
+/** Where the first element starts in `text` (CDATA may quote a DTD later), or -1. */
+function elementStart(text: string): number {
+  for (let at = text.indexOf('<'); at >= 0; at = text.indexOf('<', at + 1)) {
+    const next = text.charCodeAt(at + 1);
     const isNameStart = (next >= 65 && next <= 90) || (next >= 97 && next <= 122) || next === 95 || next === 58;
-    if (isNameStart) return xml.slice(0, at);
+    if (isNameStart) return at;
   }
-  return xml;
+  return -1;
+}
+
+/** What follows the last tag of `text` (all of it after the first '>' when no tag starts in it). */
+function textAfterLastTag(text: string): string {
+  const tagEnd = text.indexOf('>', Math.max(0, text.lastIndexOf('<')));
+  return tagEnd < 0 ? '' : text.slice(tagEnd + 1);
+}
+
+function asMessageError(error: unknown): EwsMessageError {
+  if (error instanceof EwsMessageError) return error;
+  return new EwsMessageError(`malformed XML: ${firstLine(error)}`, 400);
 }
 
 function firstLine(error: unknown): string {

@@ -1,7 +1,7 @@
 /**
  * The ingestion pipeline for one EWS message: parse, authenticate, validate, enrich, commit.
  */
-import type { Authenticator } from '../auth/authenticator';
+import type { Authenticator, Identity } from '../auth/authenticator';
 import type { AlertRecord } from '../domain/alert';
 import { formatUtc } from '../domain/time';
 import { buildAlertRecord } from '../enrich/alert-record';
@@ -9,7 +9,10 @@ import type { GeoIp } from '../enrich/geoip';
 import type { Metrics } from '../metrics/metrics';
 import { validateAlert } from './alert-validation';
 import type { CommitQueue } from './commit-queue';
-import { EwsMessageError, parseEwsMessage, type ParseLimits } from './ews-message';
+import { PayloadSpool } from '../enrich/payload-spool';
+import { SampleDigest } from '../enrich/payload';
+import { BodyDecoder } from './body-decoder';
+import { EwsMessageError, EwsMessageReader, type Credentials, type RawAlert } from './ews-message';
 
 export interface IngestResult {
   readonly stored: number;
@@ -28,29 +31,75 @@ export class LoginRefusedError extends EwsMessageError {
 /** The store could not commit; the sender should retry (ids make that safe). */
 export class StoreFailedError extends Error {}
 
+/** Most base64 characters of one `largepayload` sample: ewsposter sends at most 10 MB. */
+export const MAX_SAMPLE_CHARS = 16 * 1024 * 1024;
+
+export interface IngestLimits {
+  readonly maxAlerts: number;
+  /** Most bytes held of one message (the request body without an authenticated sender's samples). */
+  readonly maxHeldBytes: number;
+  /** Larger payloads are kept by md5 and size only. */
+  readonly keepPayloadsUpTo: number;
+}
+
 export class IngestService {
   constructor(
     private readonly authenticator: Authenticator,
     private readonly geoIp: GeoIp,
     private readonly commits: CommitQueue,
-    private readonly limits: ParseLimits,
+    private readonly limits: IngestLimits,
     private readonly metrics: Metrics | null = null,
   ) {}
 
-  /** Throws EwsMessageError (refused, 4xx) or StoreFailedError (not stored, 503). */
-  async ingest(xml: string): Promise<IngestResult> {
-    const message = parseEwsMessage(xml, this.limits);
-    const credentials = message.credentials;
+  /**
+   * Reads a message from its body, chunk by chunk, and stores its alerts. The sender is
+   * authenticated as soon as `</Authentication>` has been read: a refused sender costs no more
+   * than that. Throws EwsMessageError (refused, 4xx) or StoreFailedError (not stored, 503); on a
+   * refusal the rest of the body is left unread.
+   */
+  async ingest(body: AsyncIterable<Buffer> | string): Promise<IngestResult> {
+    const spool = new PayloadSpool();
+    try {
+      const keepUpTo = this.limits.keepPayloadsUpTo;
+      const reader = new EwsMessageReader(
+        { maxAlerts: this.limits.maxAlerts, maxHeldBytes: this.limits.maxHeldBytes, maxSampleChars: MAX_SAMPLE_CHARS },
+        () => new SampleDigest(spool, keepUpTo),
+      );
+      const decoder = new BodyDecoder();
+      let identity: Identity | null = null;
+      for await (const chunk of typeof body === 'string' ? [Buffer.from(body)] : body) {
+        reader.write(decoder.decode(chunk), chunk.length);
+        if (!identity && reader.credentialsComplete) {
+          identity = await this.authenticate(reader.sentCredentials);
+          reader.trust();
+        }
+      }
+      reader.write(decoder.end());
+      const message = reader.close();
+      identity ??= await this.authenticate(message.credentials);
+      return await this.store(message.alerts, identity);
+    } finally {
+      spool.close();
+    }
+  }
+
+  private async authenticate(credentials: Credentials | null): Promise<Identity> {
     const identity = credentials && (await this.authenticator.authenticate(credentials.username, credentials.token));
     if (!identity) throw new LoginRefusedError(credentials?.username ?? null);
     if (identity.domain === 'private' && identity.user.getOnly) {
       throw new EwsMessageError('this user may only query, not post alerts', 403);
     }
+    return identity;
+  }
 
-    const context = { domain: identity.domain, receivedTime: formatUtc(Date.now()), geoIp: this.geoIp };
+  private async store(alerts: readonly RawAlert[], identity: Identity): Promise<IngestResult> {
+    const context = {
+      domain: identity.domain, receivedTime: formatUtc(Date.now()), geoIp: this.geoIp,
+      keepPayloadsUpTo: this.limits.keepPayloadsUpTo,
+    };
     const records: AlertRecord[] = [];
     const skipReasons = new Map<string, number>();
-    for (const raw of message.alerts) {
+    for (const raw of alerts) {
       const result = validateAlert(raw);
       if (result.ok) records.push(buildAlertRecord(result.alert, result.peerType, context));
       else skipReasons.set(result.reason, (skipReasons.get(result.reason) ?? 0) + 1);
@@ -64,6 +113,6 @@ export class IngestService {
     } catch (error) {
       throw new StoreFailedError(error instanceof Error ? error.message : String(error));
     }
-    return { stored: records.length, skipped: message.alerts.length - records.length, skipReasons };
+    return { stored: records.length, skipped: alerts.length - records.length, skipReasons };
   }
 }

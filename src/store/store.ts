@@ -31,6 +31,7 @@ export interface PayloadRecord {
   readonly fuzzyHash: string | null;
   readonly mimeType: string;
   readonly size: number;
+  /** Empty when the payload was larger than the payload store keeps (`size` is its length). */
   readonly bytes: Buffer;
   readonly count: number;
   readonly firstSeen: string;

@@ -1,4 +1,5 @@
 /** `POST /ews-0.1/alert/postSimpleMessage`: ewsposter delivers its alerts here (CONTRACT section 2). */
+import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { EwsMessageError } from '../../ingest/ews-message';
 import { LoginRefusedError, StoreFailedError, type IngestResult, type IngestService } from '../../ingest/ingest-service';
@@ -17,24 +18,33 @@ export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService
     request.headers['content-type'] = 'text/xml';
     done();
   };
-  app.post(INGEST_PATH, { onRequest }, async (request, reply) => {
-    reply.type('text/xml; charset=utf-8');
-    const body = request.body;
-    if (typeof body !== 'string' || body.trim() === '') return refuseMessage(request, reply, 400, 'empty request body', metrics);
-    try {
-      const result = await ingest.ingest(body);
-      if (result.skipped > 0) request.log.warn({ skipped: result.skipped, reasons: Object.fromEntries(result.skipReasons) }, 'alerts skipped');
-      return reply.code(200).send(resultXml('OK', describeSkips(result)));
-    } catch (error) {
-      if (error instanceof LoginRefusedError) logRefusedLogin(request, error.username, error.message);
-      if (error instanceof EwsMessageError) return refuseMessage(request, reply, error.statusCode, error.message, metrics);
-      if (error instanceof StoreFailedError) {
-        request.log.error({ reason: error.message }, 'store failed, sender will retry');
-        metrics.messageRefused(503);
-        return reply.code(503).send(resultXml('Handling failed', error.message));
+  // The body is read by the ingest service itself, as a stream: a message with large payload
+  // samples is far larger than what may be held in memory, and a refused sender is not read on.
+  // Content-type parsers are scoped to this plugin.
+  void app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+    scope.post(INGEST_PATH, { onRequest }, async (request, reply) => {
+      reply.type('text/xml; charset=utf-8');
+      const body = request.body as IncomingMessage | undefined;
+      if (!body) return refuseMessage(request, reply, 400, 'empty request body', metrics);
+      try {
+        const result = await ingest.ingest(body.iterator({ destroyOnReturn: false }));
+        if (result.skipped > 0) request.log.warn({ skipped: result.skipped, reasons: Object.fromEntries(result.skipReasons) }, 'alerts skipped');
+        return reply.code(200).send(resultXml('OK', describeSkips(result)));
+      } catch (error) {
+        // Refused before the end of the body: the rest stays unread, so this connection ends.
+        if (!body.complete) reply.header('connection', 'close');
+        if (error instanceof LoginRefusedError) logRefusedLogin(request, error.username, error.message);
+        if (error instanceof EwsMessageError) return refuseMessage(request, reply, error.statusCode, error.message, metrics);
+        if (error instanceof StoreFailedError) {
+          request.log.error({ reason: error.message }, 'store failed, sender will retry');
+          metrics.messageRefused(503);
+          return reply.code(503).send(resultXml('Handling failed', error.message));
+        }
+        throw error;
       }
-      throw error;
-    }
+    });
   });
   // Other methods: 405 "POST is required for this action." (the original answered 500; CONTRACT
   // section 2, improve), from the server's fallback like every route's.

@@ -25,6 +25,9 @@ export interface PrivateRouteDependencies {
 
 /** The prefixes under which the original served these endpoints. */
 const PREFIXES = ['/alert', '/ews-0.1/alert'];
+/** The body is only credentials: anything larger is not a question, and is not read on (413). */
+export const PRIVATE_BODY_LIMIT = 64 * 1024;
+const LIMITED = { bodyLimit: PRIVATE_BODY_LIMIT };
 
 export function registerPrivateRoutes(app: FastifyInstance, { config, store, authenticator }: PrivateRouteDependencies): void {
   /** True when the body carries the credentials of a user of the store; answers 403 otherwise. */
@@ -57,16 +60,16 @@ export function registerPrivateRoutes(app: FastifyInstance, { config, store, aut
   };
 
   for (const prefix of PREFIXES) {
-    app.post(`${prefix}/retrieveIPs`, badIps(() => config.BADIPTIMESPAN));
-    app.post(`${prefix}/retrieveIPs15m`, badIps(() => 15));
+    app.post(`${prefix}/retrieveIPs`, LIMITED, badIps(() => config.BADIPTIMESPAN));
+    app.post(`${prefix}/retrieveIPs15m`, LIMITED, badIps(() => 15));
 
-    app.post(`${prefix}/retrieveAlertsCyber`, async (request, reply) => {
+    app.post(`${prefix}/retrieveAlertsCyber`, LIMITED, async (request, reply) => {
       if (!(await authorized(request, reply))) return reply;
       const alerts = await store.newestReceived(scopeOf(request.query as Query), config.MAXALERTS);
       return sendXml(reply, { name: 'EWSSimpleAlertInfo', children: [{ name: 'Alerts', children: alerts.map(cyberAlertElement) }] });
     });
 
-    app.post(`${prefix}/querySingleIP`, async (request, reply) => {
+    app.post(`${prefix}/querySingleIP`, LIMITED, async (request, reply) => {
       if (!(await authorized(request, reply))) return reply;
       const query = request.query as Query;
       const address = parseAddress(param(query, 'ip') ?? '');

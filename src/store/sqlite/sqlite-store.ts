@@ -183,8 +183,7 @@ export class SqliteStore implements AlertStore {
         doc.peerIdent, doc.peerType, doc.sourceEntryIp, doc.targetEntryIp,
       );
     }
-    const payload = record.payload;
-    if (payload) {
+    for (const payload of record.payloads) {
       const seen = doc.recievedTime;
       const known = (this.statements.payloadByMd5.get(payload.md5) as string | undefined) ??
         (payload.fuzzyHash === null ? undefined : (this.statements.payloadByFuzzy.get(payload.fuzzyHash) as string | undefined));
@@ -193,7 +192,8 @@ export class SqliteStore implements AlertStore {
       } else {
         this.statements.insertPayload.run({
           md5: payload.md5, fuzzyHash: payload.fuzzyHash, mimeType: payload.mimeType,
-          size: payload.bytes.length, bytes: payload.bytes, seen,
+          // Beyond the size cap only md5 and size are kept: an empty blob.
+          size: payload.size, bytes: payload.content?.() ?? EMPTY, seen,
           sourceIp: doc.sourceEntryIp, sourcePort: doc.sourceEntryPort, peerType: doc.peerType,
         });
       }
@@ -363,6 +363,8 @@ export class SqliteStore implements AlertStore {
     if (this.db.open) this.db.close();
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 function toPayload(row: Row): PayloadRecord {
   return {
