@@ -101,7 +101,8 @@ export interface PayloadSighting {
   readonly size: number;
   /**
    * The bytes, read only when the store keeps a payload it did not know (a large sample waits in
-   * a spool file, not in memory); null when the payload is larger than the payload store keeps:
+   * a spool file, not in memory), valid until the next call of any `content` of the same message
+   * (store or copy them at once); null when the payload is larger than the payload store keeps:
    * then only md5 and size are recorded.
    */
   readonly content: (() => Buffer) | null;

@@ -13,6 +13,12 @@ export class PayloadSpool {
   private length = 0;
   /** Samples already spooled in this message, by md5: a repeated sample is spooled once. */
   private readonly segments = new Map<string, () => Buffer>();
+  /**
+   * One buffer every read of this spool fills: a commit of a hundred new samples must not hold a
+   * hundred sample-sized buffers until the next garbage collection. The store binds the bytes
+   * (SQLite copies them) before it reads the next sample.
+   */
+  private scratch = Buffer.alloc(0);
 
   constructor(private readonly directory: string = tmpdir()) {}
 
@@ -32,8 +38,9 @@ export class PayloadSpool {
   }
 
   /**
-   * Ends the segment that began at `start` as the sample `md5` and returns how to read it back.
-   * A sample spooled before in this message is read from its first copy; this one is dropped.
+   * Ends the segment that began at `start` as the sample `md5` and returns how to read it back:
+   * the bytes read are valid until the next read from this spool. A sample spooled before in this
+   * message is read from its first copy; this one is dropped.
    */
   seal(md5: string, start: number): () => Buffer {
     const known = this.segments.get(md5);
@@ -43,7 +50,8 @@ export class PayloadSpool {
     }
     const size = this.length - start;
     const read = (): Buffer => {
-      const bytes = Buffer.allocUnsafe(size);
+      if (this.scratch.length < size) this.scratch = Buffer.allocUnsafe(size);
+      const bytes = this.scratch.subarray(0, size);
       let done = 0;
       while (done < size) {
         const n = readSync(this.fd!, bytes, done, size - done, start + done);
