@@ -101,7 +101,10 @@ function looksLikeJson(bytes: Buffer): boolean {
 
 /** Bytes of a sample kept in memory to sniff its type. */
 const SNIFF_BYTES = 4096;
-const NOT_BASE64 = /[^A-Za-z0-9+/]/g;
+/** Characters that carry no bits (Node's decoder takes the URL-safe alphabet too). */
+const NOT_BASE64 = /[^A-Za-z0-9+/_-]/g;
+/** What may wait for the next piece: up to 3 characters of the alphabet. */
+const BASE64_CARRY = /^[A-Za-z0-9+/_-]{0,3}$/;
 
 /**
  * A `Request type="largepayload"` sample (base64, up to 10 MB from ewsposter) decoded and
@@ -121,14 +124,30 @@ export class SampleDigest {
     this.start = spool.end;
   }
 
-  write(base64: string): void {
-    NOT_BASE64.lastIndex = 0;
+  /** Takes the next piece of the sample's text; true when it was pure base64 (no padding either). */
+  write(base64: string): boolean {
+    if (this.writePure(base64)) return true;
     // Padding, line breaks and anything else outside the alphabet carry no bits.
-    const clean = NOT_BASE64.test(base64) ? base64.replace(NOT_BASE64, '') : base64;
-    const text = this.carry === '' ? clean : this.carry + clean;
+    const clean = base64.replace(NOT_BASE64, '');
+    const text = this.carry + clean;
     const usable = text.length - (text.length % 4);
     this.carry = text.slice(usable);
-    if (usable > 0) this.take(Buffer.from(usable === text.length ? text : text.slice(0, usable), 'base64'));
+    if (usable > 0) this.take(Buffer.from(text.slice(0, usable), 'base64'));
+    return false;
+  }
+
+  /** Takes the piece only if it is pure base64 (what ewsposter sends); false, taking nothing, otherwise. */
+  writePure(base64: string): boolean {
+    const text = this.carry === '' ? base64 : this.carry + base64;
+    const usable = text.length - (text.length % 4);
+    const bytes = Buffer.from(usable === text.length ? text : text.slice(0, usable), 'base64');
+    // The decoder skips what is not in the alphabet and stops at padding: fewer bytes tell.
+    if (bytes.length !== (usable / 4) * 3) return false;
+    const rest = text.slice(usable);
+    if (!BASE64_CARRY.test(rest)) return false;
+    this.carry = rest;
+    this.take(bytes);
+    return true;
   }
 
   end(): PayloadSighting {

@@ -54,7 +54,16 @@ export interface ParseLimits {
 }
 
 /** Opens the digest of one `largepayload` sample; without one, samples are held like any text. */
-export type SampleSink = () => { write(base64: string): void; end(): PayloadSighting };
+export type SampleSink = () => SampleDigest;
+
+/** Takes a sample's base64 text piece by piece. */
+export interface SampleDigest {
+  /** Takes the next piece; true when it was pure base64. */
+  write(base64: string): boolean;
+  /** Takes the piece only if it is pure base64; false, taking nothing, otherwise. */
+  writePure(base64: string): boolean;
+  end(): PayloadSighting;
+}
 
 const ROOT = 'EWS-SimpleMessage';
 /** Elements whose text we keep, by parent. Everything else is skipped. */
@@ -85,6 +94,12 @@ export class EwsMessageReader {
   /** The sample being read, and whether every character since its start tag was its text. */
   private sample: { digest: ReturnType<SampleSink>; alert: RawAlert; chars: number } | null = null;
   private samplePlain = false;
+  /**
+   * Whether all of the sample so far was pure base64 with nothing pending in the parser: then a
+   * piece that is pure base64 too is taken straight, without the parser (which would only gather
+   * it, character by character, for us to drain).
+   */
+  private sampleClean = false;
   /** The end of the text before the root element so far (null once the root has started). */
   private prologTail: string | null = '';
 
@@ -122,8 +137,16 @@ export class EwsMessageReader {
   /** Reads the next piece of the document; `bytes` is what it cost on the wire. */
   write(text: string, bytes = text.length): void {
     if (text === '') return;
-    if (!this.sawContent && /\S/.test(text)) this.sawContent = true;
     this.held += bytes;
+    if (this.sample && this.sampleClean) {
+      if (this.sample.digest.writePure(text)) {
+        this.countSample(text.length);
+        this.checkHeld();
+        return;
+      }
+      this.sampleClean = false;
+    }
+    if (!this.sawContent && /\S/.test(text)) this.sawContent = true;
     if (this.prologTail !== null) this.checkProlog(text);
     const sampleBefore = this.sample;
     try {
@@ -135,10 +158,18 @@ export class EwsMessageReader {
     // so it never holds a whole sample. Only while nothing but the sample's text came since its
     // start tag: then what the parser has gathered is that text.
     if (this.sample && this.samplePlain) {
-      if (this.sample !== sampleBefore) this.drainSample(textAfterLastTag(text));
+      if (this.sample !== sampleBefore) {
+        const tail = textAfterLastTag(text);
+        if (tail === null) this.samplePlain = false;
+        else this.drainSample(tail);
+      }
       else if (text.includes('<')) this.samplePlain = false;
       else this.drainSample(null);
     }
+    this.checkHeld();
+  }
+
+  private checkHeld(): void {
     if (this.held > this.limits.maxHeldBytes) {
       throw new EwsMessageError(`request body larger than ${this.limits.maxHeldBytes} bytes (not counting largepayload samples)`, 413);
     }
@@ -196,6 +227,7 @@ export class EwsMessageReader {
       else if (name === 'Request' && attributes['type'] === LARGE_PAYLOAD && this.openSample && !this.alert.sample) {
         this.sample = { digest: this.openSample(), alert: this.alert, chars: 0 };
         this.samplePlain = true;
+        this.sampleClean = false;
       } else if (ALERT_TEXT_ELEMENTS.has(name)) {
         this.text = '';
         this.attributes = attributes;
@@ -262,19 +294,26 @@ export class EwsMessageReader {
       this.samplePlain = false;
       return;
     }
-    if (gathered === '') return;
     internals.text = '';
-    this.feedSample(gathered);
+    const pure = gathered === '' || this.feedSample(gathered);
+    // Right after the start tag, all the parser saw was this text: pure base64 leaves it with
+    // nothing pending (no entity, no carried line break).
+    if (tail !== null) this.sampleClean = pure;
   }
 
-  private feedSample(base64: string): void {
+  /** Gives the sample text to its digest; true when it was pure base64. */
+  private feedSample(base64: string): boolean {
+    this.countSample(base64.length);
+    return this.sample!.digest.write(base64);
+  }
+
+  private countSample(chars: number): void {
     const sample = this.sample!;
-    sample.chars += base64.length;
+    sample.chars += chars;
     if (sample.chars > this.limits.maxSampleChars) {
       throw new EwsMessageError(`a largepayload sample larger than ${this.limits.maxSampleChars} characters`, 413);
     }
-    sample.digest.write(base64);
-    if (this.trusted) this.held -= base64.length;
+    if (this.trusted) this.held -= chars;
   }
 }
 
@@ -295,10 +334,13 @@ function elementStart(text: string): number {
   return -1;
 }
 
-/** What follows the last tag of `text` (all of it after the first '>' when no tag starts in it). */
-function textAfterLastTag(text: string): string {
+/**
+ * What follows the last markup of `text` (all of it after the first '>' when no markup starts
+ * in it); null when the last markup has not ended.
+ */
+function textAfterLastTag(text: string): string | null {
   const tagEnd = text.indexOf('>', Math.max(0, text.lastIndexOf('<')));
-  return tagEnd < 0 ? '' : text.slice(tagEnd + 1);
+  return tagEnd < 0 ? null : text.slice(tagEnd + 1);
 }
 
 function asMessageError(error: unknown): EwsMessageError {

@@ -42,6 +42,8 @@ export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService
           metrics.messageRefused(503);
           return reply.code(503).send(resultXml('Handling failed', error.message));
         }
+        // The sender went away in the middle of its body: nothing stored, nobody to answer.
+        if (!body.complete) return refuseMessage(request, reply, 400, 'the request body ended early', metrics);
         throw error;
       }
     });
