@@ -27,7 +27,7 @@ export interface ParsedAlert {
   /** `AdditionalData` values by their `meaning` attribute, in document order. */
   readonly additional: ReadonlyMap<string, string>;
   /** The `Request type="largepayload"` sample (a malware binary), hashed as it arrived. */
-  readonly sample: PayloadSighting | undefined;
+  readonly sample?: PayloadSighting | undefined;
 }
 
 /** The stored alert, field for field as in an `ews-*` index. */
