@@ -18,6 +18,9 @@ import { AlertStream } from './stream/alert-stream';
 import { ArrivalFeed } from './stream/arrival-feed';
 import type { AlertStore } from './store/store';
 
+/** The live stream sends a batch at most this often: one socket write per client per batch. */
+const STREAM_FLUSH_MS = 250;
+
 export interface App {
   readonly config: Config;
   readonly store: AlertStore;
@@ -60,7 +63,11 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     pollMs: config.STREAM_POLL_MS,
     onError: (error) => server.log.error({ err: error }, 'reading new alerts for the live stream failed'),
   });
-  stream = new AlertStream({ maxClients: config.STREAM_MAX_CLIENTS }, (any) => feed.setActive(any), metrics.streamClients);
+  stream = new AlertStream(
+    { maxClients: config.STREAM_MAX_CLIENTS, flushMs: STREAM_FLUSH_MS, maxPerFlush: Math.max(1, Math.round((config.STREAM_MAX_RATE * STREAM_FLUSH_MS) / 1000)) },
+    (any) => feed.setActive(any),
+    metrics.streamClients,
+  );
   const commits = new CommitQueue(store, undefined, {
     committed(records, outcome, seconds) {
       metrics.commits.committed(records, outcome, seconds);

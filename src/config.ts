@@ -65,6 +65,8 @@ export interface Config {
   readonly DASHBOARD: 'on' | 'off';
   /** Ours: most clients of the live stream at once (more get 503). */
   readonly STREAM_MAX_CLIENTS: number;
+  /** Ours: most alerts per second the live stream sends a client; above it, a sample and a count of the rest. */
+  readonly STREAM_MAX_RATE: number;
   /** Ours: how often the live stream looks for alerts stored by other instances, ms. */
   readonly STREAM_POLL_MS: number;
   /** Ours: signs operator sessions; instances behind one load balancer share it. Empty = random per process. */
@@ -179,6 +181,7 @@ const SCHEMA: { [K in keyof Config]: readonly [string, Parser<Config[K]>] } = {
   METRICS_TOKEN: ['', text],
   DASHBOARD: ['on', oneOf('on', 'off')],
   STREAM_MAX_CLIENTS: ['2000', integer(0, 1_000_000)],
+  STREAM_MAX_RATE: ['200', integer(4, 100_000)],
   STREAM_POLL_MS: ['1000', integer(50, 600_000)],
   SESSION_SECRET: ['', text],
   SESSION_HOURS: ['8', integer(1, 24 * 30)],

@@ -177,7 +177,7 @@ describe('alert stream fan-out', () => {
   let stream: AlertStream;
   let url: string;
   before(async () => {
-    stream = new AlertStream({ maxClients: 10, maxQueuedBytes: 64 * 1024 });
+    stream = new AlertStream({ maxClients: 10, maxQueuedBytes: 64 * 1024, flushMs: 0, maxPerFlush: 3 });
     server = createServer((request, response) => stream.attach(response, 'public'));
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -187,6 +187,23 @@ describe('alert stream fan-out', () => {
   after(async () => {
     stream.close();
     server.close();
+  });
+
+  it('sends a flood as an evenly spread sample and the count of the rest, serialized once for every client', async () => {
+    const clients = [await openEventStream(url), await openEventStream(url)];
+    try {
+      while (stream.clientCount < 2) await new Promise((resolve) => setImmediate(resolve));
+      const flood = Array.from({ length: 10 }, (_, i) => ({ ...alertRecord({ peerType: 'Webpage', originalRequestString: `/flood/${i}` }), id: `flood-${i}` }));
+      stream.publish(flood);
+      for (const client of clients) {
+        await client.next((e) => e.event === 'skipped');
+        const events = client.raw().split('\n\n').filter((block) => block.includes('flood') || block.startsWith('event: skipped'));
+        assert.deepEqual(events.map((block) => /"id":"(flood-\d+)"/.exec(block)?.[1] ?? block), ['flood-0', 'flood-3', 'flood-6', 'event: skipped\ndata: 7']);
+      }
+      assert.equal(clients[0]!.raw(), clients[1]!.raw(), 'the same bytes for every client');
+    } finally {
+      for (const client of clients) client.close();
+    }
   });
 
   it('drops a client that does not read, without waiting for it, while a reading client gets everything', async () => {

@@ -1,7 +1,11 @@
 /**
- * The live stream (Server-Sent Events): every client of a view receives the same bytes, built
- * once per batch of arrivals. Writing never waits: a client whose unsent bytes pile up beyond a
- * bound is too slow and is dropped (its browser reconnects), and the number of clients is capped.
+ * The live stream (Server-Sent Events). Arrivals are sent in batches, at most one per
+ * `flushMs`: each batch is serialized once per view and the same bytes are written to every
+ * client of that view, so the cost per client is one socket write per batch, whatever the
+ * ingest rate. A view carries at most `maxPerFlush` alerts per batch: above that (a flood no
+ * screen could show), an evenly spread sample and a `skipped` event with the count of the rest.
+ * Writing never waits: a client whose unsent bytes pile up beyond a bound is too slow and is
+ * dropped (its browser reconnects), and the number of clients is capped.
  */
 import type { ServerResponse } from 'node:http';
 import type { StoredAlert } from '../domain/query';
@@ -12,6 +16,10 @@ export type StreamView = 'public' | 'operator';
 
 export interface AlertStreamOptions {
   readonly maxClients: number;
+  /** Most alerts of one view in one batch (the rest are counted in a `skipped` event). */
+  readonly maxPerFlush?: number;
+  /** Time between batches; 0 sends each publish at once (tests). */
+  readonly flushMs?: number;
   /** Unsent bytes a client may have queued before it counts as too slow and is dropped. */
   readonly maxQueuedBytes?: number;
   /** Comment lines keep idle connections open through proxies. */
@@ -31,11 +39,28 @@ export function operatorEntry(alert: StoredAlert): Record<string, unknown> {
   };
 }
 
-const event = (entry: Record<string, unknown>): string => `event: alert\ndata: ${JSON.stringify(entry)}\n\n`;
+/** `count` alerts spread evenly over `alerts`, in order (all of them when there are fewer). */
+function sample<T>(alerts: readonly T[], count: number): readonly T[] {
+  if (alerts.length <= count) return alerts;
+  return Array.from({ length: count }, (_, i) => alerts[Math.floor((i * alerts.length) / count)]!);
+}
+
+/** One view's part of a batch: its alerts as events, and a count of those left out. */
+function viewChunk(alerts: readonly StoredAlert[], limit: number, entry: (alert: StoredAlert) => Record<string, unknown>): string {
+  const shown = sample(alerts, limit);
+  let chunk = '';
+  for (const alert of shown) chunk += `event: alert\ndata: ${JSON.stringify(entry(alert))}\n\n`;
+  if (shown.length < alerts.length) chunk += `event: skipped\ndata: ${alerts.length - shown.length}\n\n`;
+  return chunk;
+}
 
 export class AlertStream {
   private readonly clients = new Map<ServerResponse, StreamView>();
   private keepAlive: NodeJS.Timeout | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private pending: StoredAlert[] = [];
+  /** Alerts that did not even fit the pending buffer (a flood between two batches). */
+  private overflow = 0;
   private dropped = 0;
 
   /**
@@ -74,24 +99,24 @@ export class AlertStream {
     this.gauge?.set(this.clients.size);
     response.on('close', () => this.detach(response));
     if (this.clients.size === 1) {
-      this.keepAlive = setInterval(() => this.send(':\n\n', ':\n\n'), this.options.keepAliveMs ?? 20_000).unref();
+      this.keepAlive = setInterval(() => this.send({ public: ':\n\n', operator: ':\n\n' }), this.options.keepAliveMs ?? 20_000).unref();
       this.onClientsChanged(true);
     }
     return true;
   }
 
-  /** Sends a batch of arrivals: serialized once per view, the same bytes written to every client. */
+  /** Queues arrivals for the next batch; never blocks and never grows without bound. */
   publish(alerts: readonly StoredAlert[]): void {
     if (this.clients.size === 0) return;
-    let publicChunk = '';
-    let operatorChunk = '';
-    let wantsOperator = false;
-    for (const view of this.clients.values()) if (view === 'operator') wantsOperator = true;
-    for (const alert of alerts) {
-      if (alert.document.clientDomain) publicChunk += event(tickerEntry(alert));
-      if (wantsOperator) operatorChunk += event(operatorEntry(alert));
+    const limit = this.maxPerFlush * 4;
+    for (const alert of alerts) this.pending.push(alert);
+    if (this.pending.length > limit) {
+      this.overflow += this.pending.length - limit;
+      this.pending = this.pending.slice(-limit);
     }
-    this.send(publicChunk, operatorChunk);
+    const flushMs = this.options.flushMs ?? 250;
+    if (flushMs === 0) this.flush();
+    else this.flushTimer ??= setTimeout(() => this.flush(), flushMs).unref();
   }
 
   /** Ends every stream (server shutdown). */
@@ -99,12 +124,33 @@ export class AlertStream {
     for (const response of [...this.clients.keys()]) response.end();
     this.clients.clear();
     clearInterval(this.keepAlive);
+    clearTimeout(this.flushTimer);
   }
 
-  private send(publicChunk: string, operatorChunk: string): void {
+  private get maxPerFlush(): number {
+    return this.options.maxPerFlush ?? 50;
+  }
+
+  private flush(): void {
+    this.flushTimer = undefined;
+    const alerts = this.pending;
+    const overflow = this.overflow;
+    this.pending = [];
+    this.overflow = 0;
+    if (alerts.length === 0 || this.clients.size === 0) return;
+    let wantsOperator = false;
+    for (const view of this.clients.values()) if (view === 'operator') wantsOperator = true;
+    const skipped = (chunk: string): string => (overflow > 0 ? `${chunk}event: skipped\ndata: ${overflow}\n\n` : chunk);
+    this.send({
+      public: skipped(viewChunk(alerts.filter((a) => a.document.clientDomain), this.maxPerFlush, tickerEntry)),
+      operator: wantsOperator ? skipped(viewChunk(alerts, this.maxPerFlush, operatorEntry)) : '',
+    });
+  }
+
+  private send(chunks: Readonly<Record<StreamView, string>>): void {
     const bytes = {
-      public: publicChunk === '' ? null : Buffer.from(publicChunk),
-      operator: operatorChunk === '' ? null : Buffer.from(operatorChunk),
+      public: chunks.public === '' ? null : Buffer.from(chunks.public),
+      operator: chunks.operator === '' ? null : Buffer.from(chunks.operator),
     };
     const limit = this.options.maxQueuedBytes ?? 1 << 20;
     for (const [response, view] of this.clients) {

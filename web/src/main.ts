@@ -44,6 +44,12 @@ function connect(): void {
   stream = new EventSource(user === null ? '/dashboard/stream' : '/dashboard/stream?view=operator');
   stream.addEventListener('open', () => { status.textContent = 'live'; });
   stream.addEventListener('error', () => { status.textContent = 'reconnecting…'; });
+  // Above the stream's rate only a sample is sent: say how many were not shown.
+  let skipped = 0;
+  stream.addEventListener('skipped', (event) => {
+    skipped += Number((event as MessageEvent<string>).data) || 0;
+    status.textContent = `live (busy: ${skipped.toLocaleString('en-US')} alerts not drawn)`;
+  });
   stream.addEventListener('alert', (event) => {
     const alert = JSON.parse((event as MessageEvent<string>).data) as TickerAlert;
     if (!inScope(alert)) return;
