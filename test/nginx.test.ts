@@ -15,12 +15,14 @@ import { once } from 'node:events';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { MessageGenerator } from '../bench/ingest/messages';
 import { openEventStream } from './event-stream';
 import { OK_REPLY, REPO_ROOT, tempDir } from './helpers';
 import { startLogged } from './log-capture';
+import { dionaeaMessage, type Sample } from './sample-message';
 import { freePort } from './memcached-server';
 
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((path) => existsSync(path));
@@ -164,4 +166,36 @@ describe('deploy/nginx/peba.conf with Debian\'s nginx in front of PEBA', () => {
       }
     });
   }
+
+  it('a message of large payload samples (30 MB, over the site\'s 20 MB for other requests) passes, streamed', async () => {
+    const running = await startLogged({ TRUST_PROXY: '127.0.0.1' });
+    const dir = tempDir('peba-nginx-');
+    let nginx: RunningNginx | undefined;
+    try {
+      nginx = await startNginx(dir.path, Number(new URL(running.url).port));
+      const samples: Sample[] = [];
+      const reply = await new Promise<Reply>((resolve, reject) => {
+        const req = request({ host: PROXY, port: nginx!.tlsPort, method: 'POST', path: INGEST, localAddress: CLIENT, agent: false, headers: { 'content-type': 'text/xml' } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+        });
+        req.on('error', reject);
+        Readable.from(dionaeaMessage(3, 10 * 1024 * 1024, samples)).pipe(req);
+      });
+      assert.equal(reply.status, 200, reply.text);
+      assert.equal(reply.text, OK_REPLY);
+      const db = new Database(join(running.dir, 'peba.db'), { readonly: true });
+      try {
+        const stored = db.prepare(`SELECT json_extract("additionalData", '$.largepayload_md5') FROM alerts ORDER BY "createTime"`).pluck().all();
+        assert.deepEqual(stored, samples.map((sample) => sample.md5), 'every alert stored with its sample');
+      } finally {
+        db.close();
+      }
+    } finally {
+      await nginx?.stop();
+      await running.close();
+      dir.remove();
+    }
+  });
 });
