@@ -30,7 +30,7 @@ export interface Reply {
 }
 
 /** One request with a hard deadline (no request of the bench may hang). */
-export function request(url: string, options: { method?: string; body?: string; headers?: Record<string, string>; agent?: http.Agent; timeoutMs?: number } = {}): Promise<Reply> {
+export function request(url: string, options: { method?: string; body?: string | Buffer; headers?: Record<string, string>; agent?: http.Agent; timeoutMs?: number } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: options.method ?? 'GET', headers: options.headers, agent: options.agent }, (res) => {
       const chunks: Buffer[] = [];

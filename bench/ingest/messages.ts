@@ -3,14 +3,14 @@
  * honeytrap and glastopf alerts mixed. Deterministic (seeded) so runs are comparable.
  *
  * Every alert is unique: alert number i (over the whole run) gets the UTC CreateTime
- * BASE + i seconds, and createTime is part of the stored id, so no two alerts collide.
+ * base + i seconds (BASE_SECONDS unless given), and createTime is part of the stored id, so no two alerts collide.
  */
 
 export const COMMUNITY_USER = 'community-01-user';
 export const COMMUNITY_TOKEN = 'foth{a5maiCee8fineu7';
 
-/** 2026-01-01 00:00:00 UTC, in seconds. */
-const BASE_SECONDS = Date.UTC(2026, 0, 1) / 1000;
+/** 2026-01-01 00:00:00 UTC, in seconds: the default CreateTime of alert number 0. */
+export const BASE_SECONDS = Date.UTC(2026, 0, 1) / 1000;
 
 export interface GeneratorOptions {
   readonly seed?: number;
@@ -20,6 +20,8 @@ export interface GeneratorOptions {
   readonly sourcePool?: number;
   /** The few heavy scanners that send a large share of all traffic. */
   readonly hotSources?: number;
+  /** UTC CreateTime of alert number 0, epoch seconds (default BASE_SECONDS). */
+  readonly baseSeconds?: number;
 }
 
 /** Small, fast PRNG (mulberry32): the generator must cost little next to the server. */
@@ -123,6 +125,7 @@ export class MessageGenerator {
   private readonly sensors: Sensor[] = [];
   private readonly sources: string[] = [];
   private readonly hot: number;
+  private readonly baseSeconds: number;
   private lastSource = '';
   private lastPort = 40000;
   /** `YYYY-MM-DD ` by day number, so formatting a time is a few concatenations. */
@@ -130,6 +133,7 @@ export class MessageGenerator {
 
   constructor(options: GeneratorOptions = {}) {
     this.random = prng(options.seed ?? 20260101);
+    this.baseSeconds = options.baseSeconds ?? BASE_SECONDS;
     const r = this.random;
     const sensorCount = options.sensors ?? 250;
     for (let s = 0; s < sensorCount; s++) {
@@ -331,7 +335,7 @@ export class MessageGenerator {
     <token>${COMMUNITY_TOKEN}</token>
   </Authentication>`;
     for (let k = 0; k < count; k++) {
-      const utc = BASE_SECONDS + first + k;
+      const utc = this.baseSeconds + first + k;
       const kind = this.random();
       body += kind < 0.4 ? this.cowrie(sensor, utc)
         : kind < 0.6 ? this.dionaea(sensor, utc)
