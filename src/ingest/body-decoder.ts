@@ -51,6 +51,8 @@ function chooseDecoder(head: Buffer, final: boolean): Decode | null {
   if (head.length < 2 && !final) return null;
   if (head[0] === 0xff && head[1] === 0xfe) return utf16('utf-16le', head);
   if (head[0] === 0xfe && head[1] === 0xff) return utf16('utf-16be', head);
+  // The start of a UTF-8 byte order mark: wait for the rest of it.
+  if (head.length < 3 && !final && UTF8_BOM.subarray(0, head.length).equals(head)) return null;
   const declared = declaredEncoding(head, final);
   if (declared === undefined) return null;
   const hasUtf8Bom = head.subarray(0, 3).equals(UTF8_BOM);
