@@ -30,7 +30,7 @@ export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService
       if (!body) return refuseMessage(request, reply, 400, 'empty request body', metrics);
       try {
         const result = await ingest.ingest(body.iterator({ destroyOnReturn: false }));
-        if (result.skipped > 0) request.log.warn({ skipped: result.skipped, reasons: Object.fromEntries(result.skipReasons) }, 'alerts skipped');
+        if (result.skipped > 0) request.log.warn({ skipped: result.skipped, reasons: Object.fromEntries(result.skipReasons), client: request.ip }, 'alerts skipped');
         return reply.code(200).send(resultXml('OK', describeSkips(result)));
       } catch (error) {
         // Refused before the end of the body: the rest stays unread, so this connection ends.
@@ -38,7 +38,7 @@ export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService
         if (error instanceof LoginRefusedError) logRefusedLogin(request, error.username, error.message);
         if (error instanceof EwsMessageError) return refuseMessage(request, reply, error.statusCode, error.message, metrics);
         if (error instanceof StoreFailedError) {
-          request.log.error({ reason: error.message }, 'store failed, sender will retry');
+          request.log.error({ reason: error.message, client: request.ip }, 'store failed, sender will retry');
           metrics.messageRefused(503);
           return reply.code(503).send(resultXml('Handling failed', error.message));
         }
