@@ -6,7 +6,7 @@ import { buildServer } from './api/server';
 import { Authenticator } from './auth/authenticator';
 import { MemcachedCache } from './cache/memcached-cache';
 import { ResponseCache } from './cache/response-cache';
-import type { Config } from './config';
+import { ConfigError, type Config } from './config';
 import { openGeoIp, type GeoIp } from './enrich/geoip';
 import { CommitQueue } from './ingest/commit-queue';
 import { IngestService } from './ingest/ingest-service';
@@ -44,13 +44,26 @@ export interface AppOverrides {
   readonly logStream?: DestinationStream;
 }
 
+/** The GeoIP databases the configuration names; a file that will not open is the key's fault. */
+function openConfiguredGeoIp(config: Config): GeoIp {
+  try {
+    return openGeoIp({
+      cityDatabase: config.GEOIP_CITY || undefined,
+      asnDatabase: config.GEOIP_ASN || undefined,
+      cacheSize: config.GEOIP_CACHE_SIZE,
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const key = (['GEOIP_CITY', 'GEOIP_ASN'] as const).find((k) => config[k] !== '' && message.includes(config[k]));
+    // Without a named file it is the bundled data: its hint says how to build it.
+    throw new ConfigError(key ? `${key}: ${message}` : `GeoIP: ${message}`);
+  }
+}
+
 export function createApp(config: Config, overrides: AppOverrides = {}): App {
+  // GeoIP first: a configuration that cannot start must not create a store on its way out.
+  const geoIp = openConfiguredGeoIp(config);
   const store = overrides.store ?? openStore(config);
-  const geoIp = openGeoIp({
-    cityDatabase: config.GEOIP_CITY || undefined,
-    asnDatabase: config.GEOIP_ASN || undefined,
-    cacheSize: config.GEOIP_CACHE_SIZE,
-  });
   const authenticator = new Authenticator(
     store,
     { username: config.COMMUNITYUSER, token: config.COMMUNITYTOKEN },

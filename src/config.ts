@@ -4,6 +4,7 @@
  * A bad value stops start-up with a message naming the key.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { CACHE_POLICIES, endpointName } from './api/cache-policies';
 import { checkProxyList, type TrustProxy } from './net/client-address';
 
 export interface Config {
@@ -106,14 +107,68 @@ const memcacheServers: Parser<string> = (raw, key) => {
   return servers.join(',');
 };
 
+/** memcached reads a relative lifetime above 30 days as an absolute Unix time (already past). */
+const MAX_CACHE_SECONDS = 30 * 24 * 3600;
+
 const cacheLifetimes: Parser<ReadonlyMap<string, number>> = (raw, key) => {
   const lifetimes = new Map<string, number>();
+  const known = new Set(Object.keys(CACHE_POLICIES).map(endpointName));
   for (const entry of raw.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
     const match = /^([A-Za-z]+)\s*=\s*(\d{1,9})$/.exec(entry);
     if (!match) throw new ConfigError(`${key}: expected endpoint=seconds[,...], got ${JSON.stringify(entry)}`);
-    lifetimes.set(match[1]!, Number(match[2]));
+    const [, endpoint, seconds] = match as unknown as [string, string, string];
+    if (!known.has(endpoint)) throw new ConfigError(`${key}: ${endpoint} is not a cached endpoint (one of ${[...known].sort().join(', ')})`);
+    if (lifetimes.has(endpoint)) throw new ConfigError(`${key}: ${endpoint} is given twice`);
+    if (Number(seconds) > MAX_CACHE_SECONDS) throw new ConfigError(`${key}: ${endpoint}=${seconds} is more than 30 days (${MAX_CACHE_SECONDS} s)`);
+    lifetimes.set(endpoint, Number(seconds));
   }
   return lifetimes;
+};
+
+/**
+ * The Elasticsearch/OpenSearch cluster as the original named it: `host:port`, or URLs
+ * `http(s)://host[:port][/path]`, several separated by commas.
+ */
+const clusterHosts: Parser<string> = (raw, key) => {
+  const hosts = raw.split(',').map((h) => h.trim());
+  for (const host of hosts) {
+    const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(host) ? host : `http://${host}`;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.hostname === '' || /\s/.test(host) || parsed.search !== '' || parsed.hash !== '') {
+      throw new ConfigError(`${key}: expected host:port or http(s)://host:port, got ${JSON.stringify(host)}`);
+    }
+  }
+  return hosts.join(',');
+};
+
+/**
+ * Where browsers come from (Access-Control-Allow-Origin) and where `/` redirects, as the original
+ * used it: an http(s) URL, normally just the dashboard's origin. `*` is refused: these answers
+ * allow credentials, and browsers reject `*` with credentials.
+ */
+const corsDomain: Parser<string> = (raw, key) => {
+  const value = raw.trim();
+  if (value === '*') throw new ConfigError(`${key}: * is not allowed with credentials (browsers refuse it); name the dashboard's origin, e.g. https://dashboard.example`);
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(value);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || /[\s\x00-\x1f]/.test(raw) || parsed.search !== '' || parsed.hash !== '' || parsed.username !== '') {
+    throw new ConfigError(`${key}: expected the dashboard's origin, scheme://host[:port], got ${JSON.stringify(raw)}`);
+  }
+  return value;
+};
+
+const secret: Parser<string> = (raw, key) => {
+  if (raw.trim() === '') throw new ConfigError(`${key}: must not be empty (the community credentials would be trivial to guess)`);
+  return raw;
 };
 
 const hostAndPort: Parser<Config['BINDHOST']> = (raw, key) => {
@@ -145,8 +200,8 @@ const trustProxy: Parser<TrustProxy> = (raw, key) => {
 const SCHEMA: { [K in keyof Config]: readonly [string, Parser<Config[K]>] } = {
   DEFAULTRESPONSE: ['Nope', text],
   BINDHOST: ['127.0.0.1:9922', hostAndPort],
-  CORSDOMAIN: ['http://127.0.0.1:9922', text],
-  ELASTICSEARCH_HOST: ['127.0.0.1:9200', text],
+  CORSDOMAIN: ['http://127.0.0.1:9922', corsDomain],
+  ELASTICSEARCH_HOST: ['127.0.0.1:9200', clusterHosts],
   ELASTICSEARCH_HTTP_AUTH: ['', text],
   ELASTICTIMEOUT: ['60', integer(1, 3600)],
   ALERTINDEX: ['ews2017.1', text],
@@ -154,8 +209,8 @@ const SCHEMA: { [K in keyof Config]: readonly [string, Parser<Config[K]>] } = {
   STATISTICINDEX: ['statistics', text],
   MAXALERTS: ['5', integer(1, 100_000)],
   BADIPTIMESPAN: ['120', integer(1, 527_040)],
-  COMMUNITYUSER: ['community-01-user', text],
-  COMMUNITYTOKEN: ['foth{a5maiCee8fineu7', text],
+  COMMUNITYUSER: ['community-01-user', secret],
+  COMMUNITYTOKEN: ['foth{a5maiCee8fineu7', secret],
   STORE: ['sqlite:./data/peba.db', storeUrl],
   SQLITE_SYNCHRONOUS: ['full', oneOf('full', 'normal')],
   SQLITE_BUSY_TIMEOUT: ['5000', integer(0, 600_000)],
@@ -191,6 +246,8 @@ const SCHEMA: { [K in keyof Config]: readonly [string, Parser<Config[K]>] } = {
 export const CONFIG_KEYS = Object.keys(SCHEMA) as Array<keyof Config>;
 export const DEFAULT_CONFIG_FILE = '/etc/peba/peba.cfg';
 const ENV_PREFIX = 'PEBA_';
+/** Variables of the test suite and its tools (tools/opensearch), which share the prefix but configure nothing here. */
+const TOOL_VARIABLES = /^PEBA_(TEST_|OPENSEARCH_|DURABILITY_)/;
 
 /**
  * Reads a `KEY="value"` file as the original's peba.cfg: `#` comments, blank lines, values
@@ -229,7 +286,8 @@ export interface LoadOptions {
 
 export function loadConfig(options: LoadOptions = {}): Config {
   const env = options.env ?? process.env;
-  const raw = new Map<string, string>();
+  // Each value with where it came from, so that an error can say where to fix it.
+  const raw = new Map<string, { readonly value: string; readonly source: string }>();
   const file = options.file ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
   if (file !== undefined) {
     let content: string;
@@ -239,39 +297,49 @@ export function loadConfig(options: LoadOptions = {}): Config {
       throw new ConfigError(`cannot read configuration file ${file}: ${(error as Error).message}`);
     }
     for (const [key, value] of parseConfigFile(content, file)) {
-      if (Object.hasOwn(SCHEMA, key)) raw.set(key, value);
+      if (Object.hasOwn(SCHEMA, key)) raw.set(key, { value, source: `file ${file}` });
       else options.warn?.(`${file}: unknown key ${key} ignored`);
     }
   }
-  for (const key of CONFIG_KEYS) {
-    const value = env[ENV_PREFIX + key];
-    if (value !== undefined) raw.set(key, value);
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(ENV_PREFIX) || value === undefined) continue;
+    const key = name.slice(ENV_PREFIX.length);
+    if (Object.hasOwn(SCHEMA, key)) raw.set(key, { value, source: `environment variable ${name}` });
+    else if (!TOOL_VARIABLES.test(name)) options.warn?.(`environment: unknown variable ${name} ignored`);
   }
   for (const [key, value] of Object.entries(options.overrides ?? {})) {
-    if (value !== undefined) raw.set(key, value);
+    if (value !== undefined) raw.set(key, { value, source: 'override' });
   }
   const config: Record<string, unknown> = {};
+  const sources = new Map<string, string>();
   for (const key of CONFIG_KEYS) {
     const [fallback, parse] = SCHEMA[key] as readonly [string, Parser<unknown>];
-    config[key] = parse(raw.get(key) ?? fallback, key);
+    const given = raw.get(key);
+    if (given) sources.set(key, given.source);
+    try {
+      config[key] = parse(given?.value ?? fallback, key);
+    } catch (error) {
+      throw given && error instanceof ConfigError ? new ConfigError(`${error.message} (from ${given.source})`) : error;
+    }
   }
-  checkConsistency(config as unknown as Config);
+  checkConsistency(config as unknown as Config, (key) => (sources.has(key) ? ` (from ${sources.get(key)})` : ''));
   return config as unknown as Config;
 }
 
 /** Rules that involve more than one key. */
-function checkConsistency(config: Config): void {
+function checkConsistency(config: Config, from: (key: keyof Config) => string): void {
   // Statistics read whole buckets from the aggregates: pruning them while the raw alerts of the
   // same period are kept would make those answers silently wrong. 0 means forever on both keys.
   const forever = (days: number): number => (days === 0 ? Infinity : days);
   if (forever(config.AGGREGATE_RETENTION_DAYS) < forever(config.RETENTION_DAYS)) {
     throw new ConfigError(
       `AGGREGATE_RETENTION_DAYS: ${config.AGGREGATE_RETENTION_DAYS} keeps aggregates for less time than ` +
-      `RETENTION_DAYS (${config.RETENTION_DAYS === 0 ? '0 = forever' : config.RETENTION_DAYS}) keeps alerts; use 0 or at least that`,
+      `RETENTION_DAYS (${config.RETENTION_DAYS === 0 ? '0 = forever' : config.RETENTION_DAYS}) keeps alerts; use 0 or at least that` +
+      from('AGGREGATE_RETENTION_DAYS'),
     );
   }
   // Snapshots are aligned to UTC interval boundaries; only a divisor of a day keeps them at the same times every day.
   if (config.STATS_INTERVAL_MINUTES > 0 && 1440 % config.STATS_INTERVAL_MINUTES !== 0) {
-    throw new ConfigError(`STATS_INTERVAL_MINUTES: ${config.STATS_INTERVAL_MINUTES} does not divide a day (1440 minutes)`);
+    throw new ConfigError(`STATS_INTERVAL_MINUTES: ${config.STATS_INTERVAL_MINUTES} does not divide a day (1440 minutes)${from('STATS_INTERVAL_MINUTES')}`);
   }
 }

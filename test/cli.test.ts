@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
@@ -236,6 +238,30 @@ test('stats --from accepts only the start of a STATS_INTERVAL_MINUTES period', a
       assert.deepEqual(kept.map((s) => s.from), ['2020-01-10 10:15:00'], 'a refused --from stores nothing');
     } finally {
       await store.close();
+    }
+  });
+});
+
+test('start: a missing GeoIP file or a port in use ends in one line naming the key, exit code 1', async () => {
+  await inTempDir(async (dir) => {
+    const store = `sqlite:${join(dir, 'peba.db')}`;
+    const geo = await pebaWith({ PEBA_STORE: store, PEBA_BINDHOST: '127.0.0.1:0', PEBA_GEOIP_CITY: join(dir, 'missing.mmdb') }, 'start');
+    assert.equal(geo.code, 1);
+    assert.equal(geo.stdout, '');
+    assert.match(geo.stderr, /^configuration error: GEOIP_CITY: cannot open GeoIP city database .*missing\.mmdb: ENOENT[^\n]*\n$/);
+    assert.equal(existsSync(join(dir, 'peba.db')), false, 'no store was created on the way out');
+
+    const taken = createServer();
+    taken.listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const busy = await pebaWith({ PEBA_STORE: store, PEBA_BINDHOST: `127.0.0.1:${port}`, PEBA_LOG_LEVEL: 'warn' }, 'start');
+      assert.equal(busy.code, 1);
+      assert.equal(busy.stdout, '');
+      assert.equal(busy.stderr, `configuration error: BINDHOST: cannot listen on 127.0.0.1:${port}: the port is in use by another process (EADDRINUSE)\n`);
+    } finally {
+      taken.close();
     }
   });
 });

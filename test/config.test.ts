@@ -63,3 +63,72 @@ test('a malformed configuration file names file and line', () => {
   assert.throws(() => parseConfigFile('A="1\n', 'peba.cfg'), /peba\.cfg:1: A: unterminated quote/);
   assert.throws(() => loadConfig({ file: '/nonexistent/peba.cfg', env: {} }), /cannot read configuration file \/nonexistent\/peba\.cfg/);
 });
+
+test('ELASTICSEARCH_HOST: host:port or http(s) URLs, several with commas; anything else refused', () => {
+  for (const good of ['127.0.0.1:9200', 'es.example:9200', 'https://es.example:9243', 'http://[::1]:9200/prefix', 'es1:9200, es2:9200']) {
+    assert.doesNotThrow(() => loadConfig({ env: { PEBA_ELASTICSEARCH_HOST: good }, file: undefined }), good);
+  }
+  for (const bad of ['', 'any text', 'ftp://es.example', 'http://', 'es.example:99999', 'http://es.example?x=1', 'es1:9200,,es2:9200']) {
+    assert.throws(() => loadConfig({ env: { PEBA_ELASTICSEARCH_HOST: bad }, file: undefined }),
+      (error: unknown) => error instanceof ConfigError && /^ELASTICSEARCH_HOST: expected host:port/.test(error.message), JSON.stringify(bad));
+  }
+});
+
+test('CACHE_TTL: known endpoints only, once each, at most 30 days', () => {
+  const config = loadConfig({ env: { PEBA_CACHE_TTL: 'tops=600, retrieveAlertsJson=2,TpotStats=0' }, file: undefined });
+  assert.deepEqual([...config.CACHE_TTL], [['tops', 600], ['retrieveAlertsJson', 2], ['TpotStats', 0]]);
+  const cases: Array<[string, RegExp]> = [
+    ['topz=600', /CACHE_TTL: topz is not a cached endpoint \(one of .*tops/],
+    ['retrieveIPs=5', /CACHE_TTL: retrieveIPs is not a cached endpoint/],
+    ['tops=600,tops=60', /CACHE_TTL: tops is given twice/],
+    ['tops=2592001', /CACHE_TTL: tops=2592001 is more than 30 days/],
+    ['tops=-1', /CACHE_TTL: expected endpoint=seconds/],
+    ['tops', /CACHE_TTL: expected endpoint=seconds/],
+  ];
+  for (const [value, message] of cases) {
+    assert.throws(() => loadConfig({ env: { PEBA_CACHE_TTL: value }, file: undefined }), message, value);
+  }
+});
+
+test('CORSDOMAIN: an http(s) URL; * refused (browsers refuse it with credentials)', () => {
+  assert.equal(loadConfig({ env: { PEBA_CORSDOMAIN: 'https://dashboard.example' }, file: undefined }).CORSDOMAIN, 'https://dashboard.example');
+  assert.equal(loadConfig({ env: { PEBA_CORSDOMAIN: 'http://127.0.0.1:8080' }, file: undefined }).CORSDOMAIN, 'http://127.0.0.1:8080');
+  // A path is the original's redirect target for `/`: kept.
+  assert.equal(loadConfig({ env: { PEBA_CORSDOMAIN: 'https://peba.example/dashboard/' }, file: undefined }).CORSDOMAIN, 'https://peba.example/dashboard/');
+  assert.throws(() => loadConfig({ env: { PEBA_CORSDOMAIN: '*' }, file: undefined }), /CORSDOMAIN: \* is not allowed with credentials/);
+  for (const bad of ['', 'dashboard.example', 'javascript:alert(1)', 'https://a.example\r\nX-Injected: 1', 'https://a.example?x=1', 'https://user@a.example', 'ftp://a.example']) {
+    assert.throws(() => loadConfig({ env: { PEBA_CORSDOMAIN: bad }, file: undefined }), /CORSDOMAIN: expected the dashboard's origin/, JSON.stringify(bad));
+  }
+});
+
+test('an empty COMMUNITYTOKEN or COMMUNITYUSER stops start-up', () => {
+  assert.throws(() => loadConfig({ env: { PEBA_COMMUNITYTOKEN: '' }, file: undefined }), /COMMUNITYTOKEN: must not be empty/);
+  assert.throws(() => loadConfig({ env: { PEBA_COMMUNITYTOKEN: '   ' }, file: undefined }), /COMMUNITYTOKEN: must not be empty/);
+  assert.throws(() => loadConfig({ env: { PEBA_COMMUNITYUSER: '' }, file: undefined }), /COMMUNITYUSER: must not be empty/);
+});
+
+test('unknown PEBA_* environment variables are warned about like unknown file keys', () => {
+  const warnings: string[] = [];
+  loadConfig({
+    env: { PEBA_MAXALERT: '10', PEBA_STORE: 'sqlite:x.db', OTHER_THING: '1', PEBA: 'x', PEBA_TEST_OPENSEARCH: 'http://127.0.0.1:1' },
+    file: undefined,
+    warn: (m) => warnings.push(m),
+  });
+  assert.deepEqual(warnings, ['environment: unknown variable PEBA_MAXALERT ignored']);
+});
+
+test('an error names where the bad value came from: environment or file', () => {
+  const dir = tempDir();
+  try {
+    const file = join(dir.path, 'peba.cfg');
+    writeFileSync(file, 'MAXALERTS="many"\nRETENTION_DAYS="30"\nAGGREGATE_RETENTION_DAYS="7"\n');
+    assert.throws(() => loadConfig({ file, env: {} }), (error: unknown) =>
+      error instanceof ConfigError && error.message === `MAXALERTS: expected an integer, got "many" (from file ${file})`);
+    assert.throws(() => loadConfig({ file, env: { PEBA_MAXALERTS: 'lots' } }), (error: unknown) =>
+      error instanceof ConfigError && error.message === 'MAXALERTS: expected an integer, got "lots" (from environment variable PEBA_MAXALERTS)');
+    assert.throws(() => loadConfig({ file, env: { PEBA_MAXALERTS: '5' } }), (error: unknown) =>
+      error instanceof ConfigError && /^AGGREGATE_RETENTION_DAYS: .* \(from file .*peba\.cfg\)$/.test(error.message));
+  } finally {
+    dir.remove();
+  }
+});

@@ -143,7 +143,12 @@ async function start(config: Config, configWarnings: readonly string[]): Promise
   const app = createApp(config);
   for (const warning of configWarnings) app.server.log.warn({ configuration: true }, warning);
   const { host, port } = config.BINDHOST;
-  await app.server.listen({ host, port });
+  try {
+    await app.server.listen({ host, port });
+  } catch (error) {
+    await app.close();
+    throw listenError(error, `${host}:${port}`);
+  }
   app.server.log.info({ store: config.STORE, addresses: app.server.addresses() }, `PEBA serving on ${host}:${port}`);
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
@@ -172,6 +177,18 @@ async function start(config: Config, configWarnings: readonly string[]): Promise
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   return new Promise(() => {}); // serve until a signal arrives
+}
+
+/** Why the server could not listen, as one line naming the key to fix. */
+function listenError(error: unknown, address: string): Error {
+  const reasons: Record<string, string> = {
+    EADDRINUSE: 'the port is in use by another process',
+    EACCES: 'permission denied (ports below 1024 need privileges)',
+    EADDRNOTAVAIL: 'no such address on this host',
+  };
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  const reason = Object.hasOwn(reasons, code) ? reasons[code] : undefined;
+  return reason ? new ConfigError(`BINDHOST: cannot listen on ${address}: ${reason} (${code})`) : (error as Error);
 }
 
 async function init(config: Config): Promise<number> {
