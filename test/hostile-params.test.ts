@@ -13,6 +13,10 @@ interface Endpoint {
   readonly path: string;
   /** Valid values of every parameter the endpoint reads; each is replaced in turn by a hostile one. */
   readonly params: Readonly<Record<string, string>>;
+  /** Asked with the operator's session cookie (the dashboard's endpoints). */
+  readonly signedIn?: true;
+  /** Answers plain text lines (the firewall list), not XML or JSON. */
+  readonly plainText?: true;
 }
 
 const PUBLIC: Endpoint[] = [
@@ -36,6 +40,14 @@ const PRIVATE: Endpoint[] = ['/alert/', '/ews-0.1/alert/'].flatMap((prefix): End
   { method: 'POST', path: `${prefix}retrieveAlertsCyber`, params: { ci: '0' } },
   { method: 'POST', path: `${prefix}querySingleIP`, params: { ip: '81.2.69.142', ci: '-1' } },
 ]);
+const DASHBOARD: Endpoint[] = [
+  { method: 'GET', path: '/dashboard/session', params: {}, signedIn: true },
+  { method: 'GET', path: '/dashboard/operator/newest', params: { ci: '-1' }, signedIn: true },
+  { method: 'GET', path: '/dashboard/operator/bad-ips', params: { ci: '-1' }, signedIn: true },
+  { method: 'GET', path: '/dashboard/operator/bad-ips.txt', params: { ci: '-1' }, signedIn: true, plainText: true },
+  { method: 'GET', path: '/dashboard/operator/single-ip', params: { ip: '81.2.69.142', ci: '-1' }, signedIn: true },
+  { method: 'GET', path: '/dashboard/operator/sensors', params: { ci: '-1' }, signedIn: true },
+];
 const INGEST: Endpoint = { method: 'POST', path: '/ews-0.1/alert/postSimpleMessage', params: { ci: '0' } };
 
 /** Raw query-string text of each hostile value (already percent-encoded where needed). */
@@ -70,9 +82,13 @@ function variants(endpoint: Endpoint): string[] {
 const DEFAULTRESPONSE = 'Nope';
 
 /** DEFAULTRESPONSE (as text or JSON string), or an answer in the endpoint's documented form. */
-function assertDocumentedAnswer(url: string, reply: FetchedText): void {
+function assertDocumentedAnswer(endpoint: Endpoint, url: string, reply: FetchedText): void {
   assert.equal(reply.status, 200, `${url.slice(0, 200)}: ${reply.status} ${reply.text.slice(0, 200)}`);
   const text = reply.text;
+  if (endpoint.plainText) {
+    assert.match(reply.headers.get('content-type') ?? '', /^text\/plain/);
+    return;
+  }
   if (text === DEFAULTRESPONSE || text === JSON.stringify(DEFAULTRESPONSE) || text === "I'm alive") return;
   if (text.startsWith('<?xml version="1.0" encoding="UTF-8"?><EWSSimple') || text === '<Result><StatusCode>OK</StatusCode><Text></Text></Result>') return;
   let parsed: unknown;
@@ -88,24 +104,32 @@ for (const cache of ['off', 'on'] as const) {
   describe(`hostile parameters (CACHE=${cache})`, () => {
     const app = useApp({ CACHE: cache, DEFAULTRESPONSE });
     let body = '';
+    let session = '';
 
     before(async () => {
-      body = queryBody(await addPrivateUser(app.running));
+      const user = await addPrivateUser(app.running);
+      body = queryBody(user);
+      const signIn = await fetch(`${app.running.url}/dashboard/session`, {
+        method: 'POST', body: JSON.stringify({ user: user.username, token: user.token }), headers: { 'content-type': 'application/json' },
+      });
+      assert.equal(signIn.status, 200);
+      session = (signIn.headers.get('set-cookie') ?? '').split(';', 1)[0]!;
       await app.store([alertRecord(at(Date.now())), alertRecord({ ...at(Date.now()), clientDomain: false })]);
     });
 
     async function ask(endpoint: Endpoint, url: string): Promise<FetchedText> {
       const init: RequestInit = endpoint === INGEST
         ? { method: 'POST', body: ewsMessage([alertXml()]), headers: { 'content-type': 'text/xml' } }
-        : endpoint.method === 'POST' ? { method: 'POST', body, headers: { 'content-type': 'text/xml' } } : {};
+        : endpoint.method === 'POST' ? { method: 'POST', body, headers: { 'content-type': 'text/xml' } }
+        : endpoint.signedIn ? { headers: { cookie: session } } : {};
       return fetchText(app.running.url + url, init);
     }
 
-    for (const endpoint of [...PUBLIC, ...PRIVATE, INGEST]) {
+    for (const endpoint of [...PUBLIC, ...PRIVATE, ...DASHBOARD, INGEST]) {
       it(`${endpoint.method} ${endpoint.path}: DEFAULTRESPONSE or a documented answer, never a 5xx`, async () => {
         for (const url of variants(endpoint)) {
           const reply = await ask(endpoint, url);
-          assertDocumentedAnswer(url, reply);
+          assertDocumentedAnswer(endpoint, url, reply);
           // With the cache on the second GET may come from the hit lane: the same answer.
           if (cache === 'on' && endpoint.method === 'GET' && !endpoint.path.endsWith('heartbeat')) {
             const again = await ask(endpoint, url);

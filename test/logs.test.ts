@@ -119,6 +119,17 @@ describe('refusals', () => {
     assert.ok(!JSON.stringify(running.log.lines).includes(COMMUNITY.token));
   });
 
+  it('a refused sign-in at the dashboard: the same', async () => {
+    const reply = await fetchText(`${running.url}/dashboard/session`, {
+      method: 'POST', body: JSON.stringify({ user: 'dash-guesser', token: 'Wr0ng-T0ken-3' }), headers: { 'content-type': 'application/json' },
+    });
+    assert.equal(reply.status, 403);
+    const line = await running.log.next(refusedLogin('dash-guesser'));
+    assert.equal(line['client'], '127.0.0.1');
+    assert.equal(line['path'], '/dashboard/session');
+    assert.ok(!JSON.stringify(running.log.lines).includes('Wr0ng-T0ken-3'));
+  });
+
   it('every 4xx of the ingest path is logged with its reason', async () => {
     const path = '/ews-0.1/alert/postSimpleMessage';
     const cases: Array<[RequestInit, number, RegExp]> = [

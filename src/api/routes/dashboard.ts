@@ -17,6 +17,7 @@ import { lastMinutes } from '../clock';
 import type { DashboardFiles, StaticFile } from '../dashboard-assets';
 import { securityHeaders } from '../security-headers';
 import { param, scopeOf, type Query } from '../params';
+import { logRefusedLogin } from '../access-log';
 import { badIpSources } from './private-lists';
 
 export interface DashboardDependencies {
@@ -150,7 +151,10 @@ function registerOperator(app: FastifyInstance, { config, store, authenticator }
     const { user, token } = (credentials ?? {}) as { user?: unknown; token?: unknown };
     if (typeof user !== 'string' || typeof token !== 'string') return json(reply, 400, { error: 'expected {"user","token"}' });
     const identity = await authenticator.authenticate(user, token);
-    if (identity?.domain !== 'private') return json(reply, 403, { error: 'wrong user or token' });
+    if (identity?.domain !== 'private') {
+      logRefusedLogin(request, user, identity ? 'community credentials may not sign in' : 'wrong username or token');
+      return json(reply, 403, { error: 'wrong user or token' });
+    }
     reply.header('set-cookie', cookie(request, signer.issue(identity.user.peerName, identity.user.tokenHash), signer.lifetimeSeconds));
     return json(reply, 200, { user: identity.user.peerName });
   });
