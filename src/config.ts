@@ -21,8 +21,15 @@ export interface Config {
   readonly BADIPTIMESPAN: number;
   readonly COMMUNITYUSER: string;
   readonly COMMUNITYTOKEN: string;
-  /** Ours: where alerts live, `sqlite:PATH`. */
+  /** Ours: where alerts live: `sqlite:PATH`, `opensearch+http(s)://host:port[,...]`, or `opensearch` (at ELASTICSEARCH_HOST). */
   readonly STORE: string;
+  /** Ours: the OpenSearch indices the original names without a key. */
+  readonly CVEINDEX: string;
+  readonly PAYLOADINDEX: string;
+  /** Ours: leases of the once-per-cluster jobs (statistics snapshots, retention). */
+  readonly LEASEINDEX: string;
+  /** Ours: `false` (writes visible with the next refresh), `wait_for` or `true` (visible when acknowledged: tests). */
+  readonly OPENSEARCH_REFRESH: 'false' | 'true' | 'wait_for';
   /** Ours: `full` (survives power loss) or `normal` (survives a process crash). */
   readonly SQLITE_SYNCHRONOUS: 'full' | 'normal';
   readonly SQLITE_BUSY_TIMEOUT: number;
@@ -178,9 +185,13 @@ const hostAndPort: Parser<Config['BINDHOST']> = (raw, key) => {
   return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
 };
 
+/** `sqlite:PATH`, `opensearch+http(s)://host:port[,http(s)://host:port...]`, or `opensearch` (ELASTICSEARCH_HOST). */
 const storeUrl: Parser<string> = (raw, key) => {
-  if (!/^sqlite:.+/.test(raw)) throw new ConfigError(`${key}: expected sqlite:PATH, got ${JSON.stringify(raw)}`);
-  return raw;
+  const value = raw.trim();
+  if (/^sqlite:.+/.test(value) || value === 'opensearch') return value;
+  const nodes = /^opensearch\+(.+)$/.exec(value)?.[1]?.split(',').map((n) => n.trim());
+  if (nodes !== undefined && nodes.every((n) => /^https?:\/\/[^/\s]+\/?$/.test(n))) return value;
+  throw new ConfigError(`${key}: expected sqlite:PATH, opensearch+http(s)://host:port[,...] or opensearch, got ${JSON.stringify(raw)}`);
 };
 
 /** `off`, a hop count, or a comma list of proxy addresses, CIDRs and proxy-addr's range names. */
@@ -212,6 +223,10 @@ const SCHEMA: { [K in keyof Config]: readonly [string, Parser<Config[K]>] } = {
   COMMUNITYUSER: ['community-01-user', secret],
   COMMUNITYTOKEN: ['foth{a5maiCee8fineu7', secret],
   STORE: ['sqlite:./data/peba.db', storeUrl],
+  CVEINDEX: ['ewscve', text],
+  PAYLOADINDEX: ['payloads', text],
+  LEASEINDEX: ['peba-leases', text],
+  OPENSEARCH_REFRESH: ['false', oneOf('false', 'true', 'wait_for')],
   SQLITE_SYNCHRONOUS: ['full', oneOf('full', 'normal')],
   SQLITE_BUSY_TIMEOUT: ['5000', integer(0, 600_000)],
   GEOIP_CITY: ['', text],

@@ -50,11 +50,20 @@ test('a bad value stops start-up with a message naming the key', () => {
     [{ PEBA_MAXALERTS: 'ten' }, /^MAXALERTS: expected an integer/],
     [{ PEBA_BADIPTIMESPAN: '0' }, /^BADIPTIMESPAN: 0 is outside/],
     [{ PEBA_STORE: 'mysql://x' }, /^STORE: expected sqlite:PATH/],
+    [{ PEBA_STORE: 'opensearch+ftp://host:9200' }, /^STORE: expected sqlite:PATH, opensearch\+http/],
+    [{ PEBA_STORE: 'opensearch+http://a:9200,' }, /^STORE/],
+    [{ PEBA_OPENSEARCH_REFRESH: 'always' }, /^OPENSEARCH_REFRESH: expected one of false, true, wait_for/],
     [{ PEBA_SQLITE_SYNCHRONOUS: 'off' }, /^SQLITE_SYNCHRONOUS: expected one of full, normal/],
     [{ PEBA_BODY_LIMIT: '-1' }, /^BODY_LIMIT/],
   ];
   for (const [env, message] of cases) {
     assert.throws(() => loadConfig({ env, file: undefined }), (error: unknown) => error instanceof ConfigError && message.test(error.message), JSON.stringify(env));
+  }
+});
+
+test('STORE names SQLite, OpenSearch nodes (http or https, comma separated) or the original\'s ELASTICSEARCH_HOST', () => {
+  for (const store of ['sqlite:/tmp/x.db', 'opensearch', 'opensearch+http://127.0.0.1:9200', 'opensearch+https://a.example:9200,http://b.example:9201/']) {
+    assert.equal(loadConfig({ env: { PEBA_STORE: store }, file: undefined }).STORE, store);
   }
 });
 

@@ -10,6 +10,7 @@ import { formatUtc } from '../src/domain/time';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store';
 import { sha512Hex } from '../src/auth/tokens';
 import { after as afterAll, before as beforeAll } from 'node:test';
+import { openSearchUrl, removeTestIndices, testIndexNames } from './opensearch-node';
 
 /** The repository root (tests run compiled, from dist/test). */
 export const REPO_ROOT = resolve(__dirname, '../..');
@@ -51,12 +52,37 @@ export async function withStore(run: (store: SqliteStore, dir: string) => Promis
   }
 }
 
+/**
+ * The store the endpoint tests run on: SQLite, or with `PEBA_TEST_STORE=opensearch` (the second
+ * pass of `npm test`) the launcher's OpenSearch node, under index names of their own, with
+ * writes visible when acknowledged.
+ */
+export const TEST_STORE_KIND = process.env['PEBA_TEST_STORE'] === 'opensearch' ? 'opensearch' : 'sqlite';
+
+function storeOverrides(dir: string): Partial<Record<keyof Config, string>> {
+  if (TEST_STORE_KIND === 'sqlite') return { STORE: `sqlite:${join(dir, 'peba.db')}` };
+  const names = testIndexNames();
+  return {
+    STORE: `opensearch+${openSearchUrl()}`, ALERTINDEX: names.alertPrefix, USERINDEX: names.users, STATISTICINDEX: names.statistics,
+    CVEINDEX: names.cve, PAYLOADINDEX: names.payloads, LEASEINDEX: names.leases, OPENSEARCH_REFRESH: 'true',
+  };
+}
+
+/** Removes what a test store left: the OpenSearch indices of a config (a SQLite file goes with its directory). */
+export async function removeTestStore(config: Config): Promise<void> {
+  if (!config.STORE.startsWith('opensearch')) return;
+  await removeTestIndices({
+    alertPrefix: config.ALERTINDEX, users: config.USERINDEX, statistics: config.STATISTICINDEX,
+    cve: config.CVEINDEX, payloads: config.PAYLOADINDEX, leases: config.LEASEINDEX,
+  });
+}
+
 export function testConfig(dir: string, overrides: Partial<Record<keyof Config, string>> = {}): Config {
   return loadConfig({
     env: {},
     file: undefined,
     overrides: {
-      STORE: `sqlite:${join(dir, 'peba.db')}`,
+      ...storeOverrides(dir),
       GEOIP_CITY: join(GEOIP_FIXTURES, 'GeoLite2-City-Test.mmdb'),
       GEOIP_ASN: join(GEOIP_FIXTURES, 'GeoLite2-ASN-Test.mmdb'),
       LOG_LEVEL: 'silent',
@@ -78,7 +104,11 @@ export interface RunningApp {
 /** Starts a full app listening on a free loopback port. */
 export async function startApp(overrides: Partial<Record<keyof Config, string>> = {}): Promise<RunningApp> {
   const dir = tempDir();
-  const app = createApp(testConfig(dir.path, overrides));
+  const config = testConfig(dir.path, overrides);
+  const app = createApp(config);
+  // A store that sets itself up on first use (OpenSearch's templates and indices) does so now,
+  // not inside a test's timing.
+  await app.store.ping();
   await app.server.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.server.address();
   if (address === null || typeof address === 'string') throw new Error('no port');
@@ -88,6 +118,7 @@ export async function startApp(overrides: Partial<Record<keyof Config, string>> 
     dir: dir.path,
     async close() {
       await app.close();
+      await removeTestStore(config);
       dir.remove();
     },
   };

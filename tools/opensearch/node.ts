@@ -88,6 +88,8 @@ transport.port: ${transportPort}
 discovery.type: single-node
 # Test machines often have little free disk in percent terms; the watermarks would make indices read-only.
 cluster.routing.allocation.disk.threshold_enabled: false
+# Every test store has indices of its own; a suite run creates (and deletes) many.
+cluster.max_shards_per_node: 10000
 bootstrap.memory_lock: false
 `;
 }

@@ -1,0 +1,102 @@
+/**
+ * HTTP to an OpenSearch (or Elasticsearch 7) cluster through undici: one keep-alive pool per
+ * node, requests spread round robin, a node that fails at the connection level skipped for the
+ * next request, credentials sent as Basic (`user:password`) or ApiKey (anything else).
+ *
+ * Plain HTTP rather than the maintained client: PEBA needs a dozen request shapes, builds its
+ * `_bulk` bodies as one NDJSON string, and reads answers as plain JSON; undici gives the pool
+ * and the deadline without another layer of serialization and option objects.
+ */
+import { Pool } from 'undici';
+
+export class ClusterError extends Error {
+  constructor(message: string, readonly status: number, readonly body: unknown) {
+    super(message);
+  }
+}
+
+export interface ClusterOptions {
+  /** Base URLs, `http(s)://host:port`. */
+  readonly nodes: readonly string[];
+  /** `user:password` (Basic) or an API key (base64 of `id:key`, sent as `ApiKey`). */
+  readonly auth?: string;
+  /** Deadline of one request, ms (ELASTICTIMEOUT). */
+  readonly timeoutMs: number;
+}
+
+export interface RequestOptions {
+  /** Statuses returned as an answer instead of thrown (404 of a lookup, 409 of a conflict). */
+  readonly accept?: readonly number[];
+  /** A prepared NDJSON body (`_bulk`); `body` is sent as JSON otherwise. */
+  readonly ndjson?: string;
+}
+
+export interface Answer<T> {
+  readonly status: number;
+  readonly body: T;
+}
+
+function authorization(auth: string | undefined): string | undefined {
+  if (auth === undefined || auth === '') return undefined;
+  // user:password as the original's ELASTICSEARCH_HTTP_AUTH; an API key is one base64 token (no colon).
+  return auth.includes(':') ? `Basic ${Buffer.from(auth).toString('base64')}` : `ApiKey ${auth}`;
+}
+
+export class Cluster {
+  private readonly pools: Pool[];
+  private next = 0;
+  private readonly headers: Record<string, string>;
+
+  constructor(options: ClusterOptions) {
+    if (options.nodes.length === 0) throw new Error('no OpenSearch node given');
+    this.pools = options.nodes.map((node) => new Pool(node, {
+      connections: 16,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      connect: { timeout: Math.min(options.timeoutMs, 10_000) },
+    }));
+    const auth = authorization(options.auth);
+    this.headers = auth === undefined ? {} : { authorization: auth };
+  }
+
+  /** Sends one request to the next node; a connection failure is tried once on each other node. */
+  async request<T = unknown>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<Answer<T>> {
+    const payload = options.ndjson ?? (body === undefined ? undefined : JSON.stringify(body));
+    const headers = payload === undefined ? this.headers
+      : { ...this.headers, 'content-type': options.ndjson !== undefined ? 'application/x-ndjson' : 'application/json' };
+    let lastError: unknown;
+    for (let attempt = 0; attempt < this.pools.length; attempt++) {
+      const index = this.next;
+      this.next = (this.next + 1) % this.pools.length;
+      let response;
+      try {
+        response = await this.pools[index]!.request({ method: method as 'GET', path, headers, body: payload });
+      } catch (error) {
+        lastError = error;
+        continue;
+      }
+      const text = await response.body.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text === '' ? undefined : JSON.parse(text);
+      } catch {
+        // not JSON (a proxy's error page): kept as text for the message
+      }
+      if (response.statusCode >= 400 && !(options.accept ?? []).includes(response.statusCode)) {
+        throw new ClusterError(`${method} ${path}: ${response.statusCode} ${describe(parsed)}`, response.statusCode, parsed);
+      }
+      return { status: response.statusCode, body: parsed as T };
+    }
+    throw new ClusterError(`${method} ${path}: no node answered (${(lastError as Error | undefined)?.message ?? 'unknown'})`, 0, undefined);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.pools.map((pool) => pool.close()));
+  }
+}
+
+function describe(body: unknown): string {
+  const error = (body as { error?: { type?: string; reason?: string } } | undefined)?.error;
+  if (error !== undefined && typeof error === 'object') return `${error.type ?? ''}: ${error.reason ?? ''}`;
+  return typeof body === 'string' ? body.slice(0, 200) : JSON.stringify(body)?.slice(0, 200) ?? '';
+}

@@ -1,0 +1,589 @@
+/**
+ * The store on an OpenSearch cluster (Elasticsearch 7 reads the same requests), in the index
+ * layout of the original PEBA (layout.ts), so a cluster the original filled is served as it is
+ * and what we write the original reads.
+ *
+ * Writes: one `_bulk` per storeAlerts call (the commit queue above groups concurrent messages),
+ * `create` with the alert's id into the daily index of its recievedTime; 201 is new, 409 is
+ * already there (a resent message), anything else fails the call after the new alerts' CVE and
+ * payload bookkeeping is done. Durability is the engine's: the translog is fsynced before the
+ * bulk answers (`index.translog.durability: request`, the default).
+ *
+ * Reads: answers come from searches and exact aggregations over the daily indices a question's
+ * window touches. Searches see what the last refresh made visible (every `refresh_interval`,
+ * 1 s by default); `refresh` makes every write wait for it, as tests want.
+ */
+import type { ActivitySummary } from '../../domain/activity';
+import { summarizeActivity } from '../../domain/activity';
+import { ALERT_FIELDS, BLANK_ALERT_DOCUMENT, type AlertDocument, type AlertRecord, type StoreOutcome } from '../../domain/alert';
+import type {
+  ArrivalCursor, Arrivals, CountryCount, DayTypeCount, DomainScope, KeyCount, SensorReport, Side, SourceActivity,
+  SourceActivityQuery, StatisticsSnapshot, StoredAlert, TimeRange, TopKind, TopTimeline,
+} from '../../domain/query';
+import { formatUtc, parseUtc } from '../../domain/time';
+import type { AlertStore, CveAlertRecord, PayloadRecord, UserRecord } from '../store';
+import { Cluster, ClusterError } from './cluster';
+import {
+  alertTemplate, allAlertIndices, DAY_MS, dailyIndex, dayOfIndex, dayPatterns, GROUPED_FIELDS, SIDE_INDEX_SETTINGS,
+  sideIndexMappings, type IndexNames,
+} from './layout';
+import { getPayloadDocument, payloadsByFuzzyHash, recordPayloads } from './payloads';
+import {
+  compositeBuckets, filtered, INDEX_OPTIONS, scopeFilter, type CompositeBucket, searchHits, termsSource, timeRange, topTerms, type Query,
+} from './search';
+
+export interface OpenSearchStoreOptions {
+  readonly nodes: readonly string[];
+  readonly auth?: string;
+  readonly timeoutMs: number;
+  readonly indices: IndexNames;
+  /**
+   * `false` (default): a write is acknowledged once durable and becomes visible to questions
+   * with the next refresh. `true`/`wait_for`: writes are visible when acknowledged (tests).
+   */
+  readonly refresh?: 'false' | 'true' | 'wait_for';
+}
+
+type GroupedField = (typeof GROUPED_FIELDS)[number] | 'location' | 'locationDestination';
+
+interface BulkItem {
+  status: number;
+  _index: string;
+  _id: string;
+  error?: { type: string; reason: string };
+}
+
+interface BulkAnswer {
+  errors: boolean;
+  items: Array<Record<string, BulkItem>>;
+}
+
+interface UserSource {
+  peerName?: unknown;
+  token?: unknown;
+  community?: unknown;
+  getOnly?: unknown;
+  email?: unknown;
+}
+
+type StatisticsSource = Record<string, unknown> & { UTCtimeFrom: string; UTCtimeTo: string };
+
+type CveSource = Omit<CveAlertRecord, 'clientDomain'> & { clientDomain: unknown };
+
+/** A stored document as read back, tolerant of the shapes older clusters hold. */
+function toDocument(source: Record<string, unknown>): AlertDocument {
+  const doc = { ...BLANK_ALERT_DOCUMENT } as Record<string, unknown>;
+  for (const field of ALERT_FIELDS) {
+    const value = source[field];
+    if (value === undefined || value === null) continue;
+    if (field === 'clientDomain') doc[field] = value === true || value === 'true';
+    else doc[field] = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  }
+  return doc as unknown as AlertDocument;
+}
+
+function toBoolean(value: unknown): boolean {
+  return value === true || value === 'true' || value === 1 || value === '1';
+}
+
+function byCountDesc<T extends { count: number }>(key: (item: T) => string): (a: T, b: T) => number {
+  return (a, b) => b.count - a.count || (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+}
+
+export class OpenSearchStore implements AlertStore {
+  readonly kind = 'opensearch';
+  private readonly cluster: Cluster;
+  private readonly names: IndexNames;
+  private readonly refresh: string;
+  private ready: Promise<void> | undefined;
+  /** The field each question groups on: `F`, or `F.keyword` where existing indices map F as text. */
+  private fields = new Map<GroupedField, string>();
+
+  constructor(options: OpenSearchStoreOptions) {
+    this.cluster = new Cluster({ nodes: options.nodes, auth: options.auth, timeoutMs: options.timeoutMs });
+    this.names = options.indices;
+    this.refresh = options.refresh ?? 'false';
+  }
+
+  /** Installs the alert template and the single indices, once (again after a failure). */
+  private init(): Promise<void> {
+    this.ready ??= this.setUp().catch((error: unknown) => {
+      this.ready = undefined;
+      throw error;
+    });
+    return this.ready;
+  }
+
+  private async setUp(): Promise<void> {
+    const names = this.names;
+    await this.cluster.request('PUT', `/_index_template/${encodeURIComponent(`${names.alertPrefix}-alerts`)}`, alertTemplate(names));
+    const mappings = sideIndexMappings();
+    for (const key of ['users', 'statistics', 'cve', 'payloads', 'leases'] as const) {
+      const answer = await this.cluster.request<{ error?: { type?: string } }>('PUT', `/${encodeURIComponent(names[key])}`,
+        { settings: SIDE_INDEX_SETTINGS, mappings: mappings[key] }, { accept: [400] });
+      if (answer.status === 400 && answer.body.error?.type !== 'resource_already_exists_exception') {
+        throw new ClusterError(`creating ${names[key]}: ${JSON.stringify(answer.body.error)}`, 400, answer.body);
+      }
+    }
+    await this.resolveFields();
+  }
+
+  /**
+   * Existing clusters were often mapped dynamically (strings as text with a `.keyword`
+   * sub-field). Our template gives grouped fields both shapes, so one name per field serves
+   * every index: the field itself when no existing index maps it as text, else its `.keyword`.
+   */
+  private async resolveFields(): Promise<void> {
+    const wanted: GroupedField[] = [...GROUPED_FIELDS, 'location', 'locationDestination'];
+    const answer = await this.cluster.request<Record<string, { mappings: Record<string, { mapping: Record<string, { type?: string; fields?: Record<string, unknown> }> }> }>>(
+      'GET', `/${allAlertIndices(this.names)}/_mapping/field/${wanted.join(',')}?${INDEX_OPTIONS}`, undefined, { accept: [404] });
+    const fields = new Map<GroupedField, string>();
+    for (const field of wanted) {
+      let text = field === 'location' || field === 'locationDestination';
+      let keywordEverywhere = true;
+      for (const index of answer.status === 404 ? [] : Object.values(answer.body)) {
+        const mapping = index.mappings[field]?.mapping[field];
+        if (mapping === undefined) continue;
+        if (mapping.type === 'text') text = true;
+        if (mapping.fields?.['keyword'] === undefined) keywordEverywhere = false;
+      }
+      if (text && !keywordEverywhere) throw new Error(`alert indices map ${field} as text without a keyword sub-field: cannot group on it`);
+      fields.set(field, text ? `${field}.keyword` : field);
+    }
+    this.fields = fields;
+  }
+
+  private field(name: GroupedField): string {
+    return this.fields.get(name) ?? name;
+  }
+
+  async storeAlerts(records: readonly AlertRecord[]): Promise<StoreOutcome> {
+    if (records.length === 0) return { inserted: 0, duplicates: 0 };
+    await this.init();
+    const lines: string[] = [];
+    for (const record of records) {
+      lines.push(JSON.stringify({ create: { _index: dailyIndex(this.names, parseUtc(record.document.recievedTime)), _id: record.id } }));
+      lines.push(JSON.stringify(record.document));
+    }
+    const answer = await this.cluster.request<BulkAnswer>('POST', `/_bulk?refresh=${this.refresh}`, undefined, { ndjson: `${lines.join('\n')}\n` });
+    const created: AlertRecord[] = [];
+    const failures = new Map<string, number>();
+    let duplicates = 0;
+    answer.body.items.forEach((item, i) => {
+      const result = item['create']!;
+      if (result.status === 201) created.push(records[i]!);
+      else if (result.status === 409) duplicates++;
+      else {
+        const reason = `${result.error?.type ?? result.status}: ${result.error?.reason ?? ''}`;
+        failures.set(reason, (failures.get(reason) ?? 0) + 1);
+      }
+    });
+    // Bookkeeping of what is now stored, even when other alerts of the call failed: a resend
+    // finds these as already present and does not come back here.
+    await this.recordCves(created);
+    await recordPayloads(this.cluster, this.names.payloads, created, this.refresh);
+    if (failures.size > 0) {
+      const failed = [...failures.values()].reduce((a, b) => a + b, 0);
+      throw new Error(`${failed} of ${records.length} alerts not stored: ${[...failures.keys()].slice(0, 3).join('; ')}`);
+    }
+    return { inserted: created.length, duplicates };
+  }
+
+  private async recordCves(created: readonly AlertRecord[]): Promise<void> {
+    const lines: string[] = [];
+    for (const { id, document: doc, cves } of created) {
+      for (const vulnid of cves) {
+        lines.push(JSON.stringify({ create: { _index: this.names.cve, _id: `${id}:${vulnid}` } }));
+        lines.push(JSON.stringify({
+          alertId: id, vulnid, createTime: doc.createTime, recievedTime: doc.recievedTime, clientDomain: doc.clientDomain,
+          peerIdent: doc.peerIdent, peerType: doc.peerType, sourceEntryIp: doc.sourceEntryIp, targetEntryIp: doc.targetEntryIp,
+        }));
+      }
+    }
+    if (lines.length === 0) return;
+    const answer = await this.cluster.request<BulkAnswer>('POST', `/_bulk?refresh=${this.refresh}`, undefined, { ndjson: `${lines.join('\n')}\n` });
+    const failed = answer.body.items.map((item) => item['create']!).find((r) => r.status !== 201 && r.status !== 409);
+    if (failed !== undefined) throw new Error(`CVE store: ${failed.error?.type ?? failed.status}: ${failed.error?.reason ?? ''}`);
+  }
+
+  async getAlert(id: string): Promise<AlertDocument | undefined> {
+    await this.init();
+    const hits = await searchHits<Record<string, unknown>>(this.cluster, allAlertIndices(this.names), { size: 1, query: { ids: { values: [id] } } });
+    return hits[0] && toDocument(hits[0]._source);
+  }
+
+  async countAlerts(): Promise<number> {
+    await this.init();
+    return this.count(allAlertIndices(this.names), { match_all: {} });
+  }
+
+  private async count(indices: string, query: Query): Promise<number> {
+    const answer = await this.cluster.request<{ count: number }>('POST', `/${indices}/_count?${INDEX_OPTIONS}`, { query });
+    return answer.body.count;
+  }
+
+  async getPayload(md5: string): Promise<PayloadRecord | undefined> {
+    await this.init();
+    return getPayloadDocument(this.cluster, this.names.payloads, md5);
+  }
+
+  async findPayloadsByFuzzyHash(fuzzyHash: string): Promise<PayloadRecord[]> {
+    await this.init();
+    return payloadsByFuzzyHash(this.cluster, this.names.payloads, fuzzyHash);
+  }
+
+  async listCveAlerts(vulnid: string): Promise<CveAlertRecord[]> {
+    await this.init();
+    const hits = await searchHits<CveSource>(this.cluster, this.names.cve, {
+      size: 10_000, query: { term: { vulnid } }, sort: [{ recievedTime: 'asc' }],
+    });
+    return hits.map(({ _source: s }) => ({
+      alertId: s.alertId, vulnid: s.vulnid, createTime: s.createTime, recievedTime: s.recievedTime, clientDomain: toBoolean(s.clientDomain),
+      peerIdent: s.peerIdent, peerType: s.peerType, sourceEntryIp: s.sourceEntryIp, targetEntryIp: s.targetEntryIp,
+    }));
+  }
+
+  // -- questions by recievedTime: the daily indices of the window -----------------------------
+
+  private received(scope: DomainScope, range: TimeRange, ...more: Query[]): { indices: string; query: Query } {
+    return { indices: dayPatterns(this.names, range.from, range.to), query: filtered(...scopeFilter(scope), timeRange('recievedTime', range), ...more) };
+  }
+
+  /**
+   * By createTime: any daily index may hold such alerts (a sensor's clock, an import), so all are
+   * named; the engine's pre-filter skips the indices whose createTime range misses the window
+   * without searching them.
+   */
+  private created(scope: DomainScope, range: TimeRange): { indices: string; query: Query } {
+    return { indices: allAlertIndices(this.names), query: filtered(...scopeFilter(scope), timeRange('createTime', range)) };
+  }
+
+  async countReceived(scope: DomainScope, range: TimeRange): Promise<number> {
+    await this.init();
+    const { indices, query } = this.received(scope, range);
+    return this.count(indices, query);
+  }
+
+  async countReceivedByPeerType(scope: DomainScope, range: TimeRange): Promise<KeyCount[]> {
+    await this.init();
+    const { indices, query } = this.received(scope, range);
+    const buckets = await compositeBuckets(this.cluster, indices, query, [termsSource('type', this.field('peerType'))]);
+    return buckets.map((b) => ({ key: String(b.key['type']), count: b.doc_count })).sort(byCountDesc((k) => k.key));
+  }
+
+  async newestReceived(scope: DomainScope, limit: number): Promise<StoredAlert[]> {
+    await this.init();
+    const hits = await searchHits<Record<string, unknown>>(this.cluster, allAlertIndices(this.names), {
+            // Within a second, the later stored first (a daily index's sequence numbers are its storing order).
+      size: limit, query: filtered(...scopeFilter(scope)), sort: [{ recievedTime: 'desc' }, { _seq_no: 'desc' }],
+    });
+    return hits.map((h) => ({ id: h._id, document: toDocument(h._source) }));
+  }
+
+  async newestFromSource(scope: DomainScope, sourceIp: string, limit: number): Promise<StoredAlert[]> {
+    await this.init();
+    const hits = await searchHits<Record<string, unknown>>(this.cluster, allAlertIndices(this.names), {
+      size: limit, query: filtered(...scopeFilter(scope), { term: { [this.field('sourceEntryIp')]: sourceIp } }), sort: [{ createTime: 'desc' }, { _seq_no: 'desc' }],
+    });
+    return hits.map((h) => ({ id: h._id, document: toDocument(h._source) }));
+  }
+
+  /** Every source of the window: a composite aggregation paged to the end (never an approximate terms list). */
+  async sourcesReceived(scope: DomainScope, range: TimeRange): Promise<KeyCount[]> {
+    await this.init();
+    const { indices, query } = this.received(scope, range);
+    const buckets = await compositeBuckets(this.cluster, indices, query, [termsSource('ip', this.field('sourceEntryIp'))]);
+    return buckets.map((b) => ({ key: String(b.key['ip']), count: b.doc_count })).sort((a, b) => b.count - a.count);
+  }
+
+  /**
+   * Per source: counts, first and last reception and classes from sub-aggregations; sensors
+   * (distinct peerIdent) counted with a terms aggregation, not the approximate cardinality.
+   */
+  async sourceActivity(scope: DomainScope, question: SourceActivityQuery): Promise<SourceActivity[]> {
+    await this.init();
+    const source = this.field('sourceEntryIp');
+    const more: Query[] = [];
+    if (question.peerTypes.length > 0) more.push({ terms: { [this.field('peerType')]: question.peerTypes } });
+    if (question.family !== undefined) {
+      // An ip field holds IPv4 as mapped IPv6, which the IPv4 CIDR matches; a keyword one has colons in IPv6 only.
+      const ipv4 = source === 'sourceEntryIp' ? { term: { [source]: '0.0.0.0/0' } } : { bool: { must_not: { wildcard: { [source]: '*:*' } } } };
+      more.push(question.family === 4 ? ipv4 : { bool: { must_not: ipv4 } });
+    }
+    const { indices, query } = this.received(scope, question.range, ...more);
+    const buckets = await compositeBuckets(this.cluster, indices, query, [termsSource('ip', source)], {
+      first: { min: { field: 'recievedTime' } },
+      last: { max: { field: 'recievedTime' } },
+      types: { terms: { field: this.field('peerType'), size: 1000 } },
+      sensors: { terms: { field: this.field('peerIdent'), size: 10_000 } },
+    }, 1000);
+    const keys = (b: CompositeBucket, name: string): string[] => (b[name] as { buckets: Array<{ key: string }> }).buckets.map((k) => String(k.key));
+    return buckets.map((b) => ({
+      address: String(b.key['ip']),
+      count: b.doc_count,
+      firstSeen: formatUtc((b['first'] as { value: number }).value),
+      lastSeen: formatUtc((b['last'] as { value: number }).value),
+      peerTypes: keys(b, 'types').sort(),
+      sensors: keys(b, 'sensors').length,
+    })).filter((s) => s.count >= question.minAlerts && s.sensors >= question.minSensors)
+      .sort((a, b) => b.count - a.count || (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+  }
+
+  async createdPerDayAndType(scope: DomainScope, range: TimeRange): Promise<DayTypeCount[]> {
+    await this.init();
+    const { indices, query } = this.created(scope, range);
+    const buckets = await compositeBuckets(this.cluster, indices, query, [
+      { day: { date_histogram: { field: 'createTime', calendar_interval: '1d', time_zone: 'UTC' } } },
+      termsSource('type', this.field('peerType')),
+    ]);
+    return buckets.map((b) => ({ day: Number(b.key['day']), peerType: String(b.key['type']), count: b.doc_count }))
+      .sort((a, b) => a.day - b.day || (a.peerType < b.peerType ? -1 : 1));
+  }
+
+  async topCountriesReceived(scope: DomainScope, range: TimeRange, side: Side, limit: number): Promise<CountryCount[]> {
+    await this.init();
+    const { indices, query } = this.received(scope, range);
+    const [code, name] = side === 'source' ? ['country', 'countryName'] as const : ['targetCountry', 'targetCountryName'] as const;
+    const buckets = await compositeBuckets(this.cluster, indices, query, [termsSource('code', this.field(code)), termsSource('name', this.field(name))]);
+    return buckets.map((b) => ({ code: String(b.key['code']), name: String(b.key['name']), count: b.doc_count }))
+      .sort(byCountDesc((c) => `${c.code}|${c.name}`)).slice(0, limit);
+  }
+
+  async topLocationsCreated(scope: DomainScope, range: TimeRange, side: Side, limit: number): Promise<KeyCount[]> {
+    await this.init();
+    const { indices, query } = this.created(scope, range);
+    return topTerms(this.cluster, indices, query, this.field(side === 'source' ? 'location' : 'locationDestination'), limit);
+  }
+
+  async activitySummary(scope: DomainScope, range: TimeRange): Promise<ActivitySummary> {
+    await this.init();
+    const { indices, query } = this.received(scope, range);
+    const buckets = await compositeBuckets(this.cluster, indices, query, [
+      termsSource('host', this.field('hostname')), termsSource('target', this.field('targetEntryIp')),
+      termsSource('ident', this.field('peerIdent')), termsSource('type', this.field('peerType')),
+    ]);
+    return summarizeActivity(buckets.map((b) => ({
+      sensor: b.key['host'] === 'undefined' ? String(b.key['target']) : String(b.key['host']),
+      peerIdent: String(b.key['ident']), peerType: String(b.key['type']), count: b.doc_count,
+    })));
+  }
+
+  async sensorsReceived(scope: DomainScope, range: TimeRange): Promise<SensorReport[]> {
+    await this.init();
+    const { indices, query } = this.received(scope, range);
+    const buckets = await compositeBuckets(this.cluster, indices, query, [
+      termsSource('host', this.field('hostname')), termsSource('target', this.field('targetEntryIp')), termsSource('type', this.field('peerType')),
+    ], { last: { max: { field: 'recievedTime' } } });
+    const sensors = new Map<string, { alerts: number; last: number; peerTypes: Set<string> }>();
+    for (const b of buckets) {
+      const host = String(b.key['host']);
+      const sensor = host !== '' && host !== 'undefined' ? host : String(b.key['target']);
+      const entry = sensors.get(sensor) ?? { alerts: 0, last: 0, peerTypes: new Set<string>() };
+      entry.alerts += b.doc_count;
+      entry.last = Math.max(entry.last, (b['last'] as { value: number }).value);
+      entry.peerTypes.add(String(b.key['type']));
+      sensors.set(sensor, entry);
+    }
+    return [...sensors].map(([sensor, e]) => ({ sensor, alerts: e.alerts, lastReceived: formatUtc(e.last), peerTypes: [...e.peerTypes].sort() }))
+      .sort((a, b) => b.alerts - a.alerts || (a.sensor < b.sensor ? -1 : 1));
+  }
+
+  async topTimelines(scope: DomainScope, kind: TopKind, range: TimeRange, bucketMs: number, limit: number): Promise<TopTimeline[]> {
+    await this.init();
+    const keyField = this.field(kind === 'urls' ? 'originalRequestString' : 'targetEntryPort');
+    const { indices, query } = this.received(scope, range, ...(kind === 'urls' ? [{ term: { [this.field('peerType')]: 'Webpage' } }] : []));
+    const top = await topTerms(this.cluster, indices, query, keyField, limit);
+    if (top.length === 0) return [];
+    const buckets = await compositeBuckets(this.cluster, indices, filtered(query, { terms: { [keyField]: top.map((t) => t.key) } }), [
+      termsSource('key', keyField),
+      { bucket: { date_histogram: { field: 'recievedTime', fixed_interval: `${bucketMs}ms`, offset: `+${((range.from % bucketMs) + bucketMs) % bucketMs}ms` } } },
+    ]);
+    const timelines = new Map(top.map((t) => [t.key, new Map<number, number>()]));
+    for (const b of buckets) timelines.get(String(b.key['key']))?.set(Number(b.key['bucket']), b.doc_count);
+    return top.map((t) => ({ key: t.key, total: t.count, buckets: timelines.get(t.key)! }));
+  }
+
+  // -- statistics snapshots: one document per snapshot, id = its start ------------------------
+
+  async putStatisticsSnapshot(snapshot: StatisticsSnapshot): Promise<void> {
+    await this.init();
+    await this.cluster.request('PUT', `/${this.names.statistics}/_doc/${encodeURIComponent(snapshot.from)}?refresh=true`,
+      { UTCtimeFrom: snapshot.from, UTCtimeTo: snapshot.to, ...snapshot.values });
+  }
+
+  async listStatisticsSnapshots(from: string, to: string): Promise<StatisticsSnapshot[]> {
+    await this.init();
+    const hits = await searchHits<StatisticsSource>(this.cluster, this.names.statistics, {
+      size: 10_000, query: { range: { UTCtimeFrom: { gte: from, lte: to, format: 'yyyy-MM-dd HH:mm:ss' } } }, sort: [{ UTCtimeFrom: 'asc' }],
+    });
+    return hits.map(({ _source: s }) => {
+      const values: Record<string, number> = {};
+      for (const [key, value] of Object.entries(s)) if (key !== 'UTCtimeFrom' && key !== 'UTCtimeTo' && typeof value === 'number') values[key] = value;
+      return { from: s.UTCtimeFrom, to: s.UTCtimeTo, values };
+    });
+  }
+
+  // -- the live feed: per daily index, its sequence numbers ------------------------------------
+
+  /**
+   * The cursor holds, per live daily index (today's and yesterday's), the last sequence number
+   * delivered. A question reads the primaries' local checkpoints first (every operation up to it
+   * is processed), then refreshes, then reads up to the checkpoint: an alert being indexed
+   * concurrently is never skipped by a refresh that shows a later one first.
+   */
+  async alertsStoredAfter(cursor: ArrivalCursor | null, limit: number): Promise<Arrivals> {
+    await this.init();
+    const now = Date.now();
+    const live = [dailyIndex(this.names, now - DAY_MS), dailyIndex(this.names, now)];
+    const checkpoints = await this.checkpoints(live);
+    const previous = cursor === null ? null : (JSON.parse(cursor) as Record<string, number>);
+    if (previous === null) return { alerts: [], cursor: JSON.stringify(checkpoints) };
+    const pending = live.filter((index) => (checkpoints[index] ?? -1) > (previous[index] ?? -1));
+    if (pending.length === 0) return { alerts: [], cursor: JSON.stringify(Object.fromEntries(live.map((i) => [i, previous[i] ?? -1]))) };
+    await this.cluster.request('POST', `/${pending.join(',')}/_refresh?ignore_unavailable=true`);
+    const alerts: StoredAlert[] = [];
+    const next: Record<string, number> = Object.fromEntries(live.map((i) => [i, previous[i] ?? -1]));
+    for (const index of pending) {
+      if (alerts.length >= limit) break;
+      const hits = await searchHits<Record<string, unknown>>(this.cluster, index, {
+        size: limit - alerts.length, seq_no_primary_term: true,
+        query: { range: { _seq_no: { gt: previous[index] ?? -1, lte: checkpoints[index] } } }, sort: [{ _seq_no: 'asc' }],
+      });
+      for (const hit of hits) alerts.push({ id: hit._id, document: toDocument(hit._source) });
+      next[index] = alerts.length >= limit && hits.length > 0 ? hits[hits.length - 1]!._seq_no! : checkpoints[index]!;
+    }
+    return { alerts, cursor: JSON.stringify(next) };
+  }
+
+  private async checkpoints(indices: readonly string[]): Promise<Record<string, number>> {
+    const answer = await this.cluster.request<{ indices?: Record<string, { shards: Record<string, Array<{ routing: { primary: boolean }; seq_no: { local_checkpoint: number } }>> }> }>(
+      'GET', `/${indices.join(',')}/_stats/docs?level=shards&ignore_unavailable=true&filter_path=indices.*.shards.*.routing.primary,indices.*.shards.*.seq_no`);
+    const result: Record<string, number> = {};
+    for (const index of indices) {
+      const copies = Object.values(answer.body.indices?.[index]?.shards ?? {}).flat();
+      result[index] = copies.find((c) => c.routing.primary)?.seq_no.local_checkpoint ?? -1;
+    }
+    return result;
+  }
+
+  // -- export and retention: whole daily indices ----------------------------------------------
+
+  /** Daily alert indices with their day, oldest first. */
+  private async alertIndices(): Promise<Array<{ index: string; day: number }>> {
+    const answer = await this.cluster.request<Array<{ index: string }>>('GET', `/_cat/indices/${allAlertIndices(this.names)}?format=json&h=index&expand_wildcards=open`);
+    return answer.body.map(({ index }) => ({ index, day: dayOfIndex(this.names, index) }))
+      .filter((i) => !Number.isNaN(i.day)).sort((a, b) => a.day - b.day || (a.index < b.index ? -1 : 1));
+  }
+
+  async *exportAlerts(): AsyncIterable<StoredAlert> {
+    await this.init();
+    for (const { index } of await this.alertIndices()) {
+      let after: unknown[] | undefined;
+      for (;;) {
+        const hits = await searchHits<Record<string, unknown>>(this.cluster, index, {
+          size: 5000, sort: [{ recievedTime: 'asc' }, { _seq_no: 'asc' }], ...(after ? { search_after: after } : {}),
+        });
+        for (const hit of hits) yield { id: hit._id, document: toDocument(hit._source) };
+        if (hits.length < 5000) break;
+        after = hits[hits.length - 1]!.sort;
+      }
+    }
+  }
+
+  /**
+   * Deletes the daily indices of days that ended by `time` whole (cheap: no document is
+   * visited), and in the one day index that `time` cuts, the alerts received before it.
+   */
+  async deleteReceivedBefore(time: number): Promise<number> {
+    await this.init();
+    const indices = await this.alertIndices();
+    const whole = indices.filter((i) => i.day + DAY_MS <= time).map((i) => i.index);
+    let deleted = 0;
+    for (let i = 0; i < whole.length; i += 50) {
+      const chunk = whole.slice(i, i + 50).join(',');
+      deleted += await this.count(chunk, { match_all: {} });
+      await this.cluster.request('DELETE', `/${chunk}?ignore_unavailable=true`);
+    }
+    const cut = indices.filter((i) => i.day < time && time < i.day + DAY_MS).map((i) => i.index);
+    if (cut.length > 0) deleted += await this.deleteMatching(cut.join(','), { range: { recievedTime: { lt: time, format: 'epoch_millis' } } });
+    await this.deleteMatching(this.names.cve, { range: { recievedTime: { lt: time, format: 'epoch_millis' } } });
+    await this.deleteMatching(this.names.payloads, { range: { lastSeen: { lt: time, format: 'epoch_millis' } } });
+    return deleted;
+  }
+
+  /** Deletes the matching documents in pages (no `_delete_by_query`: Elasticsearch 7 assembled without reindex lacks it). */
+  private async deleteMatching(indices: string, query: Query): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const hits = await searchHits<unknown>(this.cluster, indices, { size: 5000, _source: false, query });
+      if (hits.length === 0) return deleted;
+      const lines = hits.map((h) => JSON.stringify({ delete: { _index: h._index, _id: h._id } }));
+      const answer = await this.cluster.request<BulkAnswer>('POST', '/_bulk?refresh=true', undefined, { ndjson: `${lines.join('\n')}\n` });
+      deleted += answer.body.items.filter((item) => item['delete']!.status === 200).length;
+      if (hits.length < 5000) return deleted;
+    }
+  }
+
+  /** The cluster keeps no aggregates of its own: every statistic is computed from the alerts. */
+  async pruneAggregatesBefore(): Promise<number> {
+    return 0;
+  }
+
+  // -- users: one document per user, found by peerName in either mapping shape ---------------
+
+  private async userHit(peerName: string): Promise<{ id: string; source: UserSource } | undefined> {
+    const hits = await searchHits<UserSource>(this.cluster, this.names.users, {
+      size: 100, query: { bool: { should: [{ term: { peerName } }, { term: { 'peerName.keyword': peerName } }] } },
+    });
+    const hit = hits.find((h) => h._source.peerName === peerName);
+    return hit && { id: hit._id, source: hit._source };
+  }
+
+  async getUser(peerName: string): Promise<UserRecord | undefined> {
+    await this.init();
+    const hit = await this.userHit(peerName);
+    return hit && toUser(hit.source);
+  }
+
+  async putUser(user: UserRecord): Promise<void> {
+    await this.init();
+    const id = (await this.userHit(user.peerName))?.id ?? user.peerName;
+    await this.cluster.request('PUT', `/${this.names.users}/_doc/${encodeURIComponent(id)}?refresh=true`, {
+      peerName: user.peerName, token: user.tokenHash, community: user.community, getOnly: user.getOnly, email: user.email,
+    });
+  }
+
+  async removeUser(peerName: string): Promise<boolean> {
+    await this.init();
+    const hit = await this.userHit(peerName);
+    if (hit === undefined) return false;
+    const answer = await this.cluster.request('DELETE', `/${this.names.users}/_doc/${encodeURIComponent(hit.id)}?refresh=true`, undefined, { accept: [404] });
+    return answer.status === 200;
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    await this.init();
+    const hits = await searchHits<UserSource>(this.cluster, this.names.users, { size: 10_000, query: { match_all: {} } });
+    return hits.map((h) => toUser(h._source)).sort((a, b) => (a.peerName < b.peerName ? -1 : a.peerName > b.peerName ? 1 : 0));
+  }
+
+  /** The cluster answers and the templates and indices are in place. */
+  async ping(): Promise<void> {
+    await this.init();
+    await this.cluster.request('GET', '/_cluster/health?timeout=5s');
+  }
+
+  async close(): Promise<void> {
+    await this.cluster.close();
+  }
+}
+
+function toUser(source: UserSource): UserRecord {
+  return {
+    peerName: String(source.peerName ?? ''),
+    tokenHash: String(source.token ?? ''),
+    community: toBoolean(source.community),
+    getOnly: toBoolean(source.getOnly),
+    email: String(source.email ?? ''),
+  };
+}

@@ -1,0 +1,140 @@
+/**
+ * The payload store on OpenSearch: one document per payload, id = md5, de-duplicated by md5 and
+ * by the fuzzy HTTP hash, with sightings counted. Without scripts (Elasticsearch 7 assembled
+ * without painless has none) a count is a read-modify-write guarded by the document's sequence
+ * number; a conflict (another instance counted meanwhile) reads again.
+ */
+import type { AlertRecord } from '../../domain/alert';
+import type { PayloadRecord } from '../store';
+import type { Cluster } from './cluster';
+import { searchHits } from './search';
+
+export interface PayloadSource {
+  md5: string;
+  fuzzyHash: string | null;
+  mimeType: string;
+  size: number;
+  bytes: string;
+  count: number;
+  firstSeen: string;
+  lastSeen: string;
+  firstSourceIp: string;
+  firstSourcePort: string;
+  peerType: string;
+}
+
+export function toPayloadRecord(source: PayloadSource): PayloadRecord {
+  return {
+    md5: source.md5, fuzzyHash: source.fuzzyHash ?? null, mimeType: source.mimeType, size: Number(source.size),
+    bytes: Buffer.from(source.bytes ?? '', 'base64'), count: Number(source.count), firstSeen: source.firstSeen,
+    lastSeen: source.lastSeen, firstSourceIp: source.firstSourceIp, firstSourcePort: source.firstSourcePort, peerType: source.peerType,
+  };
+}
+
+interface Current {
+  readonly source: PayloadSource;
+  readonly seqNo: number;
+  readonly primaryTerm: number;
+}
+
+interface MgetAnswer {
+  docs: Array<{ _id: string; found: boolean; _source?: PayloadSource; _seq_no?: number; _primary_term?: number }>;
+}
+
+interface BulkAnswer {
+  errors: boolean;
+  items: Array<Record<string, { status: number; error?: { type: string; reason: string } }>>;
+}
+
+const MAX_ROUNDS = 5;
+
+/** Counts the payload sightings of newly stored alerts; throws when a write keeps failing. */
+export async function recordPayloads(cluster: Cluster, index: string, records: readonly AlertRecord[], refresh: string): Promise<void> {
+  let pending = records.filter((r) => r.payload !== null);
+  for (let round = 0; pending.length > 0; round++) {
+    if (round === MAX_ROUNDS) throw new Error(`payload store: ${pending.length} sightings still conflicting after ${MAX_ROUNDS} rounds`);
+    pending = await recordRound(cluster, index, pending, refresh);
+  }
+}
+
+/** One read-merge-write round; returns the sightings whose write met a conflict. */
+async function recordRound(cluster: Cluster, index: string, records: readonly AlertRecord[], refresh: string): Promise<AlertRecord[]> {
+  const md5s = [...new Set(records.map((r) => r.payload!.md5))];
+  const found = new Map<string, Current>();
+  const got = await cluster.request<MgetAnswer>('POST', `/${index}/_mget?realtime=true`, { ids: md5s });
+  for (const doc of got.body.docs) {
+    if (doc.found && doc._source) found.set(doc._id, { source: doc._source, seqNo: doc._seq_no!, primaryTerm: doc._primary_term! });
+  }
+  const fuzzy = [...new Set(records.filter((r) => !found.has(r.payload!.md5) && r.payload!.fuzzyHash !== null).map((r) => r.payload!.fuzzyHash!))];
+  const byFuzzy = new Map<string, Current>();
+  if (fuzzy.length > 0) {
+    const hits = await searchHits<PayloadSource>(cluster, index, {
+      size: 10_000, seq_no_primary_term: true, query: { terms: { fuzzyHash: fuzzy } }, sort: [{ firstSeen: 'asc' }],
+    });
+    for (const hit of hits) {
+      if (!byFuzzy.has(hit._source.fuzzyHash!)) byFuzzy.set(hit._source.fuzzyHash!, { source: hit._source, seqNo: hit._seq_no!, primaryTerm: hit._primary_term! });
+    }
+  }
+  // Merge every sighting into the document it counts on (an existing one, or a new one).
+  const merged = new Map<string, { current: Current | undefined; source: PayloadSource; records: AlertRecord[] }>();
+  /** Fuzzy hashes of the documents this round creates: a later sighting in the batch counts on them. */
+  const createdByFuzzy = new Map<string, string>();
+  for (const record of records) {
+    const payload = record.payload!;
+    const doc = record.document;
+    const current = found.get(payload.md5) ?? (payload.fuzzyHash !== null ? byFuzzy.get(payload.fuzzyHash) : undefined);
+    const id = current?.source.md5
+      ?? (merged.has(payload.md5) ? payload.md5 : (payload.fuzzyHash !== null ? createdByFuzzy.get(payload.fuzzyHash) : undefined))
+      ?? payload.md5;
+    if (current === undefined && payload.fuzzyHash !== null && !createdByFuzzy.has(payload.fuzzyHash)) createdByFuzzy.set(payload.fuzzyHash, id);
+    const entry = merged.get(id);
+    if (entry === undefined) {
+      const source: PayloadSource = current !== undefined
+        ? { ...current.source, count: Number(current.source.count) + 1,
+          lastSeen: maxText(current.source.lastSeen, doc.recievedTime), firstSeen: minText(current.source.firstSeen, doc.recievedTime) }
+        : { md5: payload.md5, fuzzyHash: payload.fuzzyHash, mimeType: payload.mimeType, size: payload.bytes.length,
+          bytes: payload.bytes.toString('base64'), count: 1, firstSeen: doc.recievedTime, lastSeen: doc.recievedTime,
+          firstSourceIp: doc.sourceEntryIp, firstSourcePort: doc.sourceEntryPort, peerType: doc.peerType };
+      merged.set(id, { current, source, records: [record] });
+    } else {
+      entry.source.count = Number(entry.source.count) + 1;
+      entry.source.lastSeen = maxText(entry.source.lastSeen, doc.recievedTime);
+      entry.source.firstSeen = minText(entry.source.firstSeen, doc.recievedTime);
+      entry.records.push(record);
+    }
+  }
+  const entries = [...merged.entries()];
+  const lines: string[] = [];
+  for (const [id, { current, source }] of entries) {
+    const action = current === undefined
+      ? { create: { _index: index, _id: id } }
+      : { index: { _index: index, _id: id, if_seq_no: current.seqNo, if_primary_term: current.primaryTerm } };
+    lines.push(JSON.stringify(action), JSON.stringify(source));
+  }
+  const answer = await cluster.request<BulkAnswer>('POST', `/_bulk?refresh=${refresh}`, undefined, { ndjson: `${lines.join('\n')}\n` });
+  const retry: AlertRecord[] = [];
+  answer.body.items.forEach((item, i) => {
+    const result = Object.values(item)[0]!;
+    if (result.status === 409) retry.push(...entries[i]![1].records);
+    else if (result.status >= 300) throw new Error(`payload store: ${result.error?.type ?? result.status}: ${result.error?.reason ?? ''}`);
+  });
+  return retry;
+}
+
+function maxText(a: string, b: string): string {
+  return a > b ? a : b;
+}
+
+function minText(a: string, b: string): string {
+  return a < b ? a : b;
+}
+
+export async function getPayloadDocument(cluster: Cluster, index: string, md5: string): Promise<PayloadRecord | undefined> {
+  const answer = await cluster.request<{ found?: boolean; _source?: PayloadSource }>('GET', `/${index}/_doc/${encodeURIComponent(md5)}`, undefined, { accept: [404] });
+  return answer.body.found === true && answer.body._source ? toPayloadRecord(answer.body._source) : undefined;
+}
+
+export async function payloadsByFuzzyHash(cluster: Cluster, index: string, fuzzyHash: string): Promise<PayloadRecord[]> {
+  const hits = await searchHits<PayloadSource>(cluster, index, { size: 1000, query: { term: { fuzzyHash } }, sort: [{ firstSeen: 'asc' }] });
+  return hits.map((h) => toPayloadRecord(h._source));
+}

@@ -1,0 +1,48 @@
+/** The store contract against the OpenSearch store on the launcher's node, and how a config selects it. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadConfig } from '../src/config';
+import { formatUtc } from '../src/domain/time';
+import { openStore } from '../src/store/open-store';
+import { alertRecord } from './helpers';
+import { openSearchTestStore, openSearchUrl, removeTestIndices, testIndexNames } from './opensearch-node';
+import { storeContract } from './store-contract';
+
+const names = testIndexNames();
+storeContract('opensearch', async () => openSearchTestStore(names), async () => removeTestIndices(names));
+
+test('an original PEBA config with STORE=opensearch: ELASTICSEARCH_HOST as host:port, alerts in <prefix>-YYYY.MM.DD-000001 of the ALERTINDEX alias', async () => {
+  const own = testIndexNames();
+  const prefix = own.alertPrefix;
+  const config = loadConfig({
+    file: undefined,
+    env: {
+      PEBA_STORE: 'opensearch', PEBA_ELASTICSEARCH_HOST: openSearchUrl().replace(/^http:\/\//, ''), PEBA_ELASTICTIMEOUT: '30',
+      // The original's rollover alias shape: indices are named by the part before its year.
+      PEBA_ALERTINDEX: `${prefix}2017.1`, PEBA_USERINDEX: own.users, PEBA_STATISTICINDEX: own.statistics,
+      PEBA_CVEINDEX: own.cve, PEBA_PAYLOADINDEX: own.payloads, PEBA_LEASEINDEX: own.leases,
+    },
+  });
+  const store = openStore(config);
+  try {
+    assert.equal(store.kind, 'opensearch');
+    await store.ping();
+    const received = Date.UTC(2026, 10, 27, 13, 5, 0);
+    const record = alertRecord({ recievedTime: formatUtc(received), createTime: formatUtc(received) });
+    assert.deepEqual(await store.storeAlerts([record]), { inserted: 1, duplicates: 0 });
+    const response = await fetch(`${openSearchUrl()}/${prefix}-2026.11.27-000001/_doc/${record.id}`);
+    assert.equal(response.status, 200);
+    const stored = await response.json() as { _source: Record<string, unknown> };
+    assert.deepEqual(stored._source, { ...record.document }, 'the document, field for field as the original writes it');
+    const mapping = await (await fetch(`${openSearchUrl()}/${prefix}-2026.11.27-000001/_mapping`)).json() as Record<string, { mappings: { properties: Record<string, { type: string; format?: string }> } }>;
+    const properties = Object.values(mapping)[0]!.mappings.properties;
+    assert.equal(properties['recievedTime']?.type, 'date');
+    assert.equal(properties['recievedTime']?.format, 'yyyy-MM-dd HH:mm:ss||yyyy-MM-dd||epoch_millis');
+    assert.equal(properties['clientDomain']?.type, 'boolean');
+    assert.equal(properties['sourceEntryIp']?.type, 'ip');
+    assert.equal(properties['peerType']?.type, 'keyword');
+  } finally {
+    await store.close();
+    await removeTestIndices(own);
+  }
+});
