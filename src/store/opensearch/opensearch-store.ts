@@ -13,6 +13,7 @@
  * window touches. Searches see what the last refresh made visible (every `refresh_interval`,
  * 1 s by default); `refresh` makes every write wait for it, as tests want.
  */
+import { createHash } from 'node:crypto';
 import type { ActivitySummary } from '../../domain/activity';
 import { summarizeActivity } from '../../domain/activity';
 import { ALERT_FIELDS, BLANK_ALERT_DOCUMENT, type AlertDocument, type AlertRecord, type StoreOutcome } from '../../domain/alert';
@@ -130,8 +131,11 @@ export class OpenSearchStore implements AlertStore {
 
   /**
    * Existing clusters were often mapped dynamically (strings as text with a `.keyword`
-   * sub-field). Our template gives grouped fields both shapes, so one name per field serves
-   * every index: the field itself when no existing index maps it as text, else its `.keyword`.
+   * sub-field); our template gives grouped fields a `.keyword` too. Where every index has it,
+   * questions group on `.keyword`: the value as stored, text, as SQLite groups it (an ip field
+   * would print `2001:db8::0` as `2001:db8::`). Indices of the original's own template (keyword
+   * and ip fields, no sub-field) are read on the field itself; text without a keyword sub-field
+   * cannot be grouped.
    */
   private async resolveFields(): Promise<void> {
     const wanted: GroupedField[] = [...GROUPED_FIELDS, 'location', 'locationDestination'];
@@ -139,7 +143,7 @@ export class OpenSearchStore implements AlertStore {
       'GET', `/${allAlertIndices(this.names)}/_mapping/field/${wanted.join(',')}?${INDEX_OPTIONS}`, undefined, { accept: [404] });
     const fields = new Map<GroupedField, string>();
     for (const field of wanted) {
-      let text = field === 'location' || field === 'locationDestination';
+      let text = false;
       let keywordEverywhere = true;
       for (const index of answer.status === 404 ? [] : Object.values(answer.body)) {
         const mapping = index.mappings[field]?.mapping[field];
@@ -148,7 +152,7 @@ export class OpenSearchStore implements AlertStore {
         if (mapping.fields?.['keyword'] === undefined) keywordEverywhere = false;
       }
       if (text && !keywordEverywhere) throw new Error(`alert indices map ${field} as text without a keyword sub-field: cannot group on it`);
-      fields.set(field, text ? `${field}.keyword` : field);
+      fields.set(field, keywordEverywhere ? `${field}.keyword` : field);
     }
     this.fields = fields;
   }
@@ -193,7 +197,9 @@ export class OpenSearchStore implements AlertStore {
     const lines: string[] = [];
     for (const { id, document: doc, cves } of created) {
       for (const vulnid of cves) {
-        lines.push(JSON.stringify({ create: { _index: this.names.cve, _id: `${id}:${vulnid}` } }));
+        // Alert ids may be 512 bytes already: the pair's id is a hash of both.
+        const pairId = createHash('sha256').update(id).update('\u0000').update(vulnid).digest('hex');
+        lines.push(JSON.stringify({ create: { _index: this.names.cve, _id: pairId } }));
         lines.push(JSON.stringify({
           alertId: id, vulnid, createTime: doc.createTime, recievedTime: doc.recievedTime, clientDomain: doc.clientDomain,
           peerIdent: doc.peerIdent, peerType: doc.peerType, sourceEntryIp: doc.sourceEntryIp, targetEntryIp: doc.targetEntryIp,
@@ -396,7 +402,8 @@ export class OpenSearchStore implements AlertStore {
     if (top.length === 0) return [];
     const buckets = await compositeBuckets(this.cluster, indices, filtered(query, { terms: { [keyField]: top.map((t) => t.key) } }), [
       termsSource('key', keyField),
-      { bucket: { date_histogram: { field: 'recievedTime', fixed_interval: `${bucketMs}ms`, offset: `+${((range.from % bucketMs) + bucketMs) % bucketMs}ms` } } },
+      // Buckets on the UTC grid: multiples of bucketMs since the epoch.
+      { bucket: { date_histogram: { field: 'recievedTime', fixed_interval: `${bucketMs}ms` } } },
     ]);
     const timelines = new Map(top.map((t) => [t.key, new Map<number, number>()]));
     for (const b of buckets) timelines.get(String(b.key['key']))?.set(Number(b.key['bucket']), b.doc_count);
