@@ -478,6 +478,19 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
       assert.ok(listed > 100 && sawIpv6SeenTwice, `${listed} sources listed`);
     });
 
+    test('a periodic job run is claimed by exactly one of the instances sharing the store', async () => {
+      const other = await open();
+      try {
+        const claims = await Promise.all([store, other, store, other].map((s) => s.claimRun('statistics', '2026-11-27 10:00:00')));
+        assert.deepEqual(claims.filter(Boolean).length, 1, `claims ${JSON.stringify(claims)}`);
+        assert.equal(await other.claimRun('statistics', '2026-11-27 11:00:00'), true, 'the next slot is free');
+        assert.equal(await store.claimRun('retention', '2026-11-27 10:00:00'), true, 'another job, the same slot');
+        assert.equal(await store.claimRun('retention', '2026-11-27 10:00:00'), false);
+      } finally {
+        await other.close();
+      }
+    });
+
     test('users: put, get, replace, list, remove', async () => {
       const user = { peerName: 'contract-user', tokenHash: 'a'.repeat(128), community: false, getOnly: true, email: 'x@example.org' };
       await store.putUser(user);

@@ -1,7 +1,8 @@
 /**
- * The background jobs of a serving instance: daily retention and periodic statistics snapshots.
- * Timers are unref'ed so they never keep the process alive; a failed run is logged and the
- * next one is scheduled as usual.
+ * The background jobs of a serving instance: daily retention and periodic statistics snapshots,
+ * each run claimed in the store first, so that instances sharing a store run it once. Timers
+ * are unref'ed so they never keep the process alive; a failed run is logged and the next one is
+ * scheduled as usual.
  */
 import type { Config } from '../config';
 import { formatUtc } from '../domain/time';
@@ -46,6 +47,11 @@ export function startScheduledJobs(store: AlertStore, config: Config, log: JobLo
   if (config.RETENTION_DAYS > 0 || config.AGGREGATE_RETENTION_DAYS > 0) {
     const retention = async (): Promise<void> => {
       try {
+        // Once per UTC day per cluster: the first instance to claim the day runs it.
+        if (!(await store.claimRun('retention', formatUtc(Date.now()).slice(0, 10)))) {
+          log.info({ job: 'retention' }, 'retention of today already claimed by another instance');
+          return;
+        }
         const result = await runRetention(store, config);
         log.info({
           job: 'retention',
@@ -67,6 +73,8 @@ export function startScheduledJobs(store: AlertStore, config: Config, log: JobLo
   if (intervalMs > 0) {
     const snapshot = async (range: { from: number; to: number }): Promise<void> => {
       try {
+        // One snapshot per interval per cluster, whichever instance claims it first.
+        if (!(await store.claimRun('statistics', formatUtc(range.from)))) return;
         const taken = await takeStatisticsSnapshot(store, range);
         log.info({ job: 'statistics', from: taken.from, to: taken.to, alerts: taken.values[totalKey('alerts')] }, 'statistics snapshot stored');
       } catch (error) {

@@ -54,22 +54,42 @@ export interface CveAlertRecord {
   readonly targetEntryIp: string;
 }
 
-export interface AlertStore {
-  /** A short name for logs and the heartbeat, e.g. `sqlite`. */
-  readonly kind: string;
-
-  /**
-   * Stores the alerts durably, all or nothing, and only then resolves. An alert whose id is
-   * already stored is left as it is (so a resubmitted batch changes nothing); CVE and payload
-   * bookkeeping happen only for alerts that are new.
-   */
-  storeAlerts(records: readonly AlertRecord[]): Promise<StoreOutcome>;
+/**
+ * Lookups no request path depends on: for tests, imports' checks and operators. Both stores
+ * answer them exactly, from what the last refresh made visible (see AlertStore).
+ */
+export interface StoreInspection {
   getAlert(id: string): Promise<AlertDocument | undefined>;
   countAlerts(): Promise<number>;
   getPayload(md5: string): Promise<PayloadRecord | undefined>;
   /** Payload records whose fuzzy hash is this one (normally one). */
   findPayloadsByFuzzyHash(fuzzyHash: string): Promise<PayloadRecord[]>;
   listCveAlerts(vulnid: string): Promise<CveAlertRecord[]>;
+}
+
+/**
+ * What every store promises.
+ *
+ * Visibility: an answer reflects every write acknowledged before the question, SQLite at once,
+ * OpenSearch from its next refresh on (1 s by default; a store opened with refresh on write,
+ * as in the tests, at once). Instances sharing a store see each other's writes the same way.
+ *
+ * Ranges are half-open [from, to) in epoch ms, to the millisecond (stored times are whole
+ * seconds); nothing requires them to be aligned to hours or days.
+ */
+export interface AlertStore extends StoreInspection {
+  /** A short name for logs and the heartbeat, e.g. `sqlite`. */
+  readonly kind: string;
+
+  /**
+   * Stores the alerts durably and only then resolves (SQLite: one fsynced transaction;
+   * OpenSearch: one `_bulk` whose items the cluster acknowledged, translog fsynced). An alert
+   * whose id is already stored is left as it is and counted as a duplicate, so storing the same
+   * records again changes nothing; CVE and payload bookkeeping happen only for alerts that are
+   * new. On rejection some of the alerts may be stored (OpenSearch) or none (SQLite): either
+   * way, storing the same records again is the recovery.
+   */
+  storeAlerts(records: readonly AlertRecord[]): Promise<StoreOutcome>;
 
   // Questions the API asks. "received" means by recievedTime, "created" by createTime.
 
@@ -127,14 +147,24 @@ export interface AlertStore {
   exportAlerts(): AsyncIterable<StoredAlert>;
   /**
    * Retention: deletes alerts received before `time` (epoch ms), with their CVE rows and the
-   * payloads last seen before it; returns how many alerts.
+   * payloads last seen before it; returns how many alerts. OpenSearch drops the daily indices
+   * of whole days before `time` and deletes documents only in the one day index it cuts.
    */
   deleteReceivedBefore(time: number): Promise<number>;
   /**
-   * Retention of the statistics: deletes aggregate buckets that start before `time` (epoch ms);
-   * returns how many bucket rows. Raw alerts are not touched.
+   * Retention of the statistics kept beside the alerts: deletes aggregate buckets that start
+   * before `time` (epoch ms); returns how many bucket rows. Raw alerts are not touched. A store
+   * that keeps no aggregates (OpenSearch computes every statistic from the alerts) answers 0.
    */
   pruneAggregatesBefore(time: number): Promise<number>;
+
+  /**
+   * Claims one run of a periodic job (`job`) for one slot (the interval of a snapshot, the day
+   * of a retention run): true for exactly one caller per (job, slot) among every instance and
+   * process sharing the store, so such jobs run once per cluster, not once per instance. A
+   * claimed run that fails is not run again by another instance for that slot.
+   */
+  claimRun(job: string, slot: string): Promise<boolean>;
 
   getUser(peerName: string): Promise<UserRecord | undefined>;
   /** Creates or replaces the user. */

@@ -45,6 +45,7 @@ function authorization(auth: string | undefined): string | undefined {
 export class Cluster {
   private readonly pools: Pool[];
   private next = 0;
+  private closed = false;
   private readonly headers: Record<string, string>;
 
   constructor(options: ClusterOptions) {
@@ -90,7 +91,10 @@ export class Cluster {
     throw new ClusterError(`${method} ${path}: no node answered (${(lastError as Error | undefined)?.message ?? 'unknown'})`, 0, undefined);
   }
 
+  /** Closes the pools; again is a no-op. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await Promise.all(this.pools.map((pool) => pool.close()));
   }
 }

@@ -118,7 +118,7 @@ export function sideIndexMappings(): Record<keyof Omit<IndexNames, 'alertPrefix'
         firstSourceIp: KEYWORD, firstSourcePort: KEYWORD, peerType: KEYWORD,
       },
     },
-    leases: { properties: { holder: KEYWORD, expires: { type: 'long' } } },
+    leases: { properties: { holder: KEYWORD, claimed: { type: 'long' } } },
   };
 }
 

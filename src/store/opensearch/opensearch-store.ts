@@ -14,6 +14,7 @@
  * 1 s by default); `refresh` makes every write wait for it, as tests want.
  */
 import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { ActivitySummary } from '../../domain/activity';
 import { summarizeActivity } from '../../domain/activity';
 import { ALERT_FIELDS, BLANK_ALERT_DOCUMENT, type AlertDocument, type AlertRecord, type StoreOutcome } from '../../domain/alert';
@@ -534,6 +535,15 @@ export class OpenSearchStore implements AlertStore {
   /** The cluster keeps no aggregates of its own: every statistic is computed from the alerts. */
   async pruneAggregatesBefore(): Promise<number> {
     return 0;
+  }
+
+  /** A lease document created once per (job, slot): the cluster's create-if-absent decides. */
+  async claimRun(job: string, slot: string): Promise<boolean> {
+    await this.init();
+    const id = encodeURIComponent(`${job}:${slot}`);
+    const answer = await this.cluster.request('PUT', `/${this.names.leases}/_doc/${id}?op_type=create&refresh=true`,
+      { holder: `${hostname()}:${process.pid}`, claimed: Date.now() }, { accept: [409] });
+    return answer.status === 201;
   }
 
   // -- users: one document per user, found by peerName in either mapping shape ---------------

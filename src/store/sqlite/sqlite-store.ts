@@ -333,6 +333,12 @@ export class SqliteStore implements AlertStore {
     return deleted;
   }
 
+  /** A row per (job, slot) in the shared file: the first process to insert it runs the job. */
+  async claimRun(job: string, slot: string): Promise<boolean> {
+    this.db.exec('CREATE TABLE IF NOT EXISTS job_runs (job TEXT NOT NULL, slot TEXT NOT NULL, PRIMARY KEY (job, slot))');
+    return this.db.prepare('INSERT OR IGNORE INTO job_runs (job, slot) VALUES (?, ?)').run(job, slot).changes === 1;
+  }
+
   async getUser(peerName: string): Promise<UserRecord | undefined> {
     const row = this.statements.getUser.get(peerName) as Row | undefined;
     return row && toUser(row);
