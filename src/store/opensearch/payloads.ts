@@ -4,7 +4,7 @@
  * without painless has none) a count is a read-modify-write guarded by the document's sequence
  * number; a conflict (another instance counted meanwhile) reads again.
  */
-import type { AlertRecord } from '../../domain/alert';
+import type { AlertRecord, PayloadSighting } from '../../domain/alert';
 import type { PayloadRecord } from '../store';
 import type { Cluster } from './cluster';
 import { searchHits } from './search';
@@ -48,9 +48,15 @@ interface BulkAnswer {
 
 const MAX_ROUNDS = 5;
 
+/** One payload seen in one newly stored alert. */
+interface Sighting {
+  readonly record: AlertRecord;
+  readonly payload: PayloadSighting;
+}
+
 /** Counts the payload sightings of newly stored alerts; throws when a write keeps failing. */
 export async function recordPayloads(cluster: Cluster, index: string, records: readonly AlertRecord[], refresh: string): Promise<void> {
-  let pending = records.filter((r) => r.payload !== null);
+  let pending: Sighting[] = records.flatMap((record) => record.payloads.map((payload) => ({ record, payload })));
   for (let round = 0; pending.length > 0; round++) {
     if (round === MAX_ROUNDS) throw new Error(`payload store: ${pending.length} sightings still conflicting after ${MAX_ROUNDS} rounds`);
     pending = await recordRound(cluster, index, pending, refresh);
@@ -58,14 +64,14 @@ export async function recordPayloads(cluster: Cluster, index: string, records: r
 }
 
 /** One read-merge-write round; returns the sightings whose write met a conflict. */
-async function recordRound(cluster: Cluster, index: string, records: readonly AlertRecord[], refresh: string): Promise<AlertRecord[]> {
-  const md5s = [...new Set(records.map((r) => r.payload!.md5))];
+async function recordRound(cluster: Cluster, index: string, sightings: readonly Sighting[], refresh: string): Promise<Sighting[]> {
+  const md5s = [...new Set(sightings.map((r) => r.payload.md5))];
   const found = new Map<string, Current>();
   const got = await cluster.request<MgetAnswer>('POST', `/${index}/_mget?realtime=true`, { ids: md5s });
   for (const doc of got.body.docs) {
     if (doc.found && doc._source) found.set(doc._id, { source: doc._source, seqNo: doc._seq_no!, primaryTerm: doc._primary_term! });
   }
-  const fuzzy = [...new Set(records.filter((r) => !found.has(r.payload!.md5) && r.payload!.fuzzyHash !== null).map((r) => r.payload!.fuzzyHash!))];
+  const fuzzy = [...new Set(sightings.filter((r) => !found.has(r.payload.md5) && r.payload.fuzzyHash !== null).map((r) => r.payload.fuzzyHash!))];
   const byFuzzy = new Map<string, Current>();
   if (fuzzy.length > 0) {
     const hits = await searchHits<PayloadSource>(cluster, index, {
@@ -76,11 +82,11 @@ async function recordRound(cluster: Cluster, index: string, records: readonly Al
     }
   }
   // Merge every sighting into the document it counts on (an existing one, or a new one).
-  const merged = new Map<string, { current: Current | undefined; source: PayloadSource; records: AlertRecord[] }>();
+  const merged = new Map<string, { current: Current | undefined; source: PayloadSource; sightings: Sighting[] }>();
   /** Fuzzy hashes of the documents this round creates: a later sighting in the batch counts on them. */
   const createdByFuzzy = new Map<string, string>();
-  for (const record of records) {
-    const payload = record.payload!;
+  for (const sighting of sightings) {
+    const { payload, record } = sighting;
     const doc = record.document;
     const current = found.get(payload.md5) ?? (payload.fuzzyHash !== null ? byFuzzy.get(payload.fuzzyHash) : undefined);
     const id = current?.source.md5
@@ -92,15 +98,17 @@ async function recordRound(cluster: Cluster, index: string, records: readonly Al
       const source: PayloadSource = current !== undefined
         ? { ...current.source, count: Number(current.source.count) + 1,
           lastSeen: maxText(current.source.lastSeen, doc.recievedTime), firstSeen: minText(current.source.firstSeen, doc.recievedTime) }
-        : { md5: payload.md5, fuzzyHash: payload.fuzzyHash, mimeType: payload.mimeType, size: payload.bytes.length,
-          bytes: payload.bytes.toString('base64'), count: 1, firstSeen: doc.recievedTime, lastSeen: doc.recievedTime,
+        // The bytes are read now (content() is valid only until the next payload's is read);
+        // beyond the payload store's size cap only md5 and size are kept.
+        : { md5: payload.md5, fuzzyHash: payload.fuzzyHash, mimeType: payload.mimeType, size: payload.size,
+          bytes: payload.content?.().toString('base64') ?? '', count: 1, firstSeen: doc.recievedTime, lastSeen: doc.recievedTime,
           firstSourceIp: doc.sourceEntryIp, firstSourcePort: doc.sourceEntryPort, peerType: doc.peerType };
-      merged.set(id, { current, source, records: [record] });
+      merged.set(id, { current, source, sightings: [sighting] });
     } else {
       entry.source.count = Number(entry.source.count) + 1;
       entry.source.lastSeen = maxText(entry.source.lastSeen, doc.recievedTime);
       entry.source.firstSeen = minText(entry.source.firstSeen, doc.recievedTime);
-      entry.records.push(record);
+      entry.sightings.push(sighting);
     }
   }
   const entries = [...merged.entries()];
@@ -112,10 +120,10 @@ async function recordRound(cluster: Cluster, index: string, records: readonly Al
     lines.push(JSON.stringify(action), JSON.stringify(source));
   }
   const answer = await cluster.request<BulkAnswer>('POST', `/_bulk?refresh=${refresh}`, undefined, { ndjson: `${lines.join('\n')}\n` });
-  const retry: AlertRecord[] = [];
+  const retry: Sighting[] = [];
   answer.body.items.forEach((item, i) => {
     const result = Object.values(item)[0]!;
-    if (result.status === 409) retry.push(...entries[i]![1].records);
+    if (result.status === 409) retry.push(...entries[i]![1].sightings);
     else if (result.status >= 300) throw new Error(`payload store: ${result.error?.type ?? result.status}: ${result.error?.reason ?? ''}`);
   });
   return retry;
