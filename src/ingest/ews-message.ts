@@ -162,8 +162,7 @@ export class EwsMessageReader {
         const tail = textAfterLastTag(text);
         if (tail === null) this.samplePlain = false;
         else this.drainSample(tail);
-      }
-      else if (text.includes('<')) this.samplePlain = false;
+      } else if (text.includes('<')) this.samplePlain = false;
       else this.drainSample(null);
     }
     this.checkHeld();
