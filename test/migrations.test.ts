@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
+import { ALERT_FIELDS } from '../src/domain/alert';
 import { MIGRATIONS } from '../src/store/sqlite/migrations';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store';
 import { tempDir } from './helpers';
@@ -55,6 +56,54 @@ test('migration 10 marks the heavy rows that earlier versions wrote, and answers
     assert.deepEqual(timelines.map((t) => [t.key, t.total]), [['22', 21], ['23', 5], ['80', 2]]);
     await reopened.close();
   } finally {
+    dir.remove();
+  }
+});
+
+test('migration 1 is frozen: a field added to the alert document does not change what it creates', () => {
+  // The compiled modules are CommonJS: add a field to the live list, load the migrations afresh.
+  const alertModule = require('../src/domain/alert') as { ALERT_FIELDS: string[] };
+  const migrationsPath = require.resolve('../src/store/sqlite/migrations');
+  const before = MIGRATIONS[0];
+  alertModule.ALERT_FIELDS.push('someFutureField');
+  try {
+    delete require.cache[migrationsPath];
+    const reloaded = (require(migrationsPath) as { MIGRATIONS: readonly string[] }).MIGRATIONS;
+    assert.equal(reloaded[0], before);
+    assert.doesNotMatch(reloaded[0]!, /someFutureField/);
+  } finally {
+    alertModule.ALERT_FIELDS.pop();
+    delete require.cache[migrationsPath];
+  }
+  // What it creates, column by column, as every existing database has it.
+  const db = new Database(':memory:');
+  try {
+    db.exec(MIGRATIONS[0]!);
+    const columns = (db.pragma('table_info(alerts)') as Array<{ name: string }>).map((c) => c.name);
+    assert.deepEqual(columns, [
+      'seq', 'id', 'createTime', 'recievedTime', 'clientDomain', 'peerIdent', 'peerType',
+      'sourceEntryIp', 'sourceEntryPort', 'targetEntryIp', 'targetEntryPort', 'targetport',
+      'country', 'countryName', 'sourceEntryAS', 'location',
+      'targetCountry', 'targetCountryName', 'targetEntryAS', 'locationDestination',
+      'originalRequestString', 'username', 'password', 'login', 'clientVersion',
+      'sessionStart', 'sessionEnd', 'vulnid', 'additionalData', 'rawhttp',
+      'externalIP', 'internalIP', 'hostname', 'client',
+    ]);
+  } finally {
+    db.close();
+  }
+});
+
+test('after every migration the alerts table has a column for every field of the document', async () => {
+  const dir = tempDir();
+  const store = new SqliteStore({ path: join(dir.path, 'peba.db'), synchronous: 'normal' });
+  await store.close();
+  const db = new Database(join(dir.path, 'peba.db'), { readonly: true });
+  try {
+    const columns = new Set((db.pragma('table_info(alerts)') as Array<{ name: string }>).map((c) => c.name));
+    assert.deepEqual(ALERT_FIELDS.filter((f) => !columns.has(f)), [], 'a new field needs a migration that adds its column');
+  } finally {
+    db.close();
     dir.remove();
   }
 });

@@ -3,10 +3,23 @@
  * last one applied. Never edit a released migration: append a new one.
  */
 import type Database from 'better-sqlite3';
-import { ALERT_FIELDS } from '../../domain/alert';
 
-/** Alert columns carry the document's own field names, so rows map onto documents 1:1. */
-const alertColumns = ALERT_FIELDS.map((field) =>
+/**
+ * The alert columns migration 1 created: the document's field names as they were then, so rows
+ * map onto documents 1:1. Frozen: a field added to the document later gets its column from a new
+ * migration (ALTER TABLE ... ADD COLUMN), never by changing what migration 1 creates, which
+ * existing databases have already run.
+ */
+const MIGRATION_1_ALERT_FIELDS = [
+  'createTime', 'recievedTime', 'clientDomain', 'peerIdent', 'peerType',
+  'sourceEntryIp', 'sourceEntryPort', 'targetEntryIp', 'targetEntryPort', 'targetport',
+  'country', 'countryName', 'sourceEntryAS', 'location',
+  'targetCountry', 'targetCountryName', 'targetEntryAS', 'locationDestination',
+  'originalRequestString', 'username', 'password', 'login', 'clientVersion',
+  'sessionStart', 'sessionEnd', 'vulnid', 'additionalData', 'rawhttp',
+  'externalIP', 'internalIP', 'hostname', 'client',
+];
+const alertColumns = MIGRATION_1_ALERT_FIELDS.map((field) =>
   field === 'clientDomain' ? `"${field}" INTEGER NOT NULL` : `"${field}" TEXT NOT NULL`,
 ).join(',\n  ');
 
