@@ -4,6 +4,7 @@ import type { DestinationStream } from 'pino';
 import { probe } from './api/routes/heartbeat';
 import { buildServer } from './api/server';
 import { Authenticator } from './auth/authenticator';
+import { GuardedAuthenticator } from './auth/guarded-authenticator';
 import { MemcachedCache } from './cache/memcached-cache';
 import { ResponseCache } from './cache/response-cache';
 import { ConfigError, type Config } from './config';
@@ -12,6 +13,7 @@ import { CommitQueue } from './ingest/commit-queue';
 import { IngestService } from './ingest/ingest-service';
 import { startScheduledJobs } from './jobs/scheduler';
 import { Metrics } from './metrics/metrics';
+import { ExcludedNetworks } from './net/excluded-networks';
 import { openStore } from './store/open-store';
 import { loadDashboard } from './api/dashboard-assets';
 import { AlertStream } from './stream/alert-stream';
@@ -61,7 +63,14 @@ function openConfiguredGeoIp(config: Config): GeoIp {
 }
 
 export function createApp(config: Config, overrides: AppOverrides = {}): App {
-  // GeoIP first: a configuration that cannot start must not create a store on its way out.
+  // Read first (with GeoIP): a bad list stops start-up before anything is opened.
+  let excluded: ExcludedNetworks;
+  try {
+    excluded = new ExcludedNetworks(config.FEED_EXCLUDE_FILE, (message) => server.log.error(message));
+  } catch (error) {
+    throw new ConfigError(`FEED_EXCLUDE_FILE: ${(error as Error).message}`);
+  }
+  // GeoIP too, before the store: a configuration that cannot start must not create a store on its way out.
   const geoIp = openConfiguredGeoIp(config);
   const store = overrides.store ?? openStore(config);
   const authenticator = new Authenticator(
@@ -87,7 +96,13 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
       if (outcome !== null && outcome.inserted > 0) feed.nudge();
     },
   });
-  const ingest = new IngestService(authenticator, geoIp, commits, {
+  const guarded = new GuardedAuthenticator(authenticator, {
+    failuresPerMinute: config.AUTH_FAILURES_PER_MINUTE,
+    onLimited: (address) => server.log.warn({ client: address, limit: config.AUTH_FAILURES_PER_MINUTE },
+      'authentication failures limit reached: this address gets 429 for up to a minute'),
+    onRefused: () => metrics.authLimitApplied(),
+  });
+  const ingest = new IngestService(guarded, geoIp, commits, {
     maxAlerts: config.MAX_ALERTS_PER_MESSAGE,
     maxHeldBytes: config.BODY_LIMIT,
     keepPayloadsUpTo: config.PAYLOAD_STORE_MAX_BYTES,
@@ -103,7 +118,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     commitQueueDepth: () => commits.depth,
   });
   const server = buildServer({
-    config, store, authenticator, ingest, sharedCache, metrics, logStream: overrides.logStream, stream, dashboard: loadDashboard(),
+    config, store, authenticator, guarded, ingest, sharedCache, metrics, excluded, logStream: overrides.logStream, stream, dashboard: loadDashboard(),
     caching: { cache, ttlOverrides: config.CACHE_TTL },
   });
   if (sharedCache) sharedCache.log = { warn: (m) => server.log.warn(m), info: (m) => server.log.info(m) };

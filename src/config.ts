@@ -83,6 +83,12 @@ export interface Config {
   readonly SESSION_HOURS: number;
   /** Ours: a sensor without an alert for this long is marked stale on the operator's page. */
   readonly SENSOR_STALE_MINUTES: number;
+  /** Ours: addresses and CIDRs (one a line) that no firewall feed lists; empty = none. */
+  readonly FEED_EXCLUDE_FILE: string;
+  /** Ours: failed authentications per client address and minute before it gets 429; 0 = no limit. */
+  readonly AUTH_FAILURES_PER_MINUTE: number;
+  /** Ours: requests per client address and minute to the public endpoints; 0 = no limit. */
+  readonly PUBLIC_RATE_LIMIT: number;
 }
 
 export class ConfigError extends Error {}
@@ -256,6 +262,9 @@ const SCHEMA: { [K in keyof Config]: readonly [string, Parser<Config[K]>] } = {
   SESSION_SECRET: ['', text],
   SESSION_HOURS: ['8', integer(1, 24 * 30)],
   SENSOR_STALE_MINUTES: ['60', integer(1, 10_080)],
+  FEED_EXCLUDE_FILE: ['', text],
+  AUTH_FAILURES_PER_MINUTE: ['10', integer(0, 1_000_000)],
+  PUBLIC_RATE_LIMIT: ['0', integer(0, 100_000_000)],
 };
 
 export const CONFIG_KEYS = Object.keys(SCHEMA) as Array<keyof Config>;

@@ -24,6 +24,7 @@ const SERVER_MAIN = path.join(DIST, 'src/cli/main.js');
 const DEFAULT_RESPONSE = 'Nope';
 const USER = 'bench';
 const TOKEN = 'bench';
+const BASIC_AUTH = `Basic ${Buffer.from(`${USER}:${TOKEN}`).toString('base64')}`;
 const AUTH_BODY = `<EWS-SimpleMessage version="3.0"><Authentication><username>${USER}</username><token>${TOKEN}</token></Authentication></EWS-SimpleMessage>`;
 /** Targets the table is checked against. */
 const P99_TARGET_MS = 20;
@@ -200,7 +201,8 @@ function request(agent: http.Agent, port: number, endpoint: Pick<Endpoint, 'meth
     const body = endpoint.method === 'POST' ? Buffer.from(AUTH_BODY) : undefined;
     const req = http.request({
       host: '127.0.0.1', port, path: endpoint.path, method: endpoint.method, agent,
-      headers: body ? { 'content-type': 'text/xml', 'content-length': body.length } : {},
+      // GET endpoints ignore the header; the firewall feeds need it.
+      headers: body ? { 'content-type': 'text/xml', 'content-length': body.length } : { authorization: BASIC_AUTH },
     }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -231,6 +233,10 @@ function endpoints(hotSource: string, rareSource: string, now: number): Endpoint
     // Most addresses a user looks up are rare or unseen: a different plan can answer those.
     list('querySingleIP (rare source)', `/alert/querySingleIP?ip=${encodeURIComponent(rareSource)}`),
     list('querySingleIP (unseen source)', `/alert/querySingleIP?ip=${UNSEEN_SOURCE}`),
+    // Firewall feeds (GET with Basic credentials): the same raw window as retrieveIPs, with conditions.
+    { ...stats('feed txt (120 min)', '/feed/badips.txt?minutes=120'), kind: 'list' },
+    { ...stats('feed csv (15 min)', '/feed/badips.csv?minutes=15'), kind: 'list' },
+    { ...stats('feed nft (24 h, min_count=50, min_sensors=2)', '/feed/badips.nft?minutes=1440&min_count=50&min_sensors=2'), kind: 'list' },
     { ...stats('retrieveAlertsJson', '/alert/retrieveAlertsJson'), kind: 'list' },
     { ...stats('retrieveAlertsJson ci=-1', '/alert/retrieveAlertsJson?ci=-1'), kind: 'list' },
     stats('retrieveAlertsCount time=10', '/alert/retrieveAlertsCount?time=10&out=json'),

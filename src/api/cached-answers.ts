@@ -2,12 +2,14 @@
  * Public GET endpoints are written as answer functions (query in, status/type/body out), so the
  * response cache can store, share and replay their answers byte for byte.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CacheOutcome, CachedAnswer, ResponseCache } from '../cache/response-cache';
 import { CACHE_POLICIES, cacheKey, endpointName } from './cache-policies';
 import { xmlDocument, type XmlElement } from './format/xml';
 import type { Metrics } from '../metrics/metrics';
 import type { HitLane } from './hit-lane';
+import type { PublicRateLimiter } from './public-rate-limit';
+import { sendTooMany, TOO_MANY_REQUESTS } from './too-many';
 import type { Query } from './params';
 
 export type { CachedAnswer };
@@ -34,12 +36,22 @@ export interface AnswerCaching {
   readonly lane?: HitLane | null;
   /** Counts cache outcomes. */
   readonly metrics?: Metrics | null;
+  /** PUBLIC_RATE_LIMIT; null = no limit. */
+  readonly publicLimit?: PublicRateLimiter | null;
 }
 
 /** Registers GET `path`; answers go through the cache when the path has a cache policy. */
-export function getAnswer(app: FastifyInstance, path: string, answerer: Answerer, { cache, ttlOverrides, lane, metrics }: AnswerCaching): void {
+export function getAnswer(app: FastifyInstance, path: string, answerer: Answerer, { cache, ttlOverrides, lane, metrics, publicLimit }: AnswerCaching): void {
   const policy = CACHE_POLICIES[path];
-  app.get(path, async (request, reply) => {
+  const onRequest = publicLimit
+    ? (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
+      const wait = publicLimit.take(request.ip);
+      if (wait === 0) return done();
+      metrics?.publicLimitApplied();
+      void sendTooMany(reply, wait, TOO_MANY_REQUESTS);
+    }
+    : undefined;
+  app.get(path, { ...(onRequest && { onRequest }) }, async (request, reply) => {
     const query = request.query as Query;
     let answer: CachedAnswer;
     let outcome: CacheOutcome | 'off' = 'off';

@@ -12,11 +12,22 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import type { CachedAnswer, ResponseCache } from '../cache/response-cache';
 import type { Metrics } from '../metrics/metrics';
 import type { AccessLog } from './access-log';
+import type { PublicRateLimiter } from './public-rate-limit';
+import { tooManyHeaders, TOO_MANY_REQUESTS } from './too-many';
 import { corsHeaders } from './cors';
 import { drainingServerFactory } from './draining-server';
 
 /** Bounds the raw-URL memory: junk query strings must not grow it without end. */
 const MAX_REMEMBERED_URLS = 10_000;
+
+export interface HitLaneOptions {
+  /** Counts the hits; null when nobody reads metrics. */
+  readonly metrics?: Metrics | null;
+  /** Writes the access log line of each hit (ACCESS_LOG). */
+  readonly accessLog?: AccessLog | null;
+  /** PUBLIC_RATE_LIMIT, with the client address as Fastify's request.ip computes it. */
+  readonly publicLimit?: { readonly limiter: PublicRateLimiter; readonly addressOf: (request: IncomingMessage) => string } | null;
+}
 
 /** Where a raw URL's answer lives, and the route pattern it is counted under. */
 interface Remembered {
@@ -30,12 +41,15 @@ export class HitLane {
   private readonly headersByAnswer = new WeakMap<CachedAnswer, OutgoingHttpHeaders>();
   private open = true;
 
-  constructor(
-    private readonly cache: ResponseCache,
-    private readonly corsDomain: string,
-    private readonly metrics: Metrics | null = null,
-    private readonly accessLog: AccessLog | null = null,
-  ) {}
+  private readonly metrics: Metrics | null;
+  private readonly accessLog: AccessLog | null;
+  private readonly publicLimit: HitLaneOptions['publicLimit'];
+
+  constructor(private readonly cache: ResponseCache, private readonly corsDomain: string, options: HitLaneOptions = {}) {
+    this.metrics = options.metrics ?? null;
+    this.accessLog = options.accessLog ?? null;
+    this.publicLimit = options.publicLimit ?? null;
+  }
 
   /** Called by the regular route (pattern `route`) after it answered `rawUrl` from the entry under `key`. */
   remember(rawUrl: string, key: string, route: string): void {
@@ -57,6 +71,8 @@ export class HitLane {
     if (remembered === undefined) return false;
     const answer = this.cache.freshAnswer(remembered.key);
     if (!answer) return false;
+    const wait = this.publicLimit ? this.publicLimit.limiter.take(this.publicLimit.addressOf(request)) : 0;
+    if (wait > 0) return this.refuse(request.url, response, remembered.route, wait, started);
     try {
       response.writeHead(answer.status, this.headersOf(answer, request.url));
     } catch {
@@ -70,6 +86,17 @@ export class HitLane {
       this.metrics.httpAnswered(remembered.route, 'GET', answer.status, (performance.now() - started) / 1000);
     }
     this.accessLog?.answered(request, answer.status, Buffer.byteLength(answer.body), performance.now() - started);
+    return true;
+  }
+
+  /** The 429 of PUBLIC_RATE_LIMIT, as the Fastify hook would send it. */
+  private refuse(url: string, response: ServerResponse, route: string, wait: number, started: number): true {
+    response.writeHead(429, { ...tooManyHeaders(wait, TOO_MANY_REQUESTS), ...corsHeaders(url, this.corsDomain) });
+    response.end(TOO_MANY_REQUESTS);
+    if (this.metrics) {
+      this.metrics.publicLimitApplied();
+      this.metrics.httpAnswered(route, 'GET', 429, (performance.now() - started) / 1000);
+    }
     return true;
   }
 

@@ -1,6 +1,7 @@
 /** The HTTP server: Fastify with the contract's routes and the behaviour around them. */
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Authenticator } from '../auth/authenticator';
+import type { GuardedAuthenticator } from '../auth/guarded-authenticator';
 import type { Config } from '../config';
 import type { IngestService } from '../ingest/ingest-service';
 import type { CacheStore } from '../cache/cache-store';
@@ -10,6 +11,7 @@ import type { AnswerCaching } from './cached-answers';
 import type { DestinationStream } from 'pino';
 import { clientAddressOf, trustFunction } from '../net/client-address';
 import { AccessLog, createLogger } from './access-log';
+import { PublicRateLimiter } from './public-rate-limit';
 import { corsHeaders } from './cors';
 import { resultXml } from './format/xml';
 import { drainingServerFactory } from './draining-server';
@@ -21,6 +23,9 @@ import { registerFallbacks } from './routes/fallback';
 import { registerHeartbeatRoutes } from './routes/heartbeat';
 import { registerMetricsRoute } from './routes/metrics';
 import { INGEST_PATH, refuseMessage, registerIngestRoutes } from './routes/ingest';
+import { registerFeedRoutes } from './routes/firewall-feeds';
+import { registerDocumentationRoutes } from './routes/documentation';
+import type { ExcludedNetworks } from '../net/excluded-networks';
 import { registerPrivateRoutes } from './routes/private-lists';
 import { registerPublicRoutes } from './routes/public-stats';
 
@@ -28,6 +33,8 @@ export interface ServerDependencies {
   readonly config: Config;
   readonly store: AlertStore;
   readonly authenticator: Authenticator;
+  /** The same, behind the brute-force limit per client address: for everything that takes credentials. */
+  readonly guarded: GuardedAuthenticator;
   readonly ingest: IngestService;
   readonly caching: AnswerCaching;
   /** The shared cache, for the heartbeat; null when answers are cached in-process only. */
@@ -38,15 +45,22 @@ export interface ServerDependencies {
   readonly stream: AlertStream;
   /** The built dashboard; null when it was not built. */
   readonly dashboard: DashboardFiles | null;
+  /** Networks no firewall feed lists. */
+  readonly excluded: ExcludedNetworks;
 }
 
-export function buildServer({ config, store, authenticator, ingest, caching, sharedCache, metrics, logStream, stream, dashboard }: ServerDependencies): FastifyInstance {
+export function buildServer({ config, store, authenticator, guarded, ingest, caching, sharedCache, metrics, logStream, stream, dashboard, excluded }: ServerDependencies): FastifyInstance {
   const logger = createLogger(config.LOG_LEVEL, logStream);
   // X-Forwarded-For names the client only when it comes from a proxy TRUST_PROXY trusts.
   const trust = trustFunction(config.TRUST_PROXY);
   const accessLog = config.ACCESS_LOG === 'on' ? new AccessLog(logger, clientAddressOf(trust)) : null;
   // Nobody reads the numbers when metrics are off: the lane, the hottest path, then counts nothing.
-  const lane = caching.cache ? new HitLane(caching.cache, config.CORSDOMAIN, config.METRICS === 'on' ? metrics : null, accessLog) : null;
+  const publicLimit = config.PUBLIC_RATE_LIMIT > 0 ? new PublicRateLimiter(config.PUBLIC_RATE_LIMIT) : null;
+  const lane = caching.cache ? new HitLane(caching.cache, config.CORSDOMAIN, {
+    metrics: config.METRICS === 'on' ? metrics : null,
+    accessLog,
+    publicLimit: publicLimit && { limiter: publicLimit, addressOf: clientAddressOf(trust) },
+  }) : null;
   const app = Fastify({
     serverFactory: lane ? serverWithHitLane(lane) : drainingServerFactory(),
     // Closing drains (DrainingServer): every request that reaches a route while closing gets its
@@ -114,10 +128,12 @@ export function buildServer({ config, store, authenticator, ingest, caching, sha
   });
 
   registerIngestRoutes(app, ingest, metrics);
-  registerPrivateRoutes(app, { config, store, authenticator });
-  registerPublicRoutes(app, { config, store, caching: { ...caching, lane, metrics } });
+  registerPrivateRoutes(app, { config, store, authenticator: guarded });
+  registerPublicRoutes(app, { config, store, caching: { ...caching, lane, metrics, publicLimit } });
+  registerFeedRoutes(app, { config, store, authenticator: guarded, excluded });
+  registerDocumentationRoutes(app, config);
   registerHeartbeatRoutes(app, store, sharedCache);
   if (config.METRICS === 'on') registerMetricsRoute(app, metrics, config.METRICS_TOKEN);
-  registerDashboardRoutes(app, { config, store, authenticator, stream, files: dashboard });
+  registerDashboardRoutes(app, { config, store, authenticator, guarded, stream, files: dashboard });
   return app;
 }

@@ -38,12 +38,16 @@ export class Authenticator {
     private readonly userCacheMs = 30_000,
   ) {}
 
-  async authenticate(username: string, token: string): Promise<Identity | null> {
-    if (username === '' || token === '') return null;
-    // Both comparisons always run, so timing says nothing about which part was wrong.
+  /** Are these the community credentials? Both parts are always compared, so timing says nothing about which was wrong. */
+  isCommunity(username: string, token: string): boolean {
     const nameMatches = secretsEqual(username, this.community.username);
     const tokenIsCommunity = secretsEqual(token, this.community.token);
-    if (nameMatches && tokenIsCommunity) return { domain: 'community', peerName: username };
+    return nameMatches && tokenIsCommunity;
+  }
+
+  async authenticate(username: string, token: string): Promise<Identity | null> {
+    if (username === '' || token === '') return null;
+    if (this.isCommunity(username, token)) return { domain: 'community', peerName: username };
     const user = await this.lookUp(username);
     if (!user || !tokenMatches(token, user.tokenHash)) return null;
     return { domain: 'private', peerName: user.peerName, user };

@@ -51,6 +51,9 @@ export const PEER_TYPE_RULES: ReadonlyArray<readonly [readonly string[], string]
   [['honeypots'], 'Network(honeypots)'],
 ];
 
+/** Every honeypot class the rules can give (what a peerType filter may name). */
+export const PEER_TYPES: ReadonlySet<string> = new Set([...PEER_TYPE_RULES.map(([, type]) => type), UNCLASSIFIED]);
+
 const LOWERED_RULES = PEER_TYPE_RULES.map(
   ([needles, peerType]) => [needles.map((n) => n.toLowerCase()), peerType] as const,
 );

@@ -1,7 +1,8 @@
 /**
  * The ingestion pipeline for one EWS message: parse, authenticate, validate, enrich, commit.
  */
-import type { Authenticator, Identity } from '../auth/authenticator';
+import type { Identity } from '../auth/authenticator';
+import type { GuardedAuthenticator } from '../auth/guarded-authenticator';
 import type { AlertRecord } from '../domain/alert';
 import { formatUtc } from '../domain/time';
 import { buildAlertRecord } from '../enrich/alert-record';
@@ -28,6 +29,13 @@ export class LoginRefusedError extends EwsMessageError {
   }
 }
 
+/** The sender's address failed to authenticate too often; it may try again after `retryAfterSeconds`. */
+export class TooManyFailuresError extends EwsMessageError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('too many failed authentications from this address, retry later', 429);
+  }
+}
+
 /** The store could not commit; the sender should retry (ids make that safe). */
 export class StoreFailedError extends Error {}
 
@@ -44,7 +52,7 @@ export interface IngestLimits {
 
 export class IngestService {
   constructor(
-    private readonly authenticator: Authenticator,
+    private readonly authenticator: GuardedAuthenticator,
     private readonly geoIp: GeoIp,
     private readonly commits: CommitQueue,
     private readonly limits: IngestLimits,
@@ -57,7 +65,8 @@ export class IngestService {
    * than that. Throws EwsMessageError (refused, 4xx) or StoreFailedError (not stored, 503); on a
    * refusal the rest of the body is left unread.
    */
-  async ingest(body: AsyncIterable<Buffer> | string): Promise<IngestResult> {
+  /** `clientAddress` is whom the brute-force limit counts a failed authentication against. */
+  async ingest(body: AsyncIterable<Buffer> | string, clientAddress: string): Promise<IngestResult> {
     const spool = new PayloadSpool();
     try {
       const keepUpTo = this.limits.keepPayloadsUpTo;
@@ -70,21 +79,22 @@ export class IngestService {
       for await (const chunk of typeof body === 'string' ? [Buffer.from(body)] : body) {
         reader.write(decoder.decode(chunk), chunk.length);
         if (!identity && reader.credentialsComplete) {
-          identity = await this.authenticate(reader.sentCredentials);
+          identity = await this.authenticate(reader.sentCredentials, clientAddress);
           reader.trust();
         }
       }
       reader.write(decoder.end());
       const message = reader.close();
-      identity ??= await this.authenticate(message.credentials);
+      identity ??= await this.authenticate(message.credentials, clientAddress);
       return await this.store(message.alerts, identity);
     } finally {
       spool.close();
     }
   }
 
-  private async authenticate(credentials: Credentials | null): Promise<Identity> {
-    const identity = credentials && (await this.authenticator.authenticate(credentials.username, credentials.token));
+  private async authenticate(credentials: Credentials | null, clientAddress: string): Promise<Identity> {
+    const { identity, retryAfterSeconds } = await this.authenticator.authenticate(clientAddress, credentials);
+    if (retryAfterSeconds !== undefined) throw new TooManyFailuresError(retryAfterSeconds);
     if (!identity) throw new LoginRefusedError(credentials?.username ?? null);
     if (identity.domain === 'private' && identity.user.getOnly) {
       throw new EwsMessageError('this user may only query, not post alerts', 403);

@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../../auth/authenticator';
+import type { GuardedAuthenticator } from '../../auth/guarded-authenticator';
 import { cookieValue, SESSION_COOKIE, SessionSigner } from '../../auth/sessions';
 import type { Config } from '../../config';
 import type { AlertStore, UserRecord } from '../../store/store';
@@ -24,6 +25,8 @@ export interface DashboardDependencies {
   readonly config: Config;
   readonly store: AlertStore;
   readonly authenticator: Authenticator;
+  /** For the sign-in: the brute-force limit per client address. */
+  readonly guarded: GuardedAuthenticator;
   /** null: not built (the page says how to build it). */
   readonly files: DashboardFiles | null;
   readonly stream: AlertStream;
@@ -124,7 +127,7 @@ function sessionSigner(config: Config): SessionSigner {
   return signer;
 }
 
-function registerOperator(app: FastifyInstance, { config, store, authenticator }: DashboardDependencies): void {
+function registerOperator(app: FastifyInstance, { config, store, authenticator, guarded }: DashboardDependencies): void {
   const signer = sessionSigner(config);
   const json = (reply: FastifyReply, status: number, body: unknown): FastifyReply =>
     reply.code(status).type('application/json; charset=utf-8').header('cache-control', 'no-store').send(JSON.stringify(body));
@@ -150,7 +153,8 @@ function registerOperator(app: FastifyInstance, { config, store, authenticator }
     }
     const { user, token } = (credentials ?? {}) as { user?: unknown; token?: unknown };
     if (typeof user !== 'string' || typeof token !== 'string') return json(reply, 400, { error: 'expected {"user","token"}' });
-    const identity = await authenticator.authenticate(user, token);
+    const { identity, retryAfterSeconds } = await guarded.authenticate(request.ip, { username: user, token });
+    if (retryAfterSeconds !== undefined) return json(reply.header('retry-after', String(retryAfterSeconds)), 429, { error: 'too many failed sign-ins from this address, retry later' });
     if (identity?.domain !== 'private') {
       logRefusedLogin(request, user, identity ? 'community credentials may not sign in' : 'wrong username or token');
       return json(reply, 403, { error: 'wrong user or token' });

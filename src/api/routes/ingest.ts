@@ -2,7 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { EwsMessageError } from '../../ingest/ews-message';
-import { LoginRefusedError, StoreFailedError, type IngestResult, type IngestService } from '../../ingest/ingest-service';
+import { LoginRefusedError, StoreFailedError, TooManyFailuresError, type IngestResult, type IngestService } from '../../ingest/ingest-service';
 import type { Metrics } from '../../metrics/metrics';
 import { logRefusedLogin } from '../access-log';
 import { resultXml } from '../format/xml';
@@ -29,13 +29,14 @@ export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService
       const body = request.body as IncomingMessage | undefined;
       if (!body) return refuseMessage(request, reply, 400, 'empty request body', metrics);
       try {
-        const result = await ingest.ingest(body.iterator({ destroyOnReturn: false }));
+        const result = await ingest.ingest(body.iterator({ destroyOnReturn: false }), request.ip);
         if (result.skipped > 0) request.log.warn({ skipped: result.skipped, reasons: Object.fromEntries(result.skipReasons), client: request.ip }, 'alerts skipped');
         return reply.code(200).send(resultXml('OK', describeSkips(result)));
       } catch (error) {
         // Refused before the end of the body: the rest stays unread, so this connection ends.
         if (!body.complete) reply.header('connection', 'close');
         if (error instanceof LoginRefusedError) logRefusedLogin(request, error.username, error.message);
+        if (error instanceof TooManyFailuresError) reply.header('retry-after', String(error.retryAfterSeconds));
         if (error instanceof EwsMessageError) return refuseMessage(request, reply, error.statusCode, error.message, metrics);
         if (error instanceof StoreFailedError) {
           request.log.error({ reason: error.message, client: request.ip }, 'store failed, sender will retry');

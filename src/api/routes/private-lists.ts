@@ -3,15 +3,16 @@
  * of the user store may ask, never the community credentials.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Authenticator } from '../../auth/authenticator';
+import type { GuardedAuthenticator } from '../../auth/guarded-authenticator';
 import type { Config } from '../../config';
 import { EwsMessageError, parseEwsMessage } from '../../ingest/ews-message';
-import { isPublicAddress, isPublicIpv4Text, parseAddress } from '../../net/address';
+import { isPublicAddress, parseAddress } from '../../net/address';
+import { isPublicText } from '../../net/public-text';
 import type { DomainScope, KeyCount } from '../../domain/query';
 import type { AlertStore } from '../../store/store';
-import { detachedString } from '../../util/detached-string';
 import { lastMinutes } from '../clock';
 import { logRefusedLogin } from '../access-log';
+import { sendTooMany, TOO_MANY_FAILURES } from '../too-many';
 import { cyberAlertElement, singleIpAlertElement } from '../format/alert-views';
 import { badIpListJson, badIpListXml } from '../format/bad-ip-list';
 import { xmlDocument, type XmlElement } from '../format/xml';
@@ -20,7 +21,7 @@ import { param, scopeOf, wantsJson, type Query } from '../params';
 export interface PrivateRouteDependencies {
   readonly config: Config;
   readonly store: AlertStore;
-  readonly authenticator: Authenticator;
+  readonly authenticator: GuardedAuthenticator;
 }
 
 /** The prefixes under which the original served these endpoints. */
@@ -33,20 +34,22 @@ export function registerPrivateRoutes(app: FastifyInstance, { config, store, aut
   /** True when the body carries the credentials of a user of the store; answers 403 otherwise. */
   async function authorized(request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
     const body = typeof request.body === 'string' ? request.body : '';
-    let identity = null;
-    let username: string | null = null;
+    let credentials = null;
     let reason = 'no credentials';
     try {
-      const credentials = body.trim() === '' ? null : parseEwsMessage(body, { maxAlerts: 1000 }).credentials;
-      username = credentials?.username ?? null;
-      identity = credentials && (await authenticator.authenticate(credentials.username, credentials.token));
-      if (credentials) reason = identity ? 'community credentials may not query' : 'wrong username or token';
+      credentials = body.trim() === '' ? null : parseEwsMessage(body, { maxAlerts: 1000 }).credentials;
     } catch (error) {
       if (!(error instanceof EwsMessageError)) throw error;
       reason = error.message;
     }
+    const { identity, retryAfterSeconds } = await authenticator.authenticate(request.ip, credentials);
+    if (retryAfterSeconds !== undefined) {
+      await sendTooMany(reply, retryAfterSeconds, TOO_MANY_FAILURES);
+      return false;
+    }
     if (identity?.domain === 'private') return true;
-    logRefusedLogin(request, username, reason);
+    if (credentials) reason = identity ? 'community credentials may not query' : 'wrong username or token';
+    logRefusedLogin(request, credentials?.username ?? null, reason);
     await reply.code(403).type('text/plain; charset=utf-8').send('Authentication failed');
     return false;
   }
@@ -84,29 +87,6 @@ export function registerPrivateRoutes(app: FastifyInstance, { config, store, aut
 /** The bad-IP list: public source addresses of the last `minutes` with their counts, most first. */
 export async function badIpSources(store: AlertStore, scope: DomainScope, minutes: number): Promise<KeyCount[]> {
   return (await store.sourcesReceived(scope, lastMinutes(Date.now(), minutes))).filter(({ key }) => isPublicText(key));
-}
-
-/**
- * Memo of the public-address check: a bad-IP list repeats the same addresses all day, and the
- * store hands out the same string objects while they stay in the window, whose hashes V8 keeps,
- * so a lookup costs less than even the dotted-quad check (bench/query).
- */
-const publicMemo = new Map<string, boolean>();
-const PUBLIC_MEMO_SIZE = 200_000;
-
-function isPublicText(text: string): boolean {
-  let isPublic = publicMemo.get(text);
-  if (isPublic === undefined) {
-    isPublic = isPublicIpv4Text(text) ?? isPublicAddressText(text);
-    if (publicMemo.size >= PUBLIC_MEMO_SIZE) publicMemo.clear();
-    publicMemo.set(detachedString(text), isPublic);
-  }
-  return isPublic;
-}
-
-function isPublicAddressText(text: string): boolean {
-  const address = parseAddress(text);
-  return address !== null && isPublicAddress(address);
 }
 
 export function sendXml(reply: FastifyReply, root: XmlElement): FastifyReply {

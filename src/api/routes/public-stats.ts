@@ -4,7 +4,8 @@ import type { Config } from '../../config';
 import { perTypeKey, totalKey } from '../../domain/activity';
 import type { TimeRange, TopKind } from '../../domain/query';
 import { formatUtc, parseUtc } from '../../domain/time';
-import { PEER_TYPE_RULES, UNCLASSIFIED } from '../../enrich/classify';
+// getStats accepts the seed's list of peerType names, which is every class of the table.
+import { PEER_TYPES } from '../../enrich/classify';
 import type { AlertStore } from '../../store/store';
 import { DAY_MS, HOUR_MS } from '../../store/range-split';
 import { getAnswer, jsonAnswer, textAnswer, xmlAnswer, type AnswerCaching, type Answerer } from '../cached-answers';
@@ -22,8 +23,6 @@ export interface PublicRouteDependencies {
 const TICKER_SIZE = 35;
 const MAX_MINUTES = 10 * 366 * 24 * 60;
 const MAX_TOPX = 1000;
-/** peerType names getStats accepts: the seed's list, which is every class of the table. */
-const KNOWN_PEER_TYPES = new Set([...PEER_TYPE_RULES.map(([, type]) => type), UNCLASSIFIED]);
 /** Bucket sizes of `tops` per `days`. */
 const TOPS_BUCKETS: ReadonlyMap<number, number> = new Map([[1, HOUR_MS], [7, 6 * HOUR_MS], [28, DAY_MS]]);
 /** What Python's int() reads as a whole number (the original read `days` with it). */
@@ -168,7 +167,7 @@ export function registerPublicRoutes(app: FastifyInstance, { config, store, cach
     const rawValues = param(query, 'values') ?? param(query, 'value') ?? '';
     const types = rawValues === '' ? [] : rawValues.split(',');
     const isTime = (t: string): boolean => /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(t) && !Number.isNaN(parseUtc(t));
-    if (!isTime(gte) || !isTime(lt) || !types.every((t) => KNOWN_PEER_TYPES.has(t))) return nope;
+    if (!isTime(gte) || !isTime(lt) || !types.every((t) => PEER_TYPES.has(t))) return nope;
     const result: Record<string, Record<string, string | number>> = {};
     for (const snapshot of await store.listStatisticsSnapshots(gte, lt)) {
       const entry: Record<string, string | number> = {

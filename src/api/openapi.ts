@@ -1,0 +1,246 @@
+/**
+ * The OpenAPI 3.1 description of every endpoint as it answers, kept beside the routes: the
+ * routes do not validate through schemas (malformed parameters answer DEFAULTRESPONSE, 200, as
+ * the original did), so the document is written here and checked against the registered routes
+ * by test/openapi.test.ts and against the live server by Schemathesis in CI.
+ */
+import type { Config } from '../config';
+import { PEER_TYPES } from '../enrich/classify';
+import { FEED_MAX_MINUTES, FEED_MIN_MINUTES } from './routes/firewall-feeds';
+
+type Schema = Record<string, unknown>;
+
+const TEXT = 'text/plain; charset=utf-8';
+const XML = 'text/xml; charset=utf-8';
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+const integer = (minimum: number, maximum: number, description: string): Schema => ({ type: 'integer', minimum, maximum, description });
+const counts: Schema = { type: 'object', additionalProperties: { type: 'integer', minimum: 0 } };
+
+function query(name: string, schema: Schema, description?: string): Schema {
+  return { name, in: 'query', required: false, schema, ...(description && { description }) };
+}
+
+const ci = query('ci', { type: 'string' }, 'absent or anything else: community data; `0`: private; `-1`: both');
+const out = query('out', { type: 'string' }, '`json` for JSON, anything else XML');
+
+function textBody(description: string): Schema {
+  return { description, content: { [TEXT]: { schema: { type: 'string' } } } };
+}
+
+function jsonBody(description: string, schema: Schema): Schema {
+  return { description, content: { [JSON_TYPE]: { schema } } };
+}
+
+const tooMany: Schema = {
+  description: 'the client address exceeded a limit (`PUBLIC_RATE_LIMIT`, `AUTH_FAILURES_PER_MINUTE`)',
+  headers: { 'Retry-After': { schema: { type: 'string', pattern: '^[0-9]+$' }, description: 'seconds' } },
+  content: { [TEXT]: { schema: { type: 'string' } } },
+};
+
+/** A public GET: its answer, or DEFAULTRESPONSE for malformed parameters (text, or a JSON string). */
+function publicGet(summary: string, parameters: Schema[], answer: Schema, nopeAsJson = false): Schema {
+  const content: Record<string, Schema> = { ...(answer['content'] as Record<string, Schema>) };
+  if (nopeAsJson) {
+    const json = content[JSON_TYPE]!;
+    content[JSON_TYPE] = { schema: { anyOf: [json['schema'], { type: 'string', description: 'DEFAULTRESPONSE' }] } };
+  } else {
+    content[TEXT] = { schema: { type: 'string', description: 'DEFAULTRESPONSE (`Nope`): a malformed parameter' } };
+  }
+  return {
+    get: {
+      summary,
+      tags: ['public'],
+      parameters: [...parameters, ci],
+      responses: { 200: { description: answer['description'], content }, 429: tooMany },
+    },
+  };
+}
+
+const credentialsBody: Schema = {
+  required: true,
+  description: 'an `EWS-SimpleMessage` with only `Authentication` (username, token); any content type',
+  content: {
+    'text/xml': { schema: { type: 'string' }, example: '<EWS-SimpleMessage version="3.0"><Authentication><username>acme</username><token>TOKEN</token></Authentication></EWS-SimpleMessage>' },
+  },
+};
+
+/** A private POST (credentials in the body), under both of the original's prefixes. */
+function privatePost(summary: string, parameters: Schema[], answer: Schema): Schema {
+  return {
+    post: {
+      summary,
+      tags: ['private'],
+      parameters: [...parameters, ci],
+      requestBody: credentialsBody,
+      responses: {
+        200: answer,
+        403: textBody('not a user of the store (the community credentials included): `Authentication failed`'),
+        413: textBody('body larger than `BODY_LIMIT`'),
+        429: tooMany,
+      },
+    },
+  };
+}
+
+const resultXml = (description: string): Schema => ({
+  description,
+  content: { [XML]: { schema: { type: 'string' }, example: '<Result><StatusCode>OK</StatusCode><Text></Text></Result>' } },
+});
+
+const badIpXml: Schema = {
+  description: 'public source addresses of the window with counts, most first (`EWSSimpleIPInfo/Sources/Source/{Address,Count}`; `[{"ip","count"}]` with `out=json`)',
+  content: {
+    [XML]: { schema: { type: 'string' } },
+    [JSON_TYPE]: { schema: { type: 'array', items: { type: 'object', required: ['ip', 'count'], properties: { ip: { type: 'string' }, count: { type: 'integer', minimum: 1 } } } } },
+  },
+};
+
+const feedFormats: Record<string, [string, string]> = {
+  txt: ['text/plain; charset=utf-8', 'one address a line'],
+  csv: ['text/csv; charset=utf-8', '`address,count,first_seen,last_seen,classes,sensors`'],
+  ipset: ['text/plain; charset=utf-8', 'for `ipset restore`: sets `NAME4`, `NAME6` replaced at once'],
+  nft: ['text/plain; charset=utf-8', 'for `nft -f`: table `inet peba`, sets `NAME4`, `NAME6` replaced in one transaction'],
+};
+
+function feed(format: string): Schema {
+  const [type, description] = feedFormats[format]!;
+  return {
+    get: {
+      summary: `firewall feed: ${description}`,
+      tags: ['feeds'],
+      security: [{ basic: [] }],
+      parameters: [
+        query('minutes', integer(FEED_MIN_MINUTES, FEED_MAX_MINUTES, 'window ending now; default BADIPTIMESPAN')),
+        query('min_count', integer(1, 1_000_000_000, 'fewest alerts a source must have')),
+        query('min_sensors', integer(1, 1_000_000, 'fewest distinct sensors that saw it')),
+        query('class', { type: 'array', items: { type: 'string', enum: [...PEER_TYPES].sort() } }, 'honeypot classes whose alerts count (repeat or comma-separate)'),
+        query('family', { type: 'string', enum: ['4', '6'] }),
+        query('name', { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_]{0,24}$' }, 'set base name, default `peba_badips`'),
+        ci,
+        { name: 'If-None-Match', in: 'header', required: false, schema: { type: 'string' } },
+      ],
+      responses: {
+        200: { description, headers: { ETag: { schema: { type: 'string' } } }, content: { [type]: { schema: { type: 'string' } } } },
+        304: { description: 'unchanged since the ETag given in If-None-Match', headers: { ETag: { schema: { type: 'string' } } } },
+        400: textBody('a bad parameter, named in the body'),
+        401: { ...textBody('missing or wrong credentials of a user of the store'), headers: { 'WWW-Authenticate': { schema: { type: 'string' } } } },
+        429: tooMany,
+      },
+    },
+  };
+}
+
+const heartbeat: Schema = {
+  get: {
+    summary: 'store and cache state',
+    tags: ['operations'],
+    parameters: [out],
+    responses: {
+      200: {
+        description: '`I\'m alive`, or with `out=json` each component\'s state',
+        content: { [TEXT]: { schema: { type: 'string' } }, [JSON_TYPE]: { schema: { type: 'object', required: ['status', 'components'] } } },
+      },
+      503: {
+        description: '`down: store, cache` (what is down)',
+        content: { [TEXT]: { schema: { type: 'string' } }, [JSON_TYPE]: { schema: { type: 'object', required: ['status', 'components'] } } },
+      },
+    },
+  },
+};
+
+export function openApiDocument(config: Config): Schema {
+  const paths: Record<string, Schema> = {
+    '/ews-0.1/alert/postSimpleMessage': {
+      post: {
+        summary: 'ewsposter delivers alerts (EWS-SimpleMessage 2.0/3.0 XML); acknowledged only once committed',
+        tags: ['ingest'],
+        requestBody: { required: true, description: 'EWS XML, any content type', content: { 'text/xml': { schema: { type: 'string' } } } },
+        responses: {
+          200: resultXml('stored (the Text may name skipped invalid alerts)'),
+          400: resultXml('not XML, DOCTYPE/ENTITY, wrong root, empty: `Failed` with the reason'),
+          403: resultXml('wrong or missing credentials, or a get-only user'),
+          413: resultXml(`body over BODY_LIMIT (${config.BODY_LIMIT} bytes here) or more than MAX_ALERTS_PER_MESSAGE alerts`),
+          429: { ...resultXml('too many failed authentications from this address'), headers: (tooMany['headers'] as Schema) },
+          503: resultXml('the store could not commit: `Handling failed`; the sender retries'),
+        },
+      },
+      get: { summary: 'not allowed', tags: ['ingest'], responses: { 405: { ...textBody('`POST is required for this action.`'), headers: { Allow: { schema: { type: 'string', const: 'POST' } } } } } },
+    },
+    '/alert/retrieveAlertsCount': publicGet('alerts received in the last N minutes or since 00:00 UTC', [
+      query('time', { anyOf: [{ type: 'integer', minimum: 1, maximum: 10 * 366 * 24 * 60 }, { type: 'string', const: 'day' }] }, 'minutes, or `day`'), out,
+    ], {
+      description: '`EWSSimpleIPInfo/AlertCount`, or `{"AlertCount"}` with `out=json`',
+      content: { [XML]: { schema: { type: 'string' } }, [JSON_TYPE]: { schema: { type: 'object', required: ['AlertCount'], properties: { AlertCount: { type: 'integer', minimum: 0 } } } } },
+    }),
+    '/alert/retrieveAlertsCountWithType': publicGet('alerts in the last N minutes per honeypot class', [
+      query('time', { anyOf: [{ type: 'integer', minimum: 1, maximum: 10 * 366 * 24 * 60 }, { type: 'string', const: 'day' }] }),
+    ], jsonBody('totals', { type: 'object', required: ['AlertCountTotal', 'AlertCountPerType'], properties: { AlertCountTotal: { type: 'integer' }, AlertCountPerType: counts } })),
+    '/alert/retrieveAlertStats': publicGet('alerts in the last 24 h, hour, 5 minutes, minute', [], jsonBody('counts', {
+      type: 'object', required: ['AlertsLast24Hours', 'AlertsLastHour', 'AlertsLast5Minutes', 'AlertsLastMinute'], additionalProperties: { type: 'integer', minimum: 0 },
+    })),
+    '/alert/retrieveAlertsJson': publicGet('the newest 35 alerts for the ticker', [], jsonBody('`{"alerts": [...]}`', { type: 'object', required: ['alerts'], properties: { alerts: { type: 'array' } } })),
+    '/alert/datasetAlertsPerMonth': publicGet('alerts per UTC day since X days or one month ago', [query('days', integer(0, 3660, 'days back'))],
+      jsonBody('`[{"datasetAlertsPerMonth": {day: count}}]`', { type: 'array', items: { type: 'object' } }), true),
+    '/alert/datasetAlertTypesPerMonth': publicGet('alerts per UTC day and honeypot class', [query('days', integer(0, 3660, 'days back'))],
+      jsonBody('`[{"datasetAlertsPerMonth": {day: {class: count}}}]`', { type: 'array', items: { type: 'object' } }), true),
+    '/alert/topCountriesAttacks': publicGet('top source and target countries of a calendar month', [
+      query('monthOffset', integer(0, 1200, 'months back')), query('offset', integer(0, 1200, 'alias of monthOffset')), query('topx', integer(1, 1000, 'how many')),
+    ], jsonBody('one element', { type: 'array', items: { type: 'object', required: ['id', 'date', 'attacksPerCountry', 'attacksToTargetCountry'] } }), true),
+    '/alert/retrieveLatLonAttacks': publicGet('top locations of the last 24 h or of a UTC day', [
+      query('direction', { type: 'string', enum: ['src', 'dst'] }), query('topx', integer(1, 1000, 'how many')), query('offset', integer(0, 3660, 'days back')),
+    ], jsonBody('one element', { type: 'array', items: { type: 'object', required: ['statsSince', 'latLonAttacks'] } })),
+    '/alert/TpotStats': publicGet('community honeypots, daemons and alerts of a UTC day', [query('day', { type: 'string', pattern: '^[0-9]{8}$' }, 'YYYYMMDD')],
+      jsonBody('summary', { type: 'object', required: ['communityHoneypots', 'UTCtimeFrom', 'UTCtimeTo'] })),
+    '/alert/getStats': publicGet('statistics snapshots in a range', [
+      query('values', { type: 'string' }, 'comma-separated honeypot classes'), query('value', { type: 'string' }, 'alias of values'),
+      query('gte', { type: 'string', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$' }), query('lt', { type: 'string', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$' }),
+    ], jsonBody('snapshots by start time', { type: 'object', additionalProperties: { type: 'object' } })),
+    '/alert/tops': publicGet('top URLs or destination ports with timelines', [
+      query('type', { type: 'string', enum: ['urls', 'destports'] }), query('topx', integer(1, 30, 'how many')), query('days', { type: 'integer', enum: [1, 7, 28] }),
+    ], jsonBody('per key its total and buckets', { type: 'object', additionalProperties: { type: 'object', additionalProperties: { type: 'integer', minimum: 0 } } })),
+    '/heartbeat': heartbeat,
+    '/alert/heartbeat': heartbeat,
+    '/': { get: { summary: 'redirects to CORSDOMAIN', tags: ['operations'], responses: { 302: { description: 'to CORSDOMAIN', headers: { Location: { schema: { type: 'string' } } } } } } },
+    '/openapi.json': { get: { summary: 'this document', tags: ['operations'], responses: { 200: jsonBody('OpenAPI 3.1', { type: 'object', required: ['openapi', 'paths'] }) } } },
+    '/docs': { get: { summary: 'this document as a page that works offline', tags: ['operations'], responses: { 200: { description: 'HTML', content: { 'text/html; charset=utf-8': { schema: { type: 'string' } } } } } } },
+  };
+  for (const prefix of ['/alert', '/ews-0.1/alert']) {
+    paths[`${prefix}/retrieveIPs`] = privatePost('bad-IP list of the last BADIPTIMESPAN minutes', [out], badIpXml);
+    paths[`${prefix}/retrieveIPs15m`] = privatePost('bad-IP list of the last 15 minutes', [out], badIpXml);
+    paths[`${prefix}/retrieveAlertsCyber`] = privatePost('the newest MAXALERTS alerts', [], { description: '`EWSSimpleAlertInfo/Alerts/Alert`', content: { [XML]: { schema: { type: 'string' } } } });
+    paths[`${prefix}/querySingleIP`] = privatePost('the newest MAXALERTS alerts from one address', [query('ip', { type: 'string' }, 'an address; `<Alerts />` when invalid or not public')],
+      { description: '`EWSSimpleAlertInfo/Alerts/Alert`', content: { [XML]: { schema: { type: 'string' } } } });
+  }
+  for (const format of Object.keys(feedFormats)) paths[`/feed/badips.${format}`] = feed(format);
+  if (config.METRICS === 'on') {
+    paths['/metrics'] = {
+      get: {
+        summary: 'Prometheus metrics',
+        tags: ['operations'],
+        ...(config.METRICS_TOKEN !== '' && { security: [{ metricsToken: [] }] }),
+        responses: {
+          200: { description: 'Prometheus text format', content: { 'text/plain; version=0.0.4; charset=utf-8': { schema: { type: 'string' } } } },
+          ...(config.METRICS_TOKEN !== '' && { 401: textBody('no or a wrong bearer token') }),
+        },
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'PEBA',
+      version: '1',
+      description: 'Backend of an early-warning system for T-Pot honeypots: ingestion of EWS alerts, statistics, bad-IP lists, firewall feeds.',
+    },
+    servers: [{ url: '/' }],
+    tags: ['ingest', 'public', 'private', 'feeds', 'operations'].map((name) => ({ name })),
+    components: {
+      securitySchemes: {
+        basic: { type: 'http', scheme: 'basic', description: 'user name and token of a user of the store' },
+        metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN' },
+      },
+    },
+    paths,
+  };
+}

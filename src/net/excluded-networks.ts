@@ -1,0 +1,59 @@
+/**
+ * Networks no firewall feed may ever contain (own networks, known research scanners), from a
+ * file of addresses and CIDRs, one a line, `#` comments. Matching uses Node's BlockList.
+ * The file is read again when it changes, so an operator edits it without a restart.
+ */
+import { statSync, readFileSync } from 'node:fs';
+import { BlockList, isIP } from 'node:net';
+
+export class NetworkListError extends Error {}
+
+/** Parses the file's text; throws NetworkListError naming the line of the first bad entry. */
+export function parseNetworkList(text: string, fileName: string): BlockList {
+  const list = new BlockList();
+  text.split(/\r?\n/).forEach((line, index) => {
+    const entry = line.replace(/#.*$/, '').trim();
+    if (entry === '') return;
+    const [address, prefixText, extra] = entry.split('/');
+    const family = isIP(address!);
+    const prefix = prefixText === undefined ? (family === 6 ? 128 : 32) : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : NaN;
+    if (family === 0 || extra !== undefined || !(prefix >= 0 && prefix <= (family === 6 ? 128 : 32))) {
+      throw new NetworkListError(`${fileName}:${index + 1}: expected an address or CIDR, got ${JSON.stringify(entry)}`);
+    }
+    list.addSubnet(address!, prefix, family === 6 ? 'ipv6' : 'ipv4');
+  });
+  return list;
+}
+
+export class ExcludedNetworks {
+  private list: BlockList;
+  private modified: number;
+
+  /**
+   * @param file path of the list; empty = nothing excluded.
+   * @param onReloadError told when a changed file cannot be read or parsed (the old list stays).
+   */
+  constructor(private readonly file: string, private readonly onReloadError: (message: string) => void = () => {}) {
+    this.list = file === '' ? new BlockList() : parseNetworkList(readFileSync(file, 'utf8'), file);
+    this.modified = file === '' ? 0 : statSync(file).mtimeMs;
+  }
+
+  /** The current list, read again first when the file changed since. */
+  current(): { contains(address: string): boolean } {
+    if (this.file !== '') this.reloadIfChanged();
+    const list = this.list;
+    return { contains: (address) => list.check(address, address.includes(':') ? 'ipv6' : 'ipv4') };
+  }
+
+  private reloadIfChanged(): void {
+    try {
+      const modified = statSync(this.file).mtimeMs;
+      if (modified === this.modified) return;
+      // Noted first: a bad version is reported once, not on every request until it is fixed.
+      this.modified = modified;
+      this.list = parseNetworkList(readFileSync(this.file, 'utf8'), this.file);
+    } catch (error) {
+      this.onReloadError(`exclude list not reloaded, the previous one stays in force: ${(error as Error).message}`);
+    }
+  }
+}

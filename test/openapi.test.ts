@@ -1,0 +1,95 @@
+/**
+ * The OpenAPI document against the routes Fastify has registered (both ways), and the live
+ * answers of every operation that needs no input against the statuses and content types it
+ * documents (Schemathesis does the rest in CI: .ci/schemathesis).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startApp, type RunningApp } from './helpers';
+
+type Node = Record<string, unknown>;
+const METHODS = ['get', 'post', 'put', 'delete', 'patch'];
+
+/**
+ * [METHOD, path] of every route, from Fastify's route tree, where a child line holds the rest
+ * of its parent's path (HEAD routes Fastify adds to GETs left out).
+ */
+function registeredRoutes(peba: RunningApp): Array<[string, string]> {
+  const tree = peba.app.server.printRoutes({ commonPrefix: false });
+  const routes: Array<[string, string]> = [];
+  const stack: Array<{ depth: number; path: string }> = [];
+  for (const line of tree.split('\n')) {
+    const match = /^([\s│├└─]*)(\S+) \(([A-Z, ]+)\)$/.exec(line);
+    if (!match) continue;
+    const depth = match[1]!.length;
+    while (stack.length > 0 && stack[stack.length - 1]!.depth >= depth) stack.pop();
+    const path = (stack[stack.length - 1]?.path ?? '') + match[2]!;
+    stack.push({ depth, path });
+    for (const method of match[3]!.split(',').map((m) => m.trim())) if (method !== 'HEAD') routes.push([method, path]);
+  }
+  return routes;
+}
+
+describe('OpenAPI document', () => {
+  let peba: RunningApp;
+  let document: Node;
+  before(async () => {
+    peba = await startApp({ METRICS: 'on' });
+    const reply = await fetch(`${peba.url}/openapi.json`);
+    assert.equal(reply.status, 200);
+    assert.equal(reply.headers.get('content-type'), 'application/json; charset=utf-8');
+    document = await reply.json() as Node;
+  });
+  after(async () => {
+    await peba.close();
+  });
+
+  const documented = (): Array<[string, string]> => Object.entries(document['paths'] as Record<string, Node>)
+    .flatMap(([path, item]) => Object.keys(item).filter((m) => METHODS.includes(m)).map((m) => [m.toUpperCase(), path] as [string, string]));
+
+  test('is OpenAPI 3.1 and every operation documents its responses', () => {
+    assert.equal(document['openapi'], '3.1.0');
+    for (const [method, path] of documented()) {
+      const operation = (document['paths'] as Record<string, Record<string, Node>>)[path]![method.toLowerCase()]!;
+      assert.ok(Object.keys(operation['responses'] as Node).length > 0, `${method} ${path}`);
+    }
+  });
+
+  test('describes every registered route, and nothing that is not one', () => {
+    const registered = registeredRoutes(peba).map(([m, p]) => `${m} ${p}`).sort();
+    assert.ok(registered.length > 30, `${registered.length} routes read from the route tree`);
+    const inDocument = documented().map(([m, p]) => `${m} ${p}`);
+    // The ingest path also refuses PUT/DELETE/PATCH/HEAD with 405; the document shows GET for them.
+    const undocumentedOnPurpose = new Set(['PUT', 'DELETE', 'PATCH'].map((m) => `${m} /ews-0.1/alert/postSimpleMessage`));
+    assert.deepEqual(registered.filter((r) => !inDocument.includes(r) && !undocumentedOnPurpose.has(r)), [], 'registered but not documented');
+    assert.deepEqual(inDocument.filter((r) => !registered.includes(r)), [], 'documented but not registered');
+  });
+
+  test('operations that need no input answer a documented status and content type', async () => {
+    let checked = 0;
+    for (const [method, path] of documented()) {
+      const operation = (document['paths'] as Record<string, Record<string, Node>>)[path]![method.toLowerCase()]!;
+      if (operation['requestBody']) continue;
+      const reply = await fetch(`${peba.url}${path}`, { method, redirect: 'manual' });
+      const responses = operation['responses'] as Record<string, Node>;
+      const response = responses[String(reply.status)];
+      assert.ok(response, `${method} ${path}: ${reply.status} is not documented`);
+      const types = Object.keys((response['content'] as Node | undefined) ?? {});
+      const type = reply.headers.get('content-type');
+      if (types.length > 0) assert.ok(type !== null && types.includes(type), `${method} ${path}: ${type} not in ${types.join(', ')}`);
+      await reply.arrayBuffer();
+      checked++;
+    }
+    assert.ok(checked > 15);
+  });
+
+  test('the documentation page works offline: no scripts, nothing loaded from elsewhere', async () => {
+    const reply = await fetch(`${peba.url}/docs`);
+    assert.equal(reply.status, 200);
+    assert.equal(reply.headers.get('content-type'), 'text/html; charset=utf-8');
+    const page = await reply.text();
+    assert.ok(!/<script|<link|src=|@import|url\(/i.test(page));
+    assert.ok(!/https?:\/\//.test(page));
+    for (const [method, path] of documented()) assert.ok(page.includes(`id="${method.toLowerCase()}-${path}"`), `${method} ${path} on the page`);
+  });
+});
