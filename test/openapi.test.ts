@@ -23,7 +23,8 @@ function registeredRoutes(peba: RunningApp): Array<[string, string]> {
     if (!match) continue;
     const depth = match[1]!.length;
     while (stack.length > 0 && stack[stack.length - 1]!.depth >= depth) stack.pop();
-    const path = (stack[stack.length - 1]?.path ?? '') + match[2]!;
+    // Fastify writes path parameters as :name, OpenAPI as {name}.
+    const path = (stack[stack.length - 1]?.path ?? '') + match[2]!.replace(/:(\w+)/g, '{$1}');
     stack.push({ depth, path });
     for (const method of match[3]!.split(',').map((m) => m.trim())) if (method !== 'HEAD') routes.push([method, path]);
   }
@@ -69,7 +70,8 @@ describe('OpenAPI document', () => {
     let checked = 0;
     for (const [method, path] of documented()) {
       const operation = (document['paths'] as Record<string, Record<string, Node>>)[path]![method.toLowerCase()]!;
-      if (operation['requestBody']) continue;
+      // Bodies and path parameters need input; an event stream never ends.
+      if (operation['requestBody'] || path.includes('{') || path === '/dashboard/stream') continue;
       const reply = await fetch(`${peba.url}${path}`, { method, redirect: 'manual' });
       const responses = operation['responses'] as Record<string, Node>;
       const response = responses[String(reply.status)];

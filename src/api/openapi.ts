@@ -131,6 +131,21 @@ function feed(format: string): Schema {
   };
 }
 
+const errorJson: Schema = { type: 'object', required: ['error'], properties: { error: { type: 'string' } } };
+
+/** An operator's GET of the dashboard: a signed-in session (cookie) or 401. */
+function operatorGet(summary: string, schema: Schema, parameters: Schema[] = []): Schema {
+  return {
+    get: {
+      summary,
+      tags: ['dashboard'],
+      security: [{ session: [] }],
+      parameters: [...parameters, ci],
+      responses: { 200: jsonBody(summary, schema), 401: jsonBody('no session', errorJson) },
+    },
+  };
+}
+
 const heartbeat: Schema = {
   get: {
     summary: 'store and cache state',
@@ -201,7 +216,66 @@ export function openApiDocument(config: Config): Schema {
     ], jsonBody('per key its total and buckets', { type: 'object', additionalProperties: { type: 'object', additionalProperties: { type: 'integer', minimum: 0 } } })),
     '/heartbeat': heartbeat,
     '/alert/heartbeat': heartbeat,
-    '/': { get: { summary: 'redirects to CORSDOMAIN', tags: ['operations'], responses: { 302: { description: 'to CORSDOMAIN', headers: { Location: { schema: { type: 'string' } } } } } } },
+    '/': {
+      get: {
+        summary: 'the dashboard page (DASHBOARD=on), else a redirect to CORSDOMAIN',
+        tags: ['dashboard'],
+        responses: {
+          200: { description: 'the page', content: { 'text/html; charset=utf-8': { schema: { type: 'string' } } } },
+          302: { description: 'DASHBOARD=off: to CORSDOMAIN', headers: { Location: { schema: { type: 'string' } } } },
+          404: textBody('DASHBOARD=off and CORSDOMAIN names this server'),
+          503: textBody('the dashboard is not built'),
+        },
+      },
+    },
+    '/assets/{name}': {
+      get: {
+        summary: 'a file of the dashboard (content-hashed name, cached for a year)',
+        tags: ['dashboard'],
+        parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { 200: { description: 'the file', content: { '*/*': { schema: { type: 'string' } } } }, 404: textBody('`Not found`') },
+      },
+    },
+    '/dashboard/stream': {
+      get: {
+        summary: 'live alerts as server-sent events (an answer that does not end)',
+        tags: ['dashboard'],
+        parameters: [query('view', { type: 'string' }, '`operator` (signed in) for the operator\'s view')],
+        responses: {
+          200: { description: 'event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+          401: jsonBody('`view=operator` without a session', errorJson),
+          503: { ...textBody('too many stream clients'), headers: { 'Retry-After': { schema: { type: 'string' } } } },
+        },
+      },
+    },
+    '/dashboard/session': {
+      get: { summary: 'who is signed in', tags: ['dashboard'], responses: { 200: jsonBody('`{"user": name or null}`', { type: 'object', required: ['user'] }) } },
+      post: {
+        summary: 'sign in with the user name and token of a user of the store; sets the session cookie',
+        tags: ['dashboard'],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['user', 'token'], properties: { user: { type: 'string' }, token: { type: 'string' } } } } } },
+        responses: {
+          200: jsonBody('signed in', { type: 'object', required: ['user'] }),
+          400: jsonBody('not `{"user","token"}` as application/json', errorJson),
+          403: jsonBody('wrong user or token', errorJson),
+          429: { ...jsonBody('too many failed sign-ins from this address', errorJson), headers: (tooMany['headers'] as Schema) },
+        },
+      },
+      delete: { summary: 'sign out', tags: ['dashboard'], responses: { 204: { description: 'the cookie is cleared' } } },
+    },
+    '/dashboard/operator/newest': operatorGet('the newest alerts with all fields', { type: 'object', required: ['alerts'] }),
+    '/dashboard/operator/bad-ips': operatorGet('the bad-IP list', { type: 'array' }),
+    '/dashboard/operator/bad-ips.txt': {
+      get: {
+        summary: 'the bad-IP list, one address a line',
+        tags: ['dashboard'],
+        security: [{ session: [] }],
+        parameters: [ci],
+        responses: { 200: textBody('addresses'), 401: jsonBody('no session', errorJson) },
+      },
+    },
+    '/dashboard/operator/single-ip': operatorGet('the newest alerts from one address', { type: 'array' }, [query('ip', { type: 'string' })]),
+    '/dashboard/operator/sensors': operatorGet('the sensors and when each was last heard of', { type: 'object' }),
     '/openapi.json': { get: { summary: 'this document', tags: ['operations'], responses: { 200: jsonBody('OpenAPI 3.1', { type: 'object', required: ['openapi', 'paths'] }) } } },
     '/docs': { get: { summary: 'this document as a page that works offline', tags: ['operations'], responses: { 200: { description: 'HTML', content: { 'text/html; charset=utf-8': { schema: { type: 'string' } } } } } } },
   };
@@ -234,11 +308,12 @@ export function openApiDocument(config: Config): Schema {
       description: 'Backend of an early-warning system for T-Pot honeypots: ingestion of EWS alerts, statistics, bad-IP lists, firewall feeds.',
     },
     servers: [{ url: '/' }],
-    tags: ['ingest', 'public', 'private', 'feeds', 'operations'].map((name) => ({ name })),
+    tags: ['ingest', 'public', 'private', 'feeds', 'dashboard', 'operations'].map((name) => ({ name })),
     components: {
       securitySchemes: {
         basic: { type: 'http', scheme: 'basic', description: 'user name and token of a user of the store' },
         metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN' },
+        session: { type: 'apiKey', in: 'cookie', name: 'peba_session', description: 'set by POST /dashboard/session' },
       },
     },
     paths,
