@@ -59,10 +59,12 @@ describe('OpenAPI document', () => {
   test('describes every registered route, and nothing that is not one', () => {
     const registered = registeredRoutes(peba).map(([m, p]) => `${m} ${p}`).sort();
     assert.ok(registered.length > 30, `${registered.length} routes read from the route tree`);
-    const inDocument = documented().map(([m, p]) => `${m} ${p}`);
-    // The ingest path also refuses PUT/DELETE/PATCH/HEAD with 405; the document shows GET for them.
-    const undocumentedOnPurpose = new Set(['PUT', 'DELETE', 'PATCH'].map((m) => `${m} /ews-0.1/alert/postSimpleMessage`));
-    assert.deepEqual(registered.filter((r) => !inDocument.includes(r) && !undocumentedOnPurpose.has(r)), [], 'registered but not documented');
+    // A known path asked with another method gets 405 from the not-found handler, not from a
+    // route: such operations (only a 405 documented) are checked live by the next test instead.
+    const only405 = ([method, path]: [string, string]): boolean =>
+      Object.keys((document['paths'] as Record<string, Record<string, Node>>)[path]![method.toLowerCase()]!['responses'] as Node).join() === '405';
+    const inDocument = documented().filter((op) => !only405(op)).map(([m, p]) => `${m} ${p}`);
+    assert.deepEqual(registered.filter((r) => !inDocument.includes(r)), [], 'registered but not documented');
     assert.deepEqual(inDocument.filter((r) => !registered.includes(r)), [], 'documented but not registered');
   });
 
