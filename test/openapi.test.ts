@@ -81,6 +81,14 @@ describe('OpenAPI document', () => {
       const types = Object.keys((response['content'] as Node | undefined) ?? {});
       const type = reply.headers.get('content-type');
       if (types.length > 0) assert.ok(type !== null && types.includes(type), `${method} ${path}: ${type} not in ${types.join(', ')}`);
+      // Documented header shapes (Schemathesis found the 405's Allow written too narrowly).
+      for (const [name, header] of Object.entries((response['headers'] as Record<string, Node> | undefined) ?? {})) {
+        const schema = header['schema'] as Node;
+        const value = reply.headers.get(name);
+        if (value === null) continue;
+        if (schema['const'] !== undefined) assert.equal(value, schema['const'], `${method} ${path}: ${name}`);
+        if (schema['pattern'] !== undefined) assert.match(value, new RegExp(String(schema['pattern'])), `${method} ${path}: ${name}`);
+      }
       await reply.arrayBuffer();
       checked++;
     }

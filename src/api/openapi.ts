@@ -180,7 +180,7 @@ export function openApiDocument(config: Config): Schema {
           503: resultXml('the store could not commit: `Handling failed`; the sender retries'),
         },
       },
-      get: { summary: 'not allowed', tags: ['ingest'], responses: { 405: { ...textBody('`POST is required for this action.`'), headers: { Allow: { schema: { type: 'string', const: 'POST' } } } } } },
+      get: { summary: 'not allowed', tags: ['ingest'], responses: { 405: { ...textBody('`POST is required for this action.`'), headers: { Allow: { schema: { type: 'string', pattern: '^POST(, [A-Z]+)*$' }, description: 'POST, and OPTIONS where preflights are answered' } } } } },
     },
     '/alert/retrieveAlertsCount': publicGet('alerts received in the last N minutes or since 00:00 UTC', [
       query('time', { anyOf: [{ type: 'integer', minimum: 1, maximum: 10 * 366 * 24 * 60 }, { type: 'string', const: 'day' }] }, 'minutes, or `day`'), out,
