@@ -2,12 +2,11 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, mock, test } from 'node:test';
 import { HitLane, serverWithHitLane } from '../src/api/hit-lane';
 import { ResponseCache, type CachedAnswer } from '../src/cache/response-cache';
 import { alertRecords, useApp } from './helpers';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface RawReply {
   readonly status: number;
@@ -87,13 +86,19 @@ describe('HitLane in front of a fallback handler', () => {
   });
 
   test('an expired answer is left to the fallback (which serves it stale and refreshes it)', async () => {
-    await put('k3', 0.05, '{"old":true}');
-    lane.remember('/alert/z', 'k3', '/alert/test');
-    assert.equal((await send(`${base}/alert/z`)).status, 200);
-    await sleep(80);
-    fallbackUrls.length = 0;
-    assert.equal((await send(`${base}/alert/z`)).status, 299);
-    assert.deepEqual(fallbackUrls, ['GET /alert/z']);
+    // Lifetimes are read from Date.now(): a mock clock moves past this one instead of waiting.
+    mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    try {
+      await put('k3', 0.05, '{"old":true}');
+      lane.remember('/alert/z', 'k3', '/alert/test');
+      assert.equal((await send(`${base}/alert/z`)).status, 200);
+      mock.timers.tick(50);
+      fallbackUrls.length = 0;
+      assert.equal((await send(`${base}/alert/z`)).status, 299);
+      assert.deepEqual(fallbackUrls, ['GET /alert/z']);
+    } finally {
+      mock.timers.reset();
+    }
   });
 
   test('junk query strings cannot grow its memory without bound', async () => {
