@@ -21,7 +21,7 @@ import { ArrivalFeed } from './stream/arrival-feed';
 import type { AlertStore } from './store/store';
 
 /** The live stream sends a batch at most this often: one socket write per client per batch. */
-const STREAM_FLUSH_MS = 250;
+const STREAM_FLUSH_MS = 500;
 
 export interface App {
   readonly config: Config;

@@ -9,6 +9,8 @@ import { classOf, colourOf } from './classes';
 import { byId, el, unescapeHtml } from './dom';
 
 const ROWS = 40;
+/** New rows per frame: at hundreds of alerts a second nobody reads them all, and each row costs layout. */
+const ROWS_PER_FRAME = 12;
 
 export class Ticker {
   private readonly list = byId<HTMLOListElement>('ticker');
@@ -24,6 +26,8 @@ export class Ticker {
   private readonly countries = new Map<string, string>();
   /** Shown rows and their alerts, newest first, to filter again without the server. */
   private shown: TickerAlert[] = [];
+  /** Rows the next frame may add: all of a fresh list, a few of a live burst. */
+  private rowsNextFrame = ROWS;
 
   constructor(private readonly showSources: () => boolean) {
     this.pauseButton.addEventListener('click', () => this.setPaused(!this.paused));
@@ -35,6 +39,7 @@ export class Ticker {
   reset(alerts: readonly TickerAlert[]): void {
     this.pending = [];
     this.shown = [];
+    this.rowsNextFrame = ROWS;
     this.add(alerts);
   }
 
@@ -67,7 +72,8 @@ export class Ticker {
     const batch = this.pending.slice(-ROWS);
     this.pending = [];
     this.shown = [...batch.reverse(), ...this.shown].slice(0, ROWS * 3);
-    const rows = batch.filter((a) => this.matches(a)).map((a) => this.rowOf(a));
+    const rows = batch.filter((a) => this.matches(a)).slice(0, this.rowsNextFrame).map((a) => this.rowOf(a));
+    this.rowsNextFrame = ROWS_PER_FRAME;
     if (rows.length === 0) return;
     this.list.prepend(...rows);
     while (this.list.childElementCount > ROWS) this.list.lastElementChild!.remove();
