@@ -257,7 +257,7 @@ const SCHEMA: { [K in keyof Config]: readonly [string, Parser<Config[K]>] } = {
   METRICS_TOKEN: ['', text],
   DASHBOARD: ['on', oneOf('on', 'off')],
   STREAM_MAX_CLIENTS: ['2000', integer(0, 1_000_000)],
-  STREAM_MAX_RATE: ['200', integer(4, 100_000)],
+  STREAM_MAX_RATE: ['50', integer(2, 100_000)],
   STREAM_POLL_MS: ['1000', integer(50, 600_000)],
   SESSION_SECRET: ['', text],
   SESSION_HOURS: ['8', integer(1, 24 * 30)],

@@ -40,7 +40,7 @@ const median = (values: number[]): number => {
 };
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function startServer(dir: string): Promise<{ child: ChildProcess; url: string }> {
+async function startServer(dir: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const child = spawn(process.execPath, [path.join(DIST, 'src/cli/main.js'), 'start'], {
     env: {
@@ -50,6 +50,7 @@ async function startServer(dir: string): Promise<{ child: ChildProcess; url: str
       PEBA_LOG_LEVEL: 'warn',
       PEBA_ACCESS_LOG: 'off',
       PEBA_SQLITE_SYNCHRONOUS: 'normal',
+      ...env,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -179,7 +180,7 @@ async function withStreamClients<T>(url: string, count: number, run: () => Promi
 }
 
 async function ingestComparison(url: string, pid: number | undefined, clients: number, rounds: number, roundAlerts: number): Promise<void> {
-  console.log(`\n3. ingest, 4 posters of 100-alert messages, ${roundAlerts} alerts per round, with and without ${clients} stream clients (a separate process on the same machine)`);
+  console.log(`\n3. ingest, 4 posters of 100-alert messages, ${roundAlerts} alerts per round, with and without ${clients} stream clients (a separate process on the same machine; default STREAM_MAX_RATE)`);
   const generator = new AttackGenerator(2024);
   const without: Array<{ rate: number; cpuPerThousand: number }> = [];
   const withClients: Array<{ rate: number; cpuPerThousand: number }> = [];
@@ -214,13 +215,20 @@ async function main(): Promise<void> {
   const clients = integerOption(values.clients, 1000, 'clients', 1, 20_000);
   const rounds = integerOption(values.rounds, 3, 'rounds', 1, 20);
   const roundAlerts = integerOption(values['round-alerts'], 30_000, 'round-alerts', 100, 10_000_000);
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'peba-bench-dashboard-'));
-  const { child, url } = await startServer(dir);
-  try {
-    console.log(`dashboard bench: server ${url} (SQLITE_SYNCHRONOUS=normal), ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(`dashboard bench: ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; servers with SQLITE_SYNCHRONOUS=normal`);
+  // The page is pushed 200 alerts/s (STREAM_MAX_RATE=200); the ingest comparison runs the default rate.
+  await withServer({ PEBA_STREAM_MAX_RATE: '200' }, async (url) => {
     await pageWeight(url);
     await pageUnderLoad(url, seconds, values.chromium ?? '/usr/bin/chromium');
-    await ingestComparison(url, child.pid, clients, rounds, roundAlerts);
+  });
+  await withServer({}, (url, pid) => ingestComparison(url, pid, clients, rounds, roundAlerts));
+}
+
+async function withServer(env: Record<string, string>, run: (url: string, pid: number | undefined) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'peba-bench-dashboard-'));
+  const { child, url } = await startServer(dir, env);
+  try {
+    await run(url, child.pid);
   } finally {
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
