@@ -11,7 +11,8 @@ import { documentId } from '../src/enrich/alert-record';
 import { importDocument, normaliseTime } from '../src/ingest/alert-import';
 import { exportAlerts, importAlerts, type ImportOptions } from '../src/jobs/import-export';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store';
-import { REPO_ROOT, tempDir, withStore } from './helpers';
+import { alertRecord, at, REPO_ROOT, tempDir, withStore } from './helpers';
+import { openSearchUrl, removeTestIndices, testIndexNames } from './opensearch-node';
 
 const CLI = join(REPO_ROOT, 'dist/src/cli/main.js');
 
@@ -289,4 +290,53 @@ test('progress is reported while importing, and at the end', async () => {
     assert.ok(seen.length > 1);
     assert.equal(await store.countAlerts(), 50);
   });
+});
+
+test('migration both ways: SQLite export piped into an OpenSearch import and back moves every alert with its id; re-running changes nothing', async () => {
+  const dir = tempDir();
+  const names = testIndexNames();
+  const sqlite = { PEBA_STORE: `sqlite:${join(dir.path, 'peba.db')}` };
+  const opensearch = {
+    PEBA_STORE: `opensearch+${openSearchUrl()}`, PEBA_ALERTINDEX: names.alertPrefix, PEBA_USERINDEX: names.users,
+    PEBA_STATISTICINDEX: names.statistics, PEBA_CVEINDEX: names.cve, PEBA_PAYLOADINDEX: names.payloads, PEBA_LEASEINDEX: names.leases,
+    // The export right after the import reads what the import wrote.
+    PEBA_OPENSEARCH_REFRESH: 'true',
+  };
+  try {
+    const store = new SqliteStore({ path: join(dir.path, 'peba.db') });
+    // Three UTC days of receipt (three daily indices), both domains, an imported id that is no md5.
+    const records = Array.from({ length: 300 }, (_, i) => alertRecord({
+      ...at(Date.UTC(2026, 10, 25) + i * 877_000), clientDomain: i % 3 !== 0, sourceEntryIp: `81.2.69.${140 + (i % 20)}`,
+    }, i === 7 ? 'imported-Id with spaces/and:colons' : undefined));
+    await store.storeAlerts(records);
+    await store.close();
+    const byId = (jsonLines: string): Map<string, unknown> => new Map(jsonLines.trim().split('\n').map((line) => {
+      const { _id, _source } = JSON.parse(line) as { _id: string; _source: unknown };
+      return [_id, _source];
+    }));
+
+    const fromSqlite = await runCli(['export'], sqlite);
+    assert.equal(fromSqlite.code, 0, fromSqlite.stderr);
+    const intoOpenSearch = await runCli(['import', '-'], opensearch, fromSqlite.stdout);
+    assert.equal(intoOpenSearch.code, 0, intoOpenSearch.stderr);
+    assert.equal(intoOpenSearch.stdout, 'imported 300, already present 0, skipped 0 (malformed lines)\n');
+    const again = await runCli(['import', '-'], opensearch, fromSqlite.stdout);
+    assert.equal(again.stdout, 'imported 0, already present 300, skipped 0 (malformed lines)\n');
+
+    const fromOpenSearch = await runCli(['export'], opensearch);
+    assert.equal(fromOpenSearch.code, 0, fromOpenSearch.stderr);
+    assert.deepEqual(byId(fromOpenSearch.stdout), byId(fromSqlite.stdout), 'every alert with its id and every field');
+    const indices = await (await fetch(`${openSearchUrl()}/_cat/indices/${names.alertPrefix}-*?h=index&format=json`)).json() as Array<{ index: string }>;
+    assert.deepEqual(indices.map((i) => i.index).sort(), ['25', '26', '27', '28'].map((d) => `${names.alertPrefix}-2026.11.${d}-000001`)
+      .filter((name) => records.some((r) => name.includes(r.document.recievedTime.slice(0, 10).replace(/-/g, '.')))));
+
+    const back = { PEBA_STORE: `sqlite:${join(dir.path, 'back.db')}` };
+    assert.equal((await runCli(['init'], back)).code, 0);
+    const intoSqlite = await runCli(['import', '-'], back, fromOpenSearch.stdout);
+    assert.equal(intoSqlite.stdout, 'imported 300, already present 0, skipped 0 (malformed lines)\n', intoSqlite.stderr);
+    assert.deepEqual(byId((await runCli(['export'], back)).stdout), byId(fromSqlite.stdout));
+  } finally {
+    await removeTestIndices(names);
+    dir.remove();
+  }
 });

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { loadConfig } from '../src/config';
 import { formatUtc } from '../src/domain/time';
 import { openStore } from '../src/store/open-store';
-import { alertRecord } from './helpers';
+import { alertRecord, at } from './helpers';
 import { openSearchTestStore, openSearchUrl, removeTestIndices, testIndexNames } from './opensearch-node';
 import { storeContract } from './store-contract';
 
@@ -41,6 +41,32 @@ test('an original PEBA config with STORE=opensearch: ELASTICSEARCH_HOST as host:
     assert.equal(properties['clientDomain']?.type, 'boolean');
     assert.equal(properties['sourceEntryIp']?.type, 'ip');
     assert.equal(properties['peerType']?.type, 'keyword');
+  } finally {
+    await store.close();
+    await removeTestIndices(own);
+  }
+});
+
+test('retention drops the daily indices of whole days before the cut, and deletes documents only in the day index it cuts', async () => {
+  const own = testIndexNames();
+  const store = openSearchTestStore(own);
+  try {
+    const day = Date.UTC(2026, 10, 20);
+    // 24 alerts per day on three days, one per hour; a CVE pair and a payload for each.
+    const records = Array.from({ length: 72 }, (_, i) => ({
+      ...alertRecord(at(day + i * 3600_000)),
+      cves: ['CVE-2026-0001'],
+    }));
+    await store.storeAlerts(records);
+    const indices = async (): Promise<string[]> =>
+      ((await (await fetch(`${openSearchUrl()}/_cat/indices/${own.alertPrefix}-*?h=index&format=json`)).json()) as Array<{ index: string }>).map((i) => i.index).sort();
+    assert.deepEqual(await indices(), ['20', '21', '22'].map((d) => `${own.alertPrefix}-2026.11.${d}-000001`));
+    const cut = day + 2 * 86_400_000 + 6 * 3600_000 + 1;
+    assert.equal(await store.deleteReceivedBefore(cut), 24 + 24 + 7);
+    assert.deepEqual(await indices(), [`${own.alertPrefix}-2026.11.22-000001`], 'whole days went as indices');
+    assert.equal(await store.countAlerts(), 72 - 55);
+    assert.equal(await store.countReceived('both', { from: day, to: cut }), 0);
+    assert.equal((await store.listCveAlerts('CVE-2026-0001')).length, 72 - 55, 'the CVE pairs of deleted alerts went with them');
   } finally {
     await store.close();
     await removeTestIndices(own);
