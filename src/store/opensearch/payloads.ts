@@ -63,22 +63,31 @@ export async function recordPayloads(cluster: Cluster, index: string, records: r
   }
 }
 
-/** One read-merge-write round; returns the sightings whose write met a conflict. */
-async function recordRound(cluster: Cluster, index: string, sightings: readonly Sighting[], refresh: string): Promise<Sighting[]> {
-  const md5s = [...new Set(sightings.map((r) => r.payload.md5))];
+async function currentVersions(cluster: Cluster, index: string, ids: readonly string[]): Promise<Map<string, Current>> {
   const found = new Map<string, Current>();
-  const got = await cluster.request<MgetAnswer>('POST', `/${index}/_mget?realtime=true`, { ids: md5s });
+  if (ids.length === 0) return found;
+  const got = await cluster.request<MgetAnswer>('POST', `/${index}/_mget?realtime=true`, { ids: [...new Set(ids)] });
   for (const doc of got.body.docs) {
     if (doc.found && doc._source) found.set(doc._id, { source: doc._source, seqNo: doc._seq_no!, primaryTerm: doc._primary_term! });
   }
+  return found;
+}
+
+/** One read-merge-write round; returns the sightings whose write met a conflict. */
+async function recordRound(cluster: Cluster, index: string, sightings: readonly Sighting[], refresh: string): Promise<Sighting[]> {
+  // Current versions are read in real time (a search sees the last refresh, and its sequence
+  // numbers may be stale): first by md5, then the documents that fuzzy hashes lead to.
+  const found = await currentVersions(cluster, index, sightings.map((r) => r.payload.md5));
   const fuzzy = [...new Set(sightings.filter((r) => !found.has(r.payload.md5) && r.payload.fuzzyHash !== null).map((r) => r.payload.fuzzyHash!))];
   const byFuzzy = new Map<string, Current>();
   if (fuzzy.length > 0) {
-    const hits = await searchHits<PayloadSource>(cluster, index, {
-      size: 10_000, seq_no_primary_term: true, query: { terms: { fuzzyHash: fuzzy } }, sort: [{ firstSeen: 'asc' }],
-    });
-    for (const hit of hits) {
-      if (!byFuzzy.has(hit._source.fuzzyHash!)) byFuzzy.set(hit._source.fuzzyHash!, { source: hit._source, seqNo: hit._seq_no!, primaryTerm: hit._primary_term! });
+    const hits = await searchHits<PayloadSource>(cluster, index, { size: 10_000, query: { terms: { fuzzyHash: fuzzy } }, sort: [{ firstSeen: 'asc' }] });
+    const firstByFuzzy = new Map<string, string>();
+    for (const hit of hits) if (!firstByFuzzy.has(hit._source.fuzzyHash!)) firstByFuzzy.set(hit._source.fuzzyHash!, hit._id);
+    const targets = await currentVersions(cluster, index, [...firstByFuzzy.values()]);
+    for (const [hash, id] of firstByFuzzy) {
+      const current = targets.get(id);
+      if (current !== undefined) byFuzzy.set(hash, current);
     }
   }
   // Merge every sighting into the document it counts on (an existing one, or a new one).
