@@ -1,8 +1,11 @@
 /** The store contract against the OpenSearch store on the launcher's node, and how a config selects it. */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { loadConfig } from '../src/config';
+import type { AlertRecord, PayloadSighting } from '../src/domain/alert';
 import { formatUtc } from '../src/domain/time';
+import { OpenSearchStore } from '../src/store/opensearch/opensearch-store';
 import { openStore } from '../src/store/open-store';
 import { alertRecord, at } from './helpers';
 import { openSearchTestStore, openSearchUrl, removeTestIndices, testIndexNames } from './opensearch-node';
@@ -67,6 +70,29 @@ test('retention drops the daily indices of whole days before the cut, and delete
     assert.equal(await store.countAlerts(), 72 - 55);
     assert.equal(await store.countReceived('both', { from: day, to: cut }), 0);
     assert.equal((await store.listCveAlerts('CVE-2026-0001')).length, 72 - 55, 'the CVE pairs of deleted alerts went with them');
+  } finally {
+    await store.close();
+    await removeTestIndices(own);
+  }
+});
+
+test('payload sightings count on the current version of a document found by fuzzy hash, not on what the last refresh showed', async () => {
+  const own = testIndexNames();
+  // Writes visible only after a refresh, as in production.
+  const store = new OpenSearchStore({ nodes: [openSearchUrl()], timeoutMs: 60_000, indices: own });
+  try {
+    const sighting = (text: string): PayloadSighting => {
+      const bytes = Buffer.from(text);
+      return { md5: createHash('md5').update(bytes).digest('hex'), fuzzyHash: 'f'.repeat(64), mimeType: 'text/plain', size: bytes.length, content: () => bytes };
+    };
+    const first = sighting('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+    const withPayload = (payload: PayloadSighting): AlertRecord => ({ ...alertRecord(), payloads: [payload] });
+    await store.storeAlerts([withPayload(first)]);
+    await fetch(`${openSearchUrl()}/${own.payloads}/_refresh`, { method: 'POST' });
+    // Counted again (a newer version the searches do not see yet), then the same request to another host.
+    await store.storeAlerts([withPayload(first)]);
+    await store.storeAlerts([withPayload(sighting('GET / HTTP/1.1\r\nHost: b\r\n\r\n'))]);
+    assert.equal((await store.getPayload(first.md5))?.count, 3);
   } finally {
     await store.close();
     await removeTestIndices(own);
