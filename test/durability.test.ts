@@ -5,115 +5,34 @@
  *
  * The real server runs as a child process (the compiled CLI); four clients stream messages of
  * 50 unique alerts, each message with its own analyzer id so that its rows can be counted; the
- * child is SIGKILLed at a random moment (seeded; set PEBA_DURABILITY_SEED to replay a run).
+ * child is SIGKILLed after a random number of acknowledged messages (seeded; set
+ * PEBA_DURABILITY_SEED to replay a run), while the other clients are in the middle of theirs.
  */
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { alertXml, ewsMessage, GEOIP_FIXTURES, REPO_ROOT, seededRandom, tempDir } from './helpers';
+import { alertXml, ewsMessage, seededRandom, tempDir } from './helpers';
+import { startServerProcess, type ServerProcess } from './server-process';
 
-const CLI = join(REPO_ROOT, 'dist/src/cli/main.js');
 const INGEST = '/ews-0.1/alert/postSimpleMessage';
 const CLIENTS = 4;
 const ALERTS_PER_MESSAGE = 50;
 /** Upper bound on messages one client sends in a round, so a round is bounded even if the kill misfires. */
 const MAX_MESSAGES_PER_CLIENT = 2000;
-const REQUEST_TIMEOUT_MS = 5000;
-const READY_TIMEOUT_MS = 15_000;
-const EXIT_TIMEOUT_MS = 5000;
-/** Kill anyway when no message has been acknowledged this long into the stream. */
-const NO_ACK_KILL_MS = 10_000;
+/** The kill comes after a seeded number of acknowledgements in this range: a moment in the stream, not on a clock. */
+const KILL_AFTER_ACKS = { min: 1, max: 60 };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        server.close();
-        reject(new Error('no port'));
-        return;
-      }
-      server.close(() => resolve(address.port));
-    });
-  });
+function startServer(dbPath: string, synchronous: 'full' | 'normal'): ServerProcess {
+  // Access lines for thousands of posts would only slow the child down.
+  return startServerProcess({ PEBA_STORE: `sqlite:${dbPath}`, PEBA_SQLITE_SYNCHRONOUS: synchronous, PEBA_ACCESS_LOG: 'off' });
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A server child process, its captured output (the tail of it) and a promise of its exit. */
-interface ServerProcess {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  output(): string;
-  hasExited(): boolean;
-}
-
-function startServer(dbPath: string, port: number, synchronous: 'full' | 'normal'): ServerProcess {
-  // Only the variables this test sets may configure the child: drop any PEBA_* of the caller.
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('PEBA_')) env[key] = value;
-  Object.assign(env, {
-    PEBA_STORE: `sqlite:${dbPath}`,
-    PEBA_BINDHOST: `127.0.0.1:${port}`,
-    PEBA_LOG_LEVEL: 'warn',
-    PEBA_GEOIP_CITY: join(GEOIP_FIXTURES, 'GeoLite2-City-Test.mmdb'),
-    PEBA_GEOIP_ASN: join(GEOIP_FIXTURES, 'GeoLite2-ASN-Test.mmdb'),
-    PEBA_SQLITE_SYNCHRONOUS: synchronous,
-  });
-  const child = spawn(process.execPath, [CLI, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const keep = (chunk: Buffer): void => {
-    output = (output + chunk.toString('utf8')).slice(-4000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  let exited = false;
-  const exitPromise = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exited = true;
-      resolve({ code, signal });
-    });
-  });
-  return {
-    child,
-    url: `http://127.0.0.1:${port}`,
-    exited: exitPromise,
-    output: () => output,
-    hasExited: () => exited,
-  };
-}
-
-/** Resolves once the server answers HTTP (a GET on the ingest path gives 405). */
-async function waitUntilServing(server: ServerProcess): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (server.hasExited()) throw new Error(`server exited before serving:\n${server.output()}`);
-    try {
-      const response = await fetch(server.url + INGEST, { signal: AbortSignal.timeout(1000) });
-      await response.arrayBuffer();
-      if (response.status === 405) return;
-    } catch {
-      // not listening yet
-    }
-    await sleep(50);
-  }
-  throw new Error(`server did not answer within ${READY_TIMEOUT_MS} ms:\n${server.output()}`);
-}
-
-/** Kills the child (if still running) and waits, bounded, for it to be gone. */
+/** Kills the child (if still running) and waits for it to be gone. */
 async function stopServer(server: ServerProcess, signal: NodeJS.Signals): Promise<void> {
-  if (!server.hasExited()) server.child.kill(signal);
-  const result = await Promise.race([server.exited, sleep(EXIT_TIMEOUT_MS).then(() => null)]);
-  if (result === null) {
-    server.child.kill('SIGKILL');
-    await Promise.race([server.exited, sleep(EXIT_TIMEOUT_MS)]);
-  }
+  if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill(signal);
+  await server.exited;
 }
 
 function messageFor(analyzer: string): string {
@@ -143,9 +62,9 @@ interface StreamOutcome {
 
 /**
  * Streams messages from CLIENTS concurrent clients until each one's connection fails.
- * `onFirstAck` runs when the first message is acknowledged.
+ * `onAck` runs after each acknowledgement with the number so far.
  */
-async function stream(url: string, round: string, onFirstAck: () => void): Promise<StreamOutcome> {
+async function stream(url: string, round: string, onAck: (acknowledged: number) => void): Promise<StreamOutcome> {
   const acknowledged = new Set<string>();
   const sent = new Set<string>();
   const badReplies: string[] = [];
@@ -161,7 +80,6 @@ async function stream(url: string, round: string, onFirstAck: () => void): Promi
           method: 'POST',
           body: messageFor(analyzer),
           headers: { 'content-type': 'text/xml' },
-          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
         });
         status = response.status;
         text = await response.text();
@@ -170,7 +88,7 @@ async function stream(url: string, round: string, onFirstAck: () => void): Promi
       }
       if (status === 200 && text.includes('<StatusCode>OK</StatusCode>')) {
         acknowledged.add(analyzer);
-        if (acknowledged.size === 1) onFirstAck();
+        onAck(acknowledged.size);
       }
       else badReplies.push(`${analyzer}: ${status} ${text.slice(0, 200)}`);
     }
@@ -192,42 +110,32 @@ function inspect(dbPath: string): { perMessage: Map<string, number>; integrity: 
 }
 
 async function killRound(round: string, synchronous: 'full' | 'normal', seed: number): Promise<void> {
-  const random = seededRandom(seed);
-  const killAfterMs = 300 + Math.floor(random() * 1200);
-  console.log(`durability round ${round}: synchronous=${synchronous} seed=${seed} kill ${killAfterMs} ms after the first acknowledgement`);
+  // Consecutive seeds would start the generator at nearly the same point: hash them first.
+  const random = seededRandom(createHash('sha256').update(String(seed)).digest().readUInt32LE(0));
+  const killAfterAcks = KILL_AFTER_ACKS.min + Math.floor(random() * (KILL_AFTER_ACKS.max - KILL_AFTER_ACKS.min + 1));
+  console.log(`durability round ${round}: synchronous=${synchronous} seed=${seed} kill after ${killAfterAcks} acknowledged messages`);
   const dir = tempDir('peba-durability-');
   const dbPath = join(dir.path, 'peba.db');
   const servers: ServerProcess[] = [];
-  let killTimer: NodeJS.Timeout | undefined;
   try {
-    const server = startServer(dbPath, await freePort(), synchronous);
+    const server = startServer(dbPath, synchronous);
     servers.push(server);
-    await waitUntilServing(server);
+    const url = await server.listening();
 
-    // The kill delay counts from the first acknowledgement, so that every round has some (a slow
-    // machine may take a while over its first message); if none comes, kill anyway after a while.
-    let killedAt = 0;
-    const kill = (): void => {
-      killedAt = Date.now();
-      server.child.kill('SIGKILL');
-    };
-    killTimer = setTimeout(kill, NO_ACK_KILL_MS);
-    const started = Date.now();
-    const outcome = await stream(server.url, round, () => {
-      clearTimeout(killTimer);
-      killTimer = setTimeout(kill, killAfterMs);
+    // SIGKILL once enough messages are acknowledged: the other clients are mid-message then.
+    const outcome = await stream(url, round, (acknowledged) => {
+      if (acknowledged === killAfterAcks) server.child.kill('SIGKILL');
     });
-    const exit = await Promise.race([server.exited, sleep(EXIT_TIMEOUT_MS).then(() => null)]);
-    assert.ok(exit, 'the killed server exited');
+    const exit = await server.exited;
     assert.equal(exit.signal, 'SIGKILL', `the server died of SIGKILL, not on its own: ${server.output()}`);
 
     assert.deepEqual(outcome.badReplies, [], 'a healthy server answers every message 200 OK');
-    assert.ok(outcome.acknowledged.size > 0, 'some messages were acknowledged before the kill');
+    assert.ok(outcome.acknowledged.size >= killAfterAcks, 'the messages before the kill were acknowledged');
 
     const { perMessage, integrity } = inspect(dbPath);
     const storedUnacknowledged = [...perMessage.keys()].filter((a) => !outcome.acknowledged.has(a)).length;
-    console.log(`  killed ${killedAt - started} ms into the stream: ${outcome.sent.size} messages sent, ` +
-      `${outcome.acknowledged.size} acknowledged, ${perMessage.size} stored (${storedUnacknowledged} of them unacknowledged)`);
+    console.log(`  ${outcome.sent.size} messages sent, ${outcome.acknowledged.size} acknowledged, ` +
+      `${perMessage.size} stored (${storedUnacknowledged} of them unacknowledged)`);
     assert.equal(integrity, 'ok', 'PRAGMA integrity_check');
     const lost = [...outcome.acknowledged].filter((a) => perMessage.get(a) !== ALERTS_PER_MESSAGE)
       .map((a) => `${a}: ${perMessage.get(a) ?? 0} of ${ALERTS_PER_MESSAGE}`);
@@ -239,26 +147,21 @@ async function killRound(round: string, synchronous: 'full' | 'normal', seed: nu
     const storedBefore = [...perMessage.values()].reduce((sum, n) => sum + n, 0);
 
     // A server restarted on the same file serves and accepts a new message.
-    const restarted = startServer(dbPath, await freePort(), synchronous);
+    const restarted = startServer(dbPath, synchronous);
     servers.push(restarted);
-    await waitUntilServing(restarted);
+    const restartedUrl = await restarted.listening();
     const analyzer = `cowrie-dur-${round}-after-restart`;
-    const response = await fetch(restarted.url + INGEST, {
-      method: 'POST',
-      body: messageFor(analyzer),
-      headers: { 'content-type': 'text/xml' },
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-    });
+    const response = await fetch(restartedUrl + INGEST, { method: 'POST', body: messageFor(analyzer), headers: { 'content-type': 'text/xml' } });
     assert.equal(response.status, 200);
     assert.equal(await response.text(), '<Result><StatusCode>OK</StatusCode><Text></Text></Result>');
     await stopServer(restarted, 'SIGTERM');
+    assert.equal((await restarted.exited).code, 0, 'a clean stop after the restart');
     const after = inspect(dbPath);
     assert.equal(after.integrity, 'ok', 'PRAGMA integrity_check after the restart');
     assert.equal(after.perMessage.get(analyzer), ALERTS_PER_MESSAGE, 'the new message is stored after the restart');
     const storedAfter = [...after.perMessage.values()].reduce((sum, n) => sum + n, 0);
     assert.equal(storedAfter, storedBefore + ALERTS_PER_MESSAGE, 'the restart lost nothing and added the new message');
   } finally {
-    clearTimeout(killTimer);
     for (const server of servers) await stopServer(server, 'SIGKILL');
     dir.remove();
   }
