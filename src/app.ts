@@ -21,7 +21,7 @@ import { ArrivalFeed } from './stream/arrival-feed';
 import type { AlertStore } from './store/store';
 
 /** The live stream sends a batch at most this often: one socket write per client per batch. */
-const STREAM_FLUSH_MS = 500;
+const STREAM_FLUSH_MS = 250;
 
 export interface App {
   readonly config: Config;
@@ -81,12 +81,16 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
   const metrics = new Metrics();
   // The live stream: alerts stored by any instance, looked for at once after a local commit.
   let stream: AlertStream | undefined;
+  const perFlush = Math.max(1, Math.round((config.STREAM_MAX_RATE * STREAM_FLUSH_MS) / 1000));
   const feed = new ArrivalFeed(store, (alerts) => stream?.publish(alerts), {
     pollMs: config.STREAM_POLL_MS,
+    // One look per batch, reading at most twice what a batch sends: the stream costs the same at any ingest rate.
+    minIntervalMs: STREAM_FLUSH_MS,
+    pageSize: Math.max(20, 2 * perFlush),
     onError: (error) => server.log.error({ err: error }, 'reading new alerts for the live stream failed'),
   });
   stream = new AlertStream(
-    { maxClients: config.STREAM_MAX_CLIENTS, flushMs: STREAM_FLUSH_MS, maxPerFlush: Math.max(1, Math.round((config.STREAM_MAX_RATE * STREAM_FLUSH_MS) / 1000)) },
+    { maxClients: config.STREAM_MAX_CLIENTS, flushMs: STREAM_FLUSH_MS, maxPerFlush: perFlush },
     (any) => feed.setActive(any),
     metrics.streamClients,
   );

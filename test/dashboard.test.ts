@@ -10,10 +10,12 @@ import { after, before, describe, it } from 'node:test';
 import { once } from 'node:events';
 import { SessionSigner } from '../src/auth/sessions';
 import { AlertStream } from '../src/stream/alert-stream';
+import { ArrivalFeed } from '../src/stream/arrival-feed';
+import type { StoredAlert } from '../src/domain/query';
 import { CONTENT_SECURITY_POLICY } from '../src/api/security-headers';
 import { createApp } from '../src/app';
 import {
-  addPrivateUser, alertRecord, alertXml, ewsMessage, fetchText, OK_REPLY, postMessage, startApp, testConfig, tempDir, type RunningApp,
+  addPrivateUser, alertRecord, alertRecords, alertXml, withStore, ewsMessage, fetchText, OK_REPLY, postMessage, startApp, testConfig, tempDir, type RunningApp,
 } from './helpers';
 import { openEventStream } from './event-stream';
 
@@ -322,5 +324,35 @@ describe('operator sessions', () => {
     assert.equal(new SessionSigner('other secret', 60_000, () => now).verify(value, 'hash-1'), false, 'another secret');
     now += 60_000;
     assert.equal(signer.verify(value, 'hash-1'), false, 'expired');
+  });
+});
+
+describe('arrival feed', () => {
+  it('reads at most a page per look and, after a flood, goes on from the alerts stored since', async () => {
+    await withStore(async (store) => {
+      const batches: StoredAlert[][] = [];
+      let looked: () => void = () => {};
+      const nextLook = (): Promise<void> => new Promise((resolve) => { looked = resolve; });
+      const feed = new ArrivalFeed(store, (alerts) => batches.push([...alerts]), { pollMs: 3_600_000, pageSize: 5, onRead: () => looked() });
+      try {
+        let look = nextLook();
+        feed.setActive(true);
+        await look; // the starting point: nothing stored yet
+        const flood = alertRecords(12);
+        await store.storeAlerts(flood);
+        look = nextLook();
+        feed.nudge();
+        await look;
+        assert.deepEqual(batches.map((b) => b.map((a) => a.id)), [flood.slice(0, 5).map((r) => r.id)]);
+        const after = alertRecords(2);
+        await store.storeAlerts(after);
+        look = nextLook();
+        feed.nudge();
+        await look;
+        assert.deepEqual(batches[1]!.map((a) => a.id), after.map((r) => r.id), 'the rest of the flood is skipped, what came after is not');
+      } finally {
+        feed.stop();
+      }
+    });
   });
 });

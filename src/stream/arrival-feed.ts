@@ -1,8 +1,11 @@
 /**
  * Follows the alerts stored by every instance sharing the store (store.alertsStoredAfter) and
- * hands each batch to a listener. A local commit nudges it to look at once; a timer looks for
- * what other instances stored. It only polls while someone listens, and a gap (no listener,
- * an error) restarts from "now": a live stream has no backlog to catch up on.
+ * hands each batch to a listener. A local commit nudges it to look soon (at most once per
+ * `minIntervalMs`); a timer looks for what other instances stored. Each look reads at most one
+ * page: when more arrived than a page holds (more than the stream will send anyway), it goes on
+ * from "now", so its cost does not grow with the ingest rate. It only polls while someone
+ * listens, and a gap (no listener, an error) also restarts from "now": a live stream has no
+ * backlog to catch up on.
  */
 import type { StoredAlert } from '../domain/query';
 import { parseUtc } from '../domain/time';
@@ -11,11 +14,15 @@ import type { AlertStore } from '../store/store';
 export interface ArrivalFeedOptions {
   /** How often to look for alerts stored by other instances (or `peba import`), ms. */
   readonly pollMs: number;
-  /** Most alerts read per look; more are read on the next turn. */
+  /** Most alerts read per look; beyond them the next look starts from "now". */
   readonly pageSize?: number;
+  /** Looks at most this often however often it is nudged, ms. */
+  readonly minIntervalMs?: number;
   /** Alerts received longer ago than this (an import of old data) are not live: skipped. */
   readonly maxAgeMs?: number;
   readonly onError?: (error: unknown) => void;
+  /** Told after every look at the store, with the number of alerts it read. */
+  readonly onRead?: (count: number) => void;
 }
 
 export class ArrivalFeed {
@@ -25,6 +32,7 @@ export class ArrivalFeed {
   private again = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private lastRead = 0;
 
   constructor(
     private readonly store: AlertStore,
@@ -53,8 +61,9 @@ export class ArrivalFeed {
       return;
     }
     clearTimeout(this.timer);
-    this.timer = undefined;
-    setImmediate(() => void this.read());
+    const wait = this.lastRead + (this.options.minIntervalMs ?? 0) - Date.now();
+    this.timer = wait > 0 ? setTimeout(() => void this.read(), wait).unref() : undefined;
+    if (wait <= 0) setImmediate(() => void this.read());
   }
 
   stop(): void {
@@ -67,15 +76,16 @@ export class ArrivalFeed {
     if (this.reading || !this.active) return;
     this.reading = true;
     this.again = false;
-    let full = false;
+    this.lastRead = Date.now();
     try {
       const pageSize = this.options.pageSize ?? 1000;
       const arrivals = await this.store.alertsStoredAfter(this.cursor, pageSize);
-      this.cursor = arrivals.cursor;
-      full = arrivals.alerts.length >= pageSize;
+      // A full page: more arrived than the stream sends; skip the rest rather than read it all.
+      this.cursor = arrivals.alerts.length >= pageSize ? (await this.store.alertsStoredAfter(null, 0)).cursor : arrivals.cursor;
       const oldest = Date.now() - (this.options.maxAgeMs ?? 600_000);
       const live = arrivals.alerts.filter((a) => parseUtc(a.document.recievedTime) >= oldest);
       if (live.length > 0 && this.active) this.listener(live);
+      this.options.onRead?.(arrivals.alerts.length);
     } catch (error) {
       this.cursor = null;
       this.options.onError?.(error);
@@ -83,7 +93,7 @@ export class ArrivalFeed {
       this.reading = false;
     }
     if (!this.active) return;
-    if (this.again || full) this.nudge();
+    if (this.again) this.nudge();
     else this.timer = setTimeout(() => void this.read(), this.options.pollMs).unref();
   }
 }
