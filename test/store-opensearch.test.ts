@@ -98,3 +98,39 @@ test('payload sightings count on the current version of a document found by fuzz
     await removeTestIndices(own);
   }
 });
+
+test('a cluster mapped dynamically (strings as text with .keyword) is read as it is, beside indices of our template', async () => {
+  const own = testIndexNames();
+  const old = `${own.alertPrefix}-2026.11.20-000001`;
+  // An index as older deployments have it: dates mapped, every string left to dynamic mapping.
+  const date = { type: 'date', format: 'yyyy-MM-dd HH:mm:ss||yyyy-MM-dd||epoch_millis' };
+  await fetch(`${openSearchUrl()}/${old}`, {
+    method: 'PUT', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ settings: { number_of_shards: 1, number_of_replicas: 0 }, mappings: { properties: { createTime: date, recievedTime: date } } }),
+  });
+  const day = Date.UTC(2026, 10, 20, 10);
+  const oldRecords = Array.from({ length: 6 }, (_, i) => alertRecord({
+    ...at(day + i * 60_000), peerType: i < 4 ? 'SSH/console(cowrie)' : 'Webpage', sourceEntryIp: `81.2.69.${150 + (i % 2)}`,
+    location: i < 5 ? '51.5142 , -0.0931' : '58.4167 , 15.6167',
+  }));
+  const lines = oldRecords.flatMap((r) => [JSON.stringify({ create: { _index: old, _id: r.id } }), JSON.stringify(r.document)]);
+  await fetch(`${openSearchUrl()}/_bulk?refresh=true`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: `${lines.join('\n')}\n` });
+  const mapping = await (await fetch(`${openSearchUrl()}/${old}/_mapping/field/peerType`)).json() as Record<string, { mappings: { peerType: { mapping: { peerType: { type: string } } } } }>;
+  assert.equal(mapping[old]!.mappings.peerType.mapping.peerType.type, 'text', 'the old index is mapped dynamically');
+
+  const store = openSearchTestStore(own);
+  try {
+    // A newer day written by us, with our template.
+    const next = Date.UTC(2026, 10, 21, 10);
+    await store.storeAlerts([alertRecord({ ...at(next), peerType: 'Webpage', sourceEntryIp: '81.2.69.150' })]);
+    const range = { from: day, to: next + 1000 };
+    assert.deepEqual(await store.countReceivedByPeerType('both', range), [{ key: 'SSH/console(cowrie)', count: 4 }, { key: 'Webpage', count: 3 }]);
+    assert.deepEqual(await store.sourcesReceived('both', range), [{ key: '81.2.69.150', count: 4 }, { key: '81.2.69.151', count: 3 }]);
+    assert.deepEqual((await store.topLocationsCreated('both', range, 'source', 1)), [{ key: '51.5142 , -0.0931', count: 6 }]);
+    assert.equal((await store.newestFromSource('both', '81.2.69.151', 10)).length, 3);
+    assert.deepEqual(await store.getAlert(oldRecords[0]!.id), oldRecords[0]!.document);
+  } finally {
+    await store.close();
+    await removeTestIndices(own);
+  }
+});
