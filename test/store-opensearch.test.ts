@@ -134,3 +134,27 @@ test('a cluster mapped dynamically (strings as text with .keyword) is read as it
     await removeTestIndices(own);
   }
 });
+
+test('a message stored just before midnight UTC and resent just after it is stored once', async () => {
+  const own = testIndexNames();
+  const store = openSearchTestStore(own);
+  try {
+    const midnight = Date.UTC(2026, 10, 22);
+    // Early in a day whose previous day has no index at all: stored as usual.
+    const lonely = alertRecord(at(midnight - 86_400_000 + 60_000));
+    assert.deepEqual(await store.storeAlerts([lonely]), { inserted: 1, duplicates: 0 });
+    const message = [alertRecord(at(midnight - 1000)), alertRecord(at(midnight - 2000))];
+    assert.deepEqual(await store.storeAlerts(message), { inserted: 2, duplicates: 0 });
+    // The resend: the same ids, received again (so dated) 30 s after midnight; one alert is new.
+    const resent = message.map((r) => ({ ...r, document: { ...r.document, ...at(midnight + 30_000) } }));
+    const added = alertRecord(at(midnight + 30_000));
+    assert.deepEqual(await store.storeAlerts([...resent, added]), { inserted: 1, duplicates: 2 });
+    assert.equal(await store.countAlerts(), 4);
+    // Later in the day the previous day is not consulted: the cost stays with the first hour.
+    const late = { ...message[0]!, document: { ...message[0]!.document, ...at(midnight + 2 * 3600_000) } };
+    assert.deepEqual(await store.storeAlerts([late]), { inserted: 1, duplicates: 0 });
+  } finally {
+    await store.close();
+    await removeTestIndices(own);
+  }
+});

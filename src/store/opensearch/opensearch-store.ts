@@ -48,6 +48,9 @@ export interface OpenSearchStoreOptions {
 
 type GroupedField = (typeof GROUPED_FIELDS)[number] | 'location' | 'locationDestination';
 
+/** Resends are looked up in the previous day's index during this first part of a UTC day. */
+const EARLY_MS = 3_600_000;
+
 interface BulkItem {
   status: number;
   _index: string;
@@ -165,6 +168,27 @@ export class OpenSearchStore implements AlertStore {
   async storeAlerts(records: readonly AlertRecord[]): Promise<StoreOutcome> {
     if (records.length === 0) return { inserted: 0, duplicates: 0 };
     await this.init();
+    const storedYesterday = await this.storedTheDayBefore(records);
+    const fresh = storedYesterday.size === 0 ? records : records.filter((r) => !storedYesterday.has(r.id));
+    if (fresh.length === 0) return { inserted: 0, duplicates: records.length };
+    const outcome = await this.bulkCreate(fresh);
+    return { inserted: outcome.inserted, duplicates: outcome.duplicates + records.length - fresh.length };
+  }
+
+  /**
+   * Ids are unique per daily index only. A message stored late on one UTC day and resent early
+   * the next (ewsposter resends what was not acknowledged) must not be stored twice: the alerts
+   * received in the first hour of a day are looked up, in real time, in the previous day's index.
+   */
+  private async storedTheDayBefore(records: readonly AlertRecord[]): Promise<Set<string>> {
+    const early = records.filter((r) => parseUtc(r.document.recievedTime) % DAY_MS < EARLY_MS);
+    if (early.length === 0) return new Set();
+    const docs = early.map((r) => ({ _index: dailyIndex(this.names, parseUtc(r.document.recievedTime) - DAY_MS), _id: r.id }));
+    const answer = await this.cluster.request<{ docs: Array<{ _id: string; found?: boolean }> }>('POST', '/_mget?realtime=true&_source=false', { docs });
+    return new Set(answer.body.docs.filter((d) => d.found === true).map((d) => d._id));
+  }
+
+  private async bulkCreate(records: readonly AlertRecord[]): Promise<StoreOutcome> {
     const lines: string[] = [];
     for (const record of records) {
       lines.push(JSON.stringify({ create: { _index: dailyIndex(this.names, parseUtc(record.document.recievedTime)), _id: record.id } }));
