@@ -25,9 +25,21 @@ export function testIndexNames(): IndexNames {
   };
 }
 
-/** A store on the test node whose writes are visible when acknowledged (refresh=true). */
-export function openSearchTestStore(names: IndexNames): OpenSearchStore {
-  return new OpenSearchStore({ nodes: [openSearchUrl()], timeoutMs: 60_000, indices: names, refresh: 'true' });
+/** A store on the test node whose writes are visible when acknowledged (refresh=true), unless told otherwise. */
+export function openSearchTestStore(names: IndexNames, refresh: 'true' | 'false' = 'true'): OpenSearchStore {
+  return new OpenSearchStore({ nodes: [openSearchUrl()], timeoutMs: 60_000, indices: names, refresh });
+}
+
+/** Runs `run` on a store of fresh index names; closes it and removes its indices afterwards. */
+export async function withTestStore(run: (store: OpenSearchStore, names: IndexNames) => Promise<void>, options: { refresh?: 'true' | 'false' } = {}): Promise<void> {
+  const names = testIndexNames();
+  const store = openSearchTestStore(names, options.refresh);
+  try {
+    await run(store, names);
+  } finally {
+    await store.close();
+    await removeTestIndices(names);
+  }
 }
 
 /** Deletes every index and the template of `names`. */

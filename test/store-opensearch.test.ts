@@ -5,10 +5,9 @@ import { test } from 'node:test';
 import { loadConfig } from '../src/config';
 import type { AlertRecord, PayloadSighting } from '../src/domain/alert';
 import { formatUtc } from '../src/domain/time';
-import { OpenSearchStore } from '../src/store/opensearch/opensearch-store';
 import { openStore } from '../src/store/open-store';
 import { alertRecord, at } from './helpers';
-import { openSearchTestStore, openSearchUrl, removeTestIndices, testIndexNames } from './opensearch-node';
+import { openSearchTestStore, openSearchUrl, removeTestIndices, testIndexNames, withTestStore } from './opensearch-node';
 import { storeContract } from './store-contract';
 
 const names = testIndexNames();
@@ -51,52 +50,42 @@ test('an original PEBA config with STORE=opensearch: ELASTICSEARCH_HOST as host:
 });
 
 test('retention drops the daily indices of whole days before the cut, and deletes documents only in the day index it cuts', async () => {
-  const own = testIndexNames();
-  const store = openSearchTestStore(own);
-  try {
-    const day = Date.UTC(2026, 10, 20);
-    // 24 alerts per day on three days, one per hour; a CVE pair and a payload for each.
-    const records = Array.from({ length: 72 }, (_, i) => ({
-      ...alertRecord(at(day + i * 3600_000)),
-      cves: ['CVE-2026-0001'],
-    }));
-    await store.storeAlerts(records);
-    const indices = async (): Promise<string[]> =>
-      ((await (await fetch(`${openSearchUrl()}/_cat/indices/${own.alertPrefix}-*?h=index&format=json`)).json()) as Array<{ index: string }>).map((i) => i.index).sort();
-    assert.deepEqual(await indices(), ['20', '21', '22'].map((d) => `${own.alertPrefix}-2026.11.${d}-000001`));
-    const cut = day + 2 * 86_400_000 + 6 * 3600_000 + 1;
-    assert.equal(await store.deleteReceivedBefore(cut), 24 + 24 + 7);
-    assert.deepEqual(await indices(), [`${own.alertPrefix}-2026.11.22-000001`], 'whole days went as indices');
-    assert.equal(await store.countAlerts(), 72 - 55);
-    assert.equal(await store.countReceived('both', { from: day, to: cut }), 0);
-    assert.equal((await store.listCveAlerts('CVE-2026-0001')).length, 72 - 55, 'the CVE pairs of deleted alerts went with them');
-  } finally {
-    await store.close();
-    await removeTestIndices(own);
-  }
+  await withTestStore(async (store, own) => {
+  const day = Date.UTC(2026, 10, 20);
+  // 24 alerts per day on three days, one per hour; a CVE pair and a payload for each.
+  const records = Array.from({ length: 72 }, (_, i) => ({
+    ...alertRecord(at(day + i * 3600_000)),
+    cves: ['CVE-2026-0001'],
+  }));
+  await store.storeAlerts(records);
+  const indices = async (): Promise<string[]> =>
+    ((await (await fetch(`${openSearchUrl()}/_cat/indices/${own.alertPrefix}-*?h=index&format=json`)).json()) as Array<{ index: string }>).map((i) => i.index).sort();
+  assert.deepEqual(await indices(), ['20', '21', '22'].map((d) => `${own.alertPrefix}-2026.11.${d}-000001`));
+  const cut = day + 2 * 86_400_000 + 6 * 3600_000 + 1;
+  assert.equal(await store.deleteReceivedBefore(cut), 24 + 24 + 7);
+  assert.deepEqual(await indices(), [`${own.alertPrefix}-2026.11.22-000001`], 'whole days went as indices');
+  assert.equal(await store.countAlerts(), 72 - 55);
+  assert.equal(await store.countReceived('both', { from: day, to: cut }), 0);
+  assert.equal((await store.listCveAlerts('CVE-2026-0001')).length, 72 - 55, 'the CVE pairs of deleted alerts went with them');
+  });
 });
 
 test('payload sightings count on the current version of a document found by fuzzy hash, not on what the last refresh showed', async () => {
-  const own = testIndexNames();
   // Writes visible only after a refresh, as in production.
-  const store = new OpenSearchStore({ nodes: [openSearchUrl()], timeoutMs: 60_000, indices: own });
-  try {
-    const sighting = (text: string): PayloadSighting => {
-      const bytes = Buffer.from(text);
-      return { md5: createHash('md5').update(bytes).digest('hex'), fuzzyHash: 'f'.repeat(64), mimeType: 'text/plain', size: bytes.length, content: () => bytes };
-    };
-    const first = sighting('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
-    const withPayload = (payload: PayloadSighting): AlertRecord => ({ ...alertRecord(), payloads: [payload] });
-    await store.storeAlerts([withPayload(first)]);
-    await fetch(`${openSearchUrl()}/${own.payloads}/_refresh`, { method: 'POST' });
-    // Counted again (a newer version the searches do not see yet), then the same request to another host.
-    await store.storeAlerts([withPayload(first)]);
-    await store.storeAlerts([withPayload(sighting('GET / HTTP/1.1\r\nHost: b\r\n\r\n'))]);
-    assert.equal((await store.getPayload(first.md5))?.count, 3);
-  } finally {
-    await store.close();
-    await removeTestIndices(own);
-  }
+  await withTestStore(async (store, own) => {
+  const sighting = (text: string): PayloadSighting => {
+    const bytes = Buffer.from(text);
+    return { md5: createHash('md5').update(bytes).digest('hex'), fuzzyHash: 'f'.repeat(64), mimeType: 'text/plain', size: bytes.length, content: () => bytes };
+  };
+  const first = sighting('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+  const withPayload = (payload: PayloadSighting): AlertRecord => ({ ...alertRecord(), payloads: [payload] });
+  await store.storeAlerts([withPayload(first)]);
+  await fetch(`${openSearchUrl()}/${own.payloads}/_refresh`, { method: 'POST' });
+  // Counted again (a newer version the searches do not see yet), then the same request to another host.
+  await store.storeAlerts([withPayload(first)]);
+  await store.storeAlerts([withPayload(sighting('GET / HTTP/1.1\r\nHost: b\r\n\r\n'))]);
+  assert.equal((await store.getPayload(first.md5))?.count, 3);
+  }, { refresh: 'false' });
 });
 
 test('a cluster mapped dynamically (strings as text with .keyword) is read as it is, beside indices of our template', async () => {
@@ -136,25 +125,20 @@ test('a cluster mapped dynamically (strings as text with .keyword) is read as it
 });
 
 test('a message stored just before midnight UTC and resent just after it is stored once', async () => {
-  const own = testIndexNames();
-  const store = openSearchTestStore(own);
-  try {
-    const midnight = Date.UTC(2026, 10, 22);
-    // Early in a day whose previous day has no index at all: stored as usual.
-    const lonely = alertRecord(at(midnight - 86_400_000 + 60_000));
-    assert.deepEqual(await store.storeAlerts([lonely]), { inserted: 1, duplicates: 0 });
-    const message = [alertRecord(at(midnight - 1000)), alertRecord(at(midnight - 2000))];
-    assert.deepEqual(await store.storeAlerts(message), { inserted: 2, duplicates: 0 });
-    // The resend: the same ids, received again (so dated) 30 s after midnight; one alert is new.
-    const resent = message.map((r) => ({ ...r, document: { ...r.document, ...at(midnight + 30_000) } }));
-    const added = alertRecord(at(midnight + 30_000));
-    assert.deepEqual(await store.storeAlerts([...resent, added]), { inserted: 1, duplicates: 2 });
-    assert.equal(await store.countAlerts(), 4);
-    // Later in the day the previous day is not consulted: the cost stays with the first hour.
-    const late = { ...message[0]!, document: { ...message[0]!.document, ...at(midnight + 2 * 3600_000) } };
-    assert.deepEqual(await store.storeAlerts([late]), { inserted: 1, duplicates: 0 });
-  } finally {
-    await store.close();
-    await removeTestIndices(own);
-  }
+  await withTestStore(async (store, own) => {
+  const midnight = Date.UTC(2026, 10, 22);
+  // Early in a day whose previous day has no index at all: stored as usual.
+  const lonely = alertRecord(at(midnight - 86_400_000 + 60_000));
+  assert.deepEqual(await store.storeAlerts([lonely]), { inserted: 1, duplicates: 0 });
+  const message = [alertRecord(at(midnight - 1000)), alertRecord(at(midnight - 2000))];
+  assert.deepEqual(await store.storeAlerts(message), { inserted: 2, duplicates: 0 });
+  // The resend: the same ids, received again (so dated) 30 s after midnight; one alert is new.
+  const resent = message.map((r) => ({ ...r, document: { ...r.document, ...at(midnight + 30_000) } }));
+  const added = alertRecord(at(midnight + 30_000));
+  assert.deepEqual(await store.storeAlerts([...resent, added]), { inserted: 1, duplicates: 2 });
+  assert.equal(await store.countAlerts(), 4);
+  // Later in the day the previous day is not consulted: the cost stays with the first hour.
+  const late = { ...message[0]!, document: { ...message[0]!.document, ...at(midnight + 2 * 3600_000) } };
+  assert.deepEqual(await store.storeAlerts([late]), { inserted: 1, duplicates: 0 });
+  });
 });
