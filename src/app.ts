@@ -84,9 +84,9 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
   const perFlush = Math.max(1, Math.round((config.STREAM_MAX_RATE * STREAM_FLUSH_MS) / 1000));
   const feed = new ArrivalFeed(store, (alerts) => stream?.publish(alerts), {
     pollMs: config.STREAM_POLL_MS,
-    // One look per batch, reading at most twice what a batch sends: the stream costs the same at any ingest rate.
+    // One look per batch, reading at most what 4 batches send: the stream costs the same at any ingest rate.
     minIntervalMs: STREAM_FLUSH_MS,
-    pageSize: Math.max(20, 2 * perFlush),
+    pageSize: Math.max(20, 4 * perFlush),
     onError: (error) => server.log.error({ err: error }, 'reading new alerts for the live stream failed'),
   });
   stream = new AlertStream(

@@ -62,6 +62,7 @@ export class AlertStream {
   /** Alerts that did not even fit the pending buffer (a flood between two batches). */
   private overflow = 0;
   private dropped = 0;
+  private lastFlush = Date.now();
 
   /**
    * @param onClientsChanged told whether any client is connected, so the feed polls only then.
@@ -133,6 +134,12 @@ export class AlertStream {
 
   private flush(): void {
     this.flushTimer = undefined;
+    // A batch that comes late (a busy event loop) may carry as much more as the time it waited.
+    const now = Date.now();
+    const flushMs = this.options.flushMs ?? 250;
+    const allowed = flushMs === 0 ? this.maxPerFlush
+      : Math.min(4 * this.maxPerFlush, Math.max(this.maxPerFlush, Math.round((this.maxPerFlush * (now - this.lastFlush)) / flushMs)));
+    this.lastFlush = now;
     const alerts = this.pending;
     const overflow = this.overflow;
     this.pending = [];
@@ -142,8 +149,8 @@ export class AlertStream {
     for (const view of this.clients.values()) if (view === 'operator') wantsOperator = true;
     const skipped = (chunk: string): string => (overflow > 0 ? `${chunk}event: skipped\ndata: ${overflow}\n\n` : chunk);
     this.send({
-      public: skipped(viewChunk(alerts.filter((a) => a.document.clientDomain), this.maxPerFlush, tickerEntry)),
-      operator: wantsOperator ? skipped(viewChunk(alerts, this.maxPerFlush, operatorEntry)) : '',
+      public: skipped(viewChunk(alerts.filter((a) => a.document.clientDomain), allowed, tickerEntry)),
+      operator: wantsOperator ? skipped(viewChunk(alerts, allowed, operatorEntry)) : '',
     });
   }
 
