@@ -9,9 +9,12 @@
  *                                                  the node it names if already set, else with a
  *                                                  node started for CMD and stopped after it
  *   node dist/tools/opensearch/cli.js assemble     only assembles the distribution (cache warm-up)
+ *
+ * `--engine elasticsearch` before the verb assembles and starts Elasticsearch 7.17 instead, for
+ * the compatibility check (README); OpenSearch is the default and the only engine CI runs.
  */
 import { spawn } from 'node:child_process';
-import { ensureDistribution } from './distribution';
+import { ENGINES, ensureDistribution, type EngineName } from './distribution';
 import { startNode, stopNode } from './node';
 
 const log = (line: string): void => {
@@ -26,14 +29,24 @@ function runCommand(command: readonly string[], env: NodeJS.ProcessEnv): Promise
   });
 }
 
-async function main(argv: readonly string[]): Promise<number> {
+/** Takes a leading `--engine NAME` off argv (only before the verb: a command after `run --` keeps its own). */
+function engineOf(argv: string[]): EngineName {
+  if (argv[0] !== '--engine') return 'opensearch';
+  const name = argv.splice(0, 2)[1];
+  if (name !== 'opensearch' && name !== 'elasticsearch') throw new Error(`--engine: expected opensearch or elasticsearch, got ${name}`);
+  return name;
+}
+
+async function main(args: readonly string[]): Promise<number> {
+  const argv = [...args];
+  const engine = engineOf(argv);
   const [verb, ...rest] = argv;
   switch (verb) {
     case 'assemble':
-      process.stdout.write(`${ensureDistribution(undefined, log)}\n`);
+      process.stdout.write(`${ensureDistribution(undefined, log, ENGINES[engine])}\n`);
       return 0;
     case 'start': {
-      const node = await startNode({ log });
+      const node = await startNode({ log, engine });
       log(`green at ${node.url}`);
       process.stdout.write(`export PEBA_TEST_OPENSEARCH=${node.url}\nexport PEBA_OPENSEARCH_RUN=${node.runDir}\n`);
       return 0;
@@ -55,7 +68,7 @@ async function main(argv: readonly string[]): Promise<number> {
       }
       const given = process.env['PEBA_TEST_OPENSEARCH'];
       if (given !== undefined && given !== '') return runCommand(command, process.env);
-      const node = await startNode({ log });
+      const node = await startNode({ log, engine });
       log(`green at ${node.url}`);
       const stop = (): void => {
         void stopNode(node.runDir).finally(() => process.exit(130));
@@ -69,7 +82,7 @@ async function main(argv: readonly string[]): Promise<number> {
       }
     }
     default:
-      process.stderr.write('usage: cli.js start | stop [RUN_DIR] | run -- COMMAND... | assemble\n');
+      process.stderr.write('usage: cli.js [--engine opensearch|elasticsearch] start | stop [RUN_DIR] | run -- COMMAND... | assemble\n');
       return 2;
   }
 }

@@ -1,8 +1,9 @@
 /**
  * Assembles a minimal OpenSearch distribution (server jars plus the modules PEBA needs) from
- * Maven Central artifacts, once, into a stable cache directory; later calls reuse it.
+ * Maven Central artifacts, once, into a stable cache directory; later calls reuse it. The same
+ * steps assemble Elasticsearch 7.17 for the compatibility check (`--engine elasticsearch`).
  *
- * Layout produced under `<cache>/opensearch-<version>/`:
+ * Layout produced under `<cache>/<engine>-<version>/`:
  *   lib/                 the server and its dependencies
  *   modules/<name>/      each module's jar, the dependencies the server does not already have,
  *                        a generated plugin-descriptor.properties and plugin-security.policy
@@ -16,15 +17,20 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync, 
 import { join } from 'node:path';
 
 export const OPENSEARCH_VERSION = '2.19.6';
-/** log4j-core is not a transitive dependency of the server artifact; its version follows log4j-api's. */
-const LOG4J_VERSION = '2.25.4';
+/**
+ * The compatibility check's engine (README, "Elasticsearch 7.17"): assembled the same way, but
+ * Maven Central holds only its server and transport module, no lang-painless or analysis-common.
+ */
+export const ELASTICSEARCH_VERSION = '7.17.29';
 
 export const DEFAULT_CACHE_DIR = process.env['PEBA_OPENSEARCH_CACHE'] ?? '/var/tmp/peba-opensearch';
+
+export type EngineName = 'opensearch' | 'elasticsearch';
 
 interface ModuleSpec {
   /** Directory and plugin name in the distribution. */
   readonly name: string;
-  /** Maven artifact id under org.opensearch.plugin. */
+  /** Maven artifact id under the engine's plugin group. */
   readonly artifact: string;
   readonly classname: string;
   readonly extends?: string;
@@ -32,19 +38,32 @@ interface ModuleSpec {
   readonly permissions: readonly string[];
 }
 
-const MODULES: readonly ModuleSpec[] = [
-  {
-    name: 'transport-netty4', artifact: 'transport-netty4-client', classname: 'org.opensearch.transport.Netty4Plugin',
-    permissions: [
-      // Netty reads the kernel's accept backlog, opens and accepts sockets, and reads and sets its
-      // threads' context loaders: without getClassLoader the event loops' shutdown promise is never
-      // completed and every stop waits 30 s for the thread pool's timeout.
-      'java.io.FilePermission "/proc/sys/net/core/somaxconn", "read"',
-      'java.net.SocketPermission "*", "accept,connect"',
-      'java.lang.RuntimePermission "getClassLoader"',
-      'java.lang.RuntimePermission "setContextClassLoader"',
-    ],
-  },
+/** What differs between the engines the launcher assembles; the layout and the steps are the same. */
+export interface EngineSpec {
+  readonly name: EngineName;
+  readonly version: string;
+  readonly groupId: string;
+  /** Server artifacts beyond the main one; log4j-core is not pulled in transitively by OpenSearch. */
+  readonly serverExtras: ReadonlyArray<readonly [string, string, string]>;
+  readonly modules: readonly ModuleSpec[];
+  /** System-property and descriptor prefix: `opensearch` or `es` / `elasticsearch`. */
+  readonly propertyPrefix: string;
+  readonly descriptorVersionKey: string;
+  readonly mainClass: string;
+}
+
+/** Netty reads the kernel's accept backlog, opens and accepts sockets, and reads and sets its
+ * threads' context loaders: without getClassLoader the event loops' shutdown promise is never
+ * completed and every stop waits 30 s for the thread pool's timeout. */
+const NETTY_PERMISSIONS = [
+  'java.io.FilePermission "/proc/sys/net/core/somaxconn", "read"',
+  'java.net.SocketPermission "*", "accept,connect"',
+  'java.lang.RuntimePermission "getClassLoader"',
+  'java.lang.RuntimePermission "setContextClassLoader"',
+];
+
+const OPENSEARCH_MODULES: readonly ModuleSpec[] = [
+  { name: 'transport-netty4', artifact: 'transport-netty4-client', classname: 'org.opensearch.transport.Netty4Plugin', permissions: NETTY_PERMISSIONS },
   {
     name: 'lang-painless', artifact: 'lang-painless', classname: 'org.opensearch.painless.PainlessPlugin',
     // Painless compiles scripts into classes of its own loader.
@@ -65,6 +84,31 @@ const MODULES: readonly ModuleSpec[] = [
     permissions: ['java.net.SocketPermission "*", "connect"'],
   },
 ];
+
+export const ENGINES: Readonly<Record<EngineName, EngineSpec>> = {
+  opensearch: {
+    name: 'opensearch', version: OPENSEARCH_VERSION, groupId: 'org.opensearch',
+    serverExtras: [
+      ['org.opensearch', 'opensearch-plugin-classloader', OPENSEARCH_VERSION],
+      // log4j-core's version follows the log4j-api the server depends on.
+      ['org.apache.logging.log4j', 'log4j-core', '2.25.4'],
+    ],
+    modules: OPENSEARCH_MODULES, propertyPrefix: 'opensearch', descriptorVersionKey: 'opensearch.version',
+    mainClass: 'org.opensearch.bootstrap.OpenSearch',
+  },
+  elasticsearch: {
+    name: 'elasticsearch', version: ELASTICSEARCH_VERSION, groupId: 'org.elasticsearch',
+    serverExtras: [
+      ['org.elasticsearch', 'elasticsearch-plugin-classloader', ELASTICSEARCH_VERSION],
+      ['org.apache.logging.log4j', 'log4j-core', '2.17.1'],
+    ],
+    modules: [
+      { name: 'transport-netty4', artifact: 'transport-netty4-client', classname: 'org.elasticsearch.transport.Netty4Plugin', permissions: NETTY_PERMISSIONS },
+    ],
+    propertyPrefix: 'es', descriptorVersionKey: 'elasticsearch.version',
+    mainClass: 'org.elasticsearch.bootstrap.Elasticsearch',
+  },
+};
 
 function pom(artifactId: string, dependencies: ReadonlyArray<readonly [string, string, string]>, modules: readonly string[] = []): string {
   const deps = dependencies.map(([g, a, v]) =>
@@ -87,14 +131,14 @@ function jars(dir: string): string[] {
   return readdirSync(dir).filter((f) => f.endsWith('.jar')).sort();
 }
 
-function descriptor(module: ModuleSpec): string {
+function descriptor(engine: EngineSpec, module: ModuleSpec): string {
   return [
     `description=${module.name} module (assembled by PEBA's test launcher)`,
-    `version=${OPENSEARCH_VERSION}`,
+    `version=${engine.version}`,
     `name=${module.name}`,
     `classname=${module.classname}`,
     'java.version=17',
-    `opensearch.version=${OPENSEARCH_VERSION}`,
+    `${engine.descriptorVersionKey}=${engine.version}`,
     `extended.plugins=${module.extends ?? ''}`,
     'has.native.controller=false',
     '',
@@ -112,8 +156,8 @@ function securityPolicy(module: ModuleSpec): string {
  * tree needs no network. Concurrent callers each assemble into their own temporary directory and
  * the first rename wins.
  */
-export function ensureDistribution(cacheDir = DEFAULT_CACHE_DIR, log: (line: string) => void = () => {}): string {
-  const home = join(cacheDir, `opensearch-${OPENSEARCH_VERSION}`);
+export function ensureDistribution(cacheDir = DEFAULT_CACHE_DIR, log: (line: string) => void = () => {}, engine: EngineSpec = ENGINES.opensearch): string {
+  const home = join(cacheDir, `${engine.name}-${engine.version}`);
   if (existsSync(join(home, '.complete'))) return home;
 
   mkdirSync(cacheDir, { recursive: true, mode: 0o755 });
@@ -121,19 +165,15 @@ export function ensureDistribution(cacheDir = DEFAULT_CACHE_DIR, log: (line: str
   rmSync(build, { recursive: true, force: true });
   mkdirSync(build, { recursive: true });
   const units: Array<[string, ReadonlyArray<readonly [string, string, string]>]> = [
-    ['server', [
-      ['org.opensearch', 'opensearch', OPENSEARCH_VERSION],
-      ['org.opensearch', 'opensearch-plugin-classloader', OPENSEARCH_VERSION],
-      ['org.apache.logging.log4j', 'log4j-core', LOG4J_VERSION],
-    ]],
-    ...MODULES.map((m): [string, ReadonlyArray<readonly [string, string, string]>] => [m.name, [['org.opensearch.plugin', m.artifact, OPENSEARCH_VERSION]]]),
+    ['server', [[engine.groupId, engine.name, engine.version], ...engine.serverExtras]],
+    ...engine.modules.map((m): [string, ReadonlyArray<readonly [string, string, string]>] => [m.name, [[`${engine.groupId}.plugin`, m.artifact, engine.version]]]),
   ];
   for (const [name, deps] of units) {
     mkdirSync(join(build, name));
     writeFileSync(join(build, name, 'pom.xml'), pom(name, deps));
   }
   writeFileSync(join(build, 'pom.xml'), pom('all', [], units.map(([name]) => name)));
-  log(`assembling OpenSearch ${OPENSEARCH_VERSION} from Maven Central into ${home}`);
+  log(`assembling ${engine.name} ${engine.version} from Maven Central into ${home}`);
   execFileSync('mvn', [
     '-q', '-B', '-Dstyle.color=never', `-Dmaven.repo.local=${join(cacheDir, 'm2')}`,
     'dependency:copy-dependencies', '-DincludeScope=runtime',
@@ -146,7 +186,7 @@ export function ensureDistribution(cacheDir = DEFAULT_CACHE_DIR, log: (line: str
   const serverJars = jars(join(build, 'server/target/dependency'));
   for (const jar of serverJars) copyFileSync(join(build, 'server/target/dependency', jar), join(libDir, jar));
   const provided = new Map<string, Set<string>>();
-  for (const module of MODULES) {
+  for (const module of engine.modules) {
     const dir = join(staged, 'modules', module.name);
     mkdirSync(dir, { recursive: true });
     // A jar the server (or the extended module) already loads must not be loaded twice: jar hell.
@@ -154,7 +194,7 @@ export function ensureDistribution(cacheDir = DEFAULT_CACHE_DIR, log: (line: str
     const own = jars(join(build, module.name, 'target/dependency')).filter((jar) => !parentJars.has(jar));
     for (const jar of own) copyFileSync(join(build, module.name, 'target/dependency', jar), join(dir, jar));
     provided.set(module.name, new Set(own));
-    writeFileSync(join(dir, 'plugin-descriptor.properties'), descriptor(module));
+    writeFileSync(join(dir, 'plugin-descriptor.properties'), descriptor(engine, module));
     writeFileSync(join(dir, 'plugin-security.policy'), securityPolicy(module));
   }
   mkdirSync(join(staged, 'bin'));

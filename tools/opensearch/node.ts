@@ -13,10 +13,12 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ensureDistribution, DEFAULT_CACHE_DIR } from './distribution';
+import { ensureDistribution, DEFAULT_CACHE_DIR, ENGINES, type EngineName, type EngineSpec } from './distribution';
 
 export interface NodeOptions {
   readonly cacheDir?: string;
+  /** `opensearch` (default) or `elasticsearch` (7.17, the compatibility check). */
+  readonly engine?: EngineName;
   readonly heapMb?: number;
   /** How long to wait for green before giving up, ms. */
   readonly startTimeoutMs?: number;
@@ -50,7 +52,8 @@ function freePort(): Promise<number> {
  * The flags the distribution's launcher would set. Without the log4j ones a stop takes 30 s
  * (a shutdown hook waits); without the netty ones bulk indexing runs at a third of its speed.
  */
-function jvmFlags(heapMb: number, home: string, config: string, tmp: string): string[] {
+function jvmFlags(engine: EngineSpec, heapMb: number, home: string, config: string, tmp: string): string[] {
+  const prefix = engine.propertyPrefix;
   return [
     `-Xms${heapMb}m`, `-Xmx${heapMb}m`,
     '-XX:+UseG1GC', '-XX:G1ReservePercent=25', '-XX:InitiatingHeapOccupancyPercent=30',
@@ -68,12 +71,14 @@ function jvmFlags(heapMb: number, home: string, config: string, tmp: string): st
     '-Dlog4j2.formatMsgNoLookups=true',
     '-Djava.locale.providers=SPI,COMPAT',
     `-Djava.io.tmpdir=${tmp}`,
-    `-Dopensearch.path.home=${home}`,
-    `-Dopensearch.path.conf=${config}`,
-    '-Dopensearch.distribution.type=tar',
-    '-Dopensearch.bundled_jdk=false',
+    `-D${prefix}.path.home=${home}`,
+    `-D${prefix}.path.conf=${config}`,
+    `-D${prefix}.distribution.type=tar`,
+    `-D${prefix}.bundled_jdk=false`,
+    // Elasticsearch 7 asks which flavour it is; without x-pack modules it is the OSS one.
+    ...(engine.name === 'elasticsearch' ? ['-Des.distribution.flavor=oss'] : []),
     '-cp', `${join(home, 'lib')}/*`,
-    'org.opensearch.bootstrap.OpenSearch',
+    engine.mainClass,
   ];
 }
 
@@ -143,14 +148,15 @@ async function waitForGreen(url: string, pid: number, output: string, timeoutMs:
 /** Starts a node and resolves once the cluster is green. */
 export async function startNode(options: NodeOptions = {}): Promise<RunningNode> {
   const log = options.log ?? (() => {});
-  const home = ensureDistribution(options.cacheDir ?? DEFAULT_CACHE_DIR, log);
+  const engine = ENGINES[options.engine ?? 'opensearch'];
+  const home = ensureDistribution(options.cacheDir ?? DEFAULT_CACHE_DIR, log, engine);
   const asRoot = process.getuid?.() === 0;
   const runDir = mkdtempSync(join(tmpdir(), 'peba-opensearch-'));
   const config = join(runDir, 'config');
   for (const dir of [config, join(runDir, 'data'), join(runDir, 'logs'), join(runDir, 'tmp')]) mkdirSync(dir);
   const httpPort = await freePort();
   const transportPort = await freePort();
-  writeFileSync(join(config, 'opensearch.yml'), settings(runDir, httpPort, transportPort));
+  writeFileSync(join(config, `${engine.name}.yml`), settings(runDir, httpPort, transportPort));
   writeFileSync(join(config, 'log4j2.properties'), LOG4J_CONFIG);
   // OpenSearch refuses to run as root: drop to nobody, who must own what the node writes.
   if (asRoot) chownTree(runDir, NOBODY);
@@ -158,17 +164,20 @@ export async function startNode(options: NodeOptions = {}): Promise<RunningNode>
   const output = join(runDir, 'opensearch.out');
   const fd = openSync(output, 'a');
   const java = process.env['JAVA_HOME'] !== undefined ? join(process.env['JAVA_HOME'], 'bin/java') : 'java';
-  const args = jvmFlags(options.heapMb ?? 512, home, config, join(runDir, 'tmp'));
+  const args = jvmFlags(engine, options.heapMb ?? 512, home, config, join(runDir, 'tmp'));
+  // Elasticsearch 7 refuses to start unless its launcher's LIBFFI_TMPDIR is set.
+  const env = engine.name === 'elasticsearch' ? { ...process.env, LIBFFI_TMPDIR: join(runDir, 'tmp') } : process.env;
+  const spawnOptions = { detached: true, stdio: ['ignore', fd, fd] as ['ignore', number, number], cwd: runDir, env };
   const child = asRoot
-    ? spawn('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', java, ...args], { detached: true, stdio: ['ignore', fd, fd], cwd: runDir })
-    : spawn(java, args, { detached: true, stdio: ['ignore', fd, fd], cwd: runDir });
+    ? spawn('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', java, ...args], spawnOptions)
+    : spawn(java, args, spawnOptions);
   closeSync(fd);
   const pid = child.pid;
   if (pid === undefined) throw new Error('could not start java');
   child.unref();
   const url = `http://127.0.0.1:${httpPort}`;
   writeFileSync(join(runDir, 'node.json'), JSON.stringify({ pid, url }));
-  log(`OpenSearch starting (pid ${pid}) on ${url}, run directory ${runDir}`);
+  log(`${engine.name} ${engine.version} starting (pid ${pid}) on ${url}, run directory ${runDir}`);
   try {
     await waitForGreen(url, pid, output, options.startTimeoutMs ?? 120_000);
   } catch (error) {
