@@ -295,10 +295,12 @@ async function ingest(node: Node, options: Options): Promise<IngestResult> {
   const e2eRate = acknowledged / seconds;
   latencies.sort((a, b) => a - b);
   const stored = await node.count(`${names.alertPrefix}-*`);
+  const work = await writeWork(node, 'bench-e2e-*');
   console.log(`  end to end: ${fmtInt(acknowledged)} alerts acknowledged in ${seconds.toFixed(1)} s = ${fmtInt(e2eRate)} alerts/s; ${failed} messages failed`);
   for (const [reason, count] of failures) console.log(`    failure x${count}: ${reason}`);
   console.log(`  message latency p50 ${percentile(latencies, 0.5).toFixed(1)} ms, p99 ${percentile(latencies, 0.99).toFixed(1)} ms`);
   console.log(`  ${cpuText(cpu, seconds)}`);
+  console.log(`  the node's write work per index family (operations, time spent indexing): ${work}`);
   console.log(`  verify: ${names.alertPrefix}-* holds ${fmtInt(stored)} alerts, expected ${fmtInt(options.ingestAlerts)}: ${stored === options.ingestAlerts ? 'OK' : 'MISMATCH'}`);
 
   // The reference: the documents the server stored, read back outside the timer, sent again
@@ -333,6 +335,23 @@ async function ingest(node: Node, options: Options): Promise<IngestResult> {
   await node.call('DELETE', `/_index_template/${names.alertPrefix}-alerts`);
   await node.call('DELETE', `/_index_template/${rawNames.alertPrefix}-alerts`);
   return { e2eRate, rawRate, failed, stored };
+}
+
+/** Index and bulk operations the node did per index family (daily alert indices together): where its write time went. */
+async function writeWork(node: Node, pattern: string): Promise<string> {
+  const stats = await node.call<{ indices: Record<string, { primaries: { indexing: { index_total: number; index_time_in_millis: number }; get: { total: number }; search: { query_total: number } } }> }>(
+    'GET', `/${pattern}/_stats/indexing,get,search`);
+  const families = new Map<string, { ops: number; ms: number; gets: number; searches: number }>();
+  for (const [index, { primaries }] of Object.entries(stats.indices)) {
+    const family = index.replace(/-\d{4}\.\d{2}\.\d{2}-\d+$/, '-YYYY.MM.DD');
+    const f = families.get(family) ?? { ops: 0, ms: 0, gets: 0, searches: 0 };
+    f.ops += primaries.indexing.index_total;
+    f.ms += primaries.indexing.index_time_in_millis;
+    f.gets += primaries.get.total;
+    f.searches += primaries.search.query_total;
+    families.set(family, f);
+  }
+  return [...families].map(([name, f]) => `${name} ${fmtInt(f.ops)} writes ${(f.ms / 1000).toFixed(1)} s, ${fmtInt(f.gets)} gets, ${fmtInt(f.searches)} searches`).join('; ');
 }
 
 // ---------------------------------------------------------------- [2] queries
