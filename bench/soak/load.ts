@@ -11,30 +11,62 @@ const INGEST = '/ews-0.1/alert/postSimpleMessage';
 const OK = '<Result><StatusCode>OK</StatusCode><Text></Text></Result>';
 const REQUEST_TIMEOUT_MS = 30_000;
 
-/** Every error of the run, by kind, with when it happened (seconds into the run) and the first examples. */
+/**
+ * Every error of the run, by kind, with when it happened (seconds into the run) and the first
+ * examples. Errors while a disruption that makes them expected is under way (a store restart:
+ * PEBA answers 503 until the store is back) are kept apart as excused.
+ */
 export class ErrorBook {
-  private readonly kinds = new Map<string, { count: number; first: number; last: number; examples: string[] }>();
+  private readonly kinds = new Map<string, { count: number; excused: boolean; first: number; last: number; examples: string[] }>();
+  private excuse: string | null = null;
 
-  constructor(private readonly started: number) {}
+  constructor(private started: number) {}
+
+  /** Counts times from `started` (the load begins after the server has started). */
+  countFrom(started: number): void {
+    this.started = started;
+  }
+
+  /** Errors from now on are expected because of `reason`, until `clearExcuse`. */
+  setExcuse(reason: string): void {
+    this.excuse = reason;
+  }
+
+  clearExcuse(): void {
+    this.excuse = null;
+  }
+
+  /** What excuses errors right now, if anything. */
+  get excusing(): string | null {
+    return this.excuse;
+  }
 
   record(kind: string, detail: string): void {
     const at = (Date.now() - this.started) / 1000;
-    const entry = this.kinds.get(kind) ?? { count: 0, first: at, last: at, examples: [] };
+    const key = this.excuse === null ? kind : `${kind} (${this.excuse})`;
+    const entry = this.kinds.get(key) ?? { count: 0, excused: this.excuse !== null, first: at, last: at, examples: [] };
     entry.count++;
     entry.last = at;
     if (entry.examples.length < 3) entry.examples.push(detail.slice(0, 300));
-    this.kinds.set(kind, entry);
+    this.kinds.set(key, entry);
   }
 
+  /** Errors not excused by a disruption. */
   get total(): number {
     let sum = 0;
-    for (const entry of this.kinds.values()) sum += entry.count;
+    for (const entry of this.kinds.values()) if (!entry.excused) sum += entry.count;
+    return sum;
+  }
+
+  get excused(): number {
+    let sum = 0;
+    for (const entry of this.kinds.values()) if (entry.excused) sum += entry.count;
     return sum;
   }
 
   lines(): string[] {
     return [...this.kinds].map(([kind, e]) =>
-      `${kind}: ${e.count} (${e.first.toFixed(0)}-${e.last.toFixed(0)} s into the run), e.g. ${e.examples.join(' | ')}`);
+      `${e.excused ? '(excused) ' : ''}${kind}: ${e.count} (${e.first.toFixed(0)}-${e.last.toFixed(0)} s into the run), e.g. ${e.examples.join(' | ')}`);
   }
 }
 
@@ -64,8 +96,8 @@ class StopSignal {
 
 /**
  * Sensors: message number i (alerts i*size .. i*size+size-1) is due at start + i/messagesPerSecond,
- * whatever the answers take; a failed post is retried after a second, up to `retries` times,
- * as ewsposter keeps its spool. `acknowledged[i]` is 1 once message i was answered OK.
+ * whatever the answers take; a failed post is retried every `retrySeconds`, up to `retries`
+ * times, as ewsposter keeps its spool. `acknowledged[i]` is 1 once message i was answered OK.
  */
 export class Senders {
   readonly acknowledged: Uint8Array;
@@ -79,7 +111,7 @@ export class Senders {
   constructor(
     private readonly url: string,
     private readonly generator: MessageGenerator,
-    private readonly options: { messagesPerSecond: number; alertsPerMessage: number; maxMessages: number; maxInFlight: number; retries: number },
+    private readonly options: { messagesPerSecond: number; alertsPerMessage: number; maxMessages: number; maxInFlight: number; retries: number; retrySeconds: number },
     private readonly errors: ErrorBook,
   ) {
     this.acknowledged = new Uint8Array(options.maxMessages);
@@ -122,7 +154,7 @@ export class Senders {
       for (let attempt = 0; attempt <= this.options.retries; attempt++) {
         if (attempt > 0) {
           this.retried++;
-          await new Promise((resolve) => setTimeout(resolve, 1000));
+          await new Promise((resolve) => setTimeout(resolve, this.options.retrySeconds * 1000));
         }
         const began = performance.now();
         try {
@@ -184,6 +216,8 @@ export class Pollers {
 /** Live-stream clients (`/dashboard/stream`); one that is cut off is an error and reconnects. */
 export class StreamClients {
   events = 0;
+  /** Alerts the stream left out of its sample (`skipped` events: more arrived than a batch shows). */
+  skipped = 0;
   private readonly signal = new StopSignal();
   private readonly requests = new Set<http.ClientRequest>();
   private loops: Promise<void>[] = [];
@@ -218,7 +252,9 @@ export class StreamClients {
           pending += chunk;
           let end: number;
           while ((end = pending.indexOf('\n\n')) >= 0) {
-            if (pending.slice(0, end).includes('event: alert')) this.events++;
+            const block = pending.slice(0, end);
+            if (block.includes('event: alert')) this.events++;
+            else if (block.includes('event: skipped')) this.skipped += Number(/^data: (\d+)$/m.exec(block)?.[1] ?? 0);
             pending = pending.slice(end + 2);
           }
         });

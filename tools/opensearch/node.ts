@@ -161,25 +161,16 @@ export async function startNode(options: NodeOptions = {}): Promise<RunningNode>
   // OpenSearch refuses to run as root: drop to nobody, who must own what the node writes.
   if (asRoot) chownTree(runDir, NOBODY);
 
-  const output = join(runDir, 'opensearch.out');
-  const fd = openSync(output, 'a');
   const java = process.env['JAVA_HOME'] !== undefined ? join(process.env['JAVA_HOME'], 'bin/java') : 'java';
   const args = jvmFlags(engine, options.heapMb ?? 512, home, config, join(runDir, 'tmp'));
   // Elasticsearch 7 refuses to start unless its launcher's LIBFFI_TMPDIR is set.
-  const env = engine.name === 'elasticsearch' ? { ...process.env, LIBFFI_TMPDIR: join(runDir, 'tmp') } : process.env;
-  const spawnOptions = { detached: true, stdio: ['ignore', fd, fd] as ['ignore', number, number], cwd: runDir, env };
-  const child = asRoot
-    ? spawn('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', java, ...args], spawnOptions)
-    : spawn(java, args, spawnOptions);
-  closeSync(fd);
-  const pid = child.pid;
-  if (pid === undefined) throw new Error('could not start java');
-  child.unref();
+  const extraEnv: Record<string, string> = engine.name === 'elasticsearch' ? { LIBFFI_TMPDIR: join(runDir, 'tmp') } : {};
+  const command = asRoot ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', java, ...args] : [java, ...args];
   const url = `http://127.0.0.1:${httpPort}`;
-  writeFileSync(join(runDir, 'node.json'), JSON.stringify({ pid, url }));
+  const pid = launch(runDir, { pid: 0, url, command, env: extraEnv });
   log(`${engine.name} ${engine.version} starting (pid ${pid}) on ${url}, run directory ${runDir}`);
   try {
-    await waitForGreen(url, pid, output, options.startTimeoutMs ?? 120_000);
+    await waitForGreen(url, pid, join(runDir, 'opensearch.out'), options.startTimeoutMs ?? 120_000);
   } catch (error) {
     await stopNode(runDir);
     throw error;
@@ -187,18 +178,50 @@ export async function startNode(options: NodeOptions = {}): Promise<RunningNode>
   return { url, pid, runDir };
 }
 
+interface NodeRecord {
+  readonly pid: number;
+  readonly url: string;
+  /** How the node was started, so that it can be started again on the same data and ports. */
+  readonly command: readonly string[];
+  /** Variables added to this process's environment for the node. */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** Starts the node's process detached (a CLI `start` returns while it runs) and records it (with its pid) in node.json. */
+function launch(runDir: string, how: NodeRecord): number {
+  const fd = openSync(join(runDir, 'opensearch.out'), 'a');
+  const child = spawn(how.command[0]!, how.command.slice(1), { detached: true, stdio: ['ignore', fd, fd], cwd: runDir, env: { ...process.env, ...how.env } });
+  closeSync(fd);
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('could not start java');
+  child.unref();
+  writeFileSync(join(runDir, 'node.json'), JSON.stringify({ ...how, pid }));
+  return pid;
+}
+
+async function terminate(pid: number): Promise<void> {
+  if (!alive(pid)) return;
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 30_000;
+  while (alive(pid) && Date.now() < deadline) await delay(100);
+  if (alive(pid)) process.kill(pid, 'SIGKILL');
+  while (alive(pid)) await delay(50);
+}
+
+/**
+ * Restarts the node of a run directory in place (same data, same ports: clients keep their URL),
+ * as an operator's `systemctl restart` would; resolves once it is green again.
+ */
+export async function restartNode(runDir: string, startTimeoutMs = 120_000): Promise<void> {
+  const record = JSON.parse(readFileSync(join(runDir, 'node.json'), 'utf8')) as NodeRecord;
+  await terminate(record.pid);
+  const pid = launch(runDir, record);
+  await waitForGreen(record.url, pid, join(runDir, 'opensearch.out'), startTimeoutMs);
+}
+
 /** Stops the node of a run directory (SIGTERM, SIGKILL after 30 s) and removes the directory. */
 export async function stopNode(runDir: string): Promise<void> {
   const file = join(runDir, 'node.json');
-  if (existsSync(file)) {
-    const { pid } = JSON.parse(readFileSync(file, 'utf8')) as { pid: number };
-    if (alive(pid)) {
-      process.kill(pid, 'SIGTERM');
-      const deadline = Date.now() + 30_000;
-      while (alive(pid) && Date.now() < deadline) await delay(100);
-      if (alive(pid)) process.kill(pid, 'SIGKILL');
-      while (alive(pid)) await delay(50);
-    }
-  }
+  if (existsSync(file)) await terminate((JSON.parse(readFileSync(file, 'utf8')) as NodeRecord).pid);
   rmSync(runDir, { recursive: true, force: true });
 }
