@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, mock, test } from 'node:test';
 import { sha512Hex } from '../src/auth/tokens';
 import type { AlertDocument } from '../src/domain/alert';
 import { alertXml, EWS_FIXTURES, ewsMessage, OK_REPLY, postMessage, readFixture, startApp, type RunningApp } from './helpers';
@@ -276,8 +276,13 @@ describe('synthetic alerts', () => {
     const id = await idOf({ createTime: '2026-11-27 11:00:00', sourceEntryIp: '81.2.69.142', targetEntryIp: '89.160.20.112', originalRequestString: '', peerIdent: 'cowrie-again' });
     const first = await running.app.store.getAlert(id);
     const count = await running.app.store.countAlerts();
-    await new Promise((r) => setTimeout(r, 1100)); // so a rewrite would show a new recievedTime
-    assert.equal((await postMessage(running.url, xml)).text, OK_REPLY);
+    // A minute later on a mock clock (the server runs in this process): a rewrite would show a new recievedTime.
+    mock.timers.enable({ apis: ['Date'], now: Date.now() + 60_000 });
+    try {
+      assert.equal((await postMessage(running.url, xml)).text, OK_REPLY);
+    } finally {
+      mock.timers.reset();
+    }
     assert.equal(await running.app.store.countAlerts(), count);
     assert.deepEqual(await running.app.store.getAlert(id), first);
   });
