@@ -9,7 +9,7 @@ import { BLANK_ALERT_DOCUMENT, type AlertDocument, type AlertRecord } from '../s
 import { formatUtc } from '../src/domain/time';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store';
 import { sha512Hex } from '../src/auth/tokens';
-import { after as afterAll, before as beforeAll } from 'node:test';
+import { after as afterAll, before as beforeAll, mock } from 'node:test';
 import { openSearchUrl, removeTestIndices, testIndexNames } from './opensearch-node';
 
 /** The repository root (tests run compiled, from dist/test). */
@@ -241,6 +241,20 @@ export function queryBody(credentials: { username: string; token: string }): str
     <token>${credentials.token}</token>
   </Authentication>
 </EWS-SimpleMessage>`;
+}
+
+/**
+ * Freezes `Date` for the calling file (call it at the top level): the test and the server then
+ * share one "now", so windows tested to the second do not drift while a loaded machine runs the
+ * file. The frozen time is the middle of the previous UTC hour, away from every hour and day line.
+ * Timers stay real.
+ */
+export function useFrozenDate(): number {
+  const hour = 3_600_000;
+  const now = Math.floor(Date.now() / hour) * hour - hour / 2 + 500;
+  beforeAll(() => mock.timers.enable({ apis: ['Date'], now }));
+  afterAll(() => mock.timers.reset());
+  return now;
 }
 
 /**

@@ -9,7 +9,7 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   addPrivateUser, alertRecord, alertRecords, alertXml, at, awayFromGridLine, ewsMessage, fetchText,
-  OK_REPLY, postMessage, useApp, type GroupApp,
+  OK_REPLY, postMessage, useApp, useFrozenDate, type GroupApp,
 } from './helpers';
 import { formatUtc } from '../src/domain/time';
 
@@ -17,6 +17,9 @@ const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
+
+// Windows are checked to the second: the test and the server must see the same now.
+useFrozenDate();
 
 async function count(app: GroupApp, query: string): Promise<number> {
   const body = await app.get(`/alert/retrieveAlertsCount?${query}&out=json`) as { AlertCount: number };
