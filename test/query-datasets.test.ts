@@ -7,7 +7,10 @@
  */
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { alertRecord, alertRecords, at, awayFromGridLine, useApp } from './helpers';
+import { alertRecord, alertRecords, at, awayFromGridLine, useApp, useFrozenDate } from './helpers';
+
+// Windows are checked to the second: the test and the server must see the same now.
+useFrozenDate();
 import { formatUtc } from '../src/domain/time';
 
 const SECOND = 1000;

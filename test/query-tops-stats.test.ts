@@ -5,7 +5,10 @@
  */
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { alertRecord, alertRecords, at, awayFromGridLine, fetchText, useApp, type GroupApp } from './helpers';
+import { alertRecord, alertRecords, at, awayFromGridLine, fetchText, useApp, useFrozenDate, type GroupApp } from './helpers';
+
+// Windows are checked to the second: the test and the server must see the same now.
+useFrozenDate();
 import { formatUtc } from '../src/domain/time';
 import type { AlertDocument } from '../src/domain/alert';
 
