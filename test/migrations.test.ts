@@ -107,3 +107,20 @@ test('after every migration the alerts table has a column for every field of the
     dir.remove();
   }
 });
+
+test('a database migrated by a newer PEBA is refused, its schema untouched (rolling back needs the backup taken before the upgrade)', () => {
+  const dir = tempDir();
+  const path = join(dir.path, 'peba.db');
+  try {
+    databaseAt(path, MIGRATIONS.length, () => {});
+    const newer = new Database(path);
+    newer.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    newer.close();
+    assert.throws(() => new SqliteStore({ path }), new RegExp(`database schema version ${MIGRATIONS.length + 1} is newer than this PEBA \\(${MIGRATIONS.length}\\); upgrade PEBA`));
+    const after = new Database(path, { readonly: true });
+    assert.equal(after.pragma('user_version', { simple: true }), MIGRATIONS.length + 1);
+    after.close();
+  } finally {
+    dir.remove();
+  }
+});
