@@ -6,7 +6,7 @@ import type { Config } from '../config';
 import type { IngestService } from '../ingest/ingest-service';
 import type { CacheStore } from '../cache/cache-store';
 import type { Metrics } from '../metrics/metrics';
-import type { AlertStore } from '../store/store';
+import { isStoreUnavailable, type AlertStore } from '../store/store';
 import type { AnswerCaching } from './cached-answers';
 import type { DestinationStream } from 'pino';
 import { clientAddressOf, trustFunction } from '../net/client-address';
@@ -16,6 +16,7 @@ import { corsHeaders } from './cors';
 import { resultXml } from './format/xml';
 import { drainingServerFactory } from './draining-server';
 import { HitLane, serverWithHitLane } from './hit-lane';
+import { StoreOutage } from './store-outage';
 import type { AlertStream } from '../stream/alert-stream';
 import type { DashboardFiles } from './dashboard-assets';
 import { registerDashboardRoutes } from './routes/dashboard';
@@ -113,7 +114,13 @@ export function buildServer({ config, store, authenticator, guarded, ingest, cac
   // Open event streams would keep the server from closing.
   app.addHook('preClose', (done) => { stream.close(); done(); });
 
+  const outage = new StoreOutage(app.log);
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (isStoreUnavailable(error)) {
+      const ingesting = request.url.split('?', 1)[0] === INGEST_PATH;
+      if (ingesting) metrics.messageRefused(503);
+      return outage.answer(request, reply, error, ingesting);
+    }
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     const message = error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
       ? `request body larger than ${request.routeOptions.bodyLimit ?? config.BODY_LIMIT} bytes`
@@ -127,12 +134,12 @@ export function buildServer({ config, store, authenticator, guarded, ingest, cac
     return reply.code(status).type('text/plain; charset=utf-8').send(message);
   });
 
-  registerIngestRoutes(app, ingest, metrics);
+  registerIngestRoutes(app, ingest, metrics, outage);
   registerPrivateRoutes(app, { config, store, authenticator: guarded });
   registerPublicRoutes(app, { config, store, caching: { ...caching, lane, metrics, publicLimit } });
   registerFeedRoutes(app, { config, store, authenticator: guarded, excluded });
   registerDocumentationRoutes(app, config);
-  registerHeartbeatRoutes(app, store, sharedCache);
+  registerHeartbeatRoutes(app, store, sharedCache, outage);
   if (config.METRICS === 'on') registerMetricsRoute(app, metrics, config.METRICS_TOKEN);
   registerDashboardRoutes(app, { config, store, authenticator, guarded, stream, files: dashboard });
   return app;

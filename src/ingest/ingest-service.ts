@@ -121,7 +121,7 @@ export class IngestService {
     try {
       await this.commits.commit(records);
     } catch (error) {
-      throw new StoreFailedError(error instanceof Error ? error.message : String(error));
+      throw new StoreFailedError(error instanceof Error ? error.message : String(error), { cause: error });
     }
     return { stored: records.length, skipped: alerts.length - records.length, skipReasons };
   }

@@ -14,6 +14,28 @@ export class StoreMissingError extends Error {
   override readonly name = 'StoreMissingError';
 }
 
+/**
+ * The store cannot answer now (engine down, unreachable, timing out, overloaded, shards not yet
+ * allocated; SQLite busy or closed): the request may succeed later, so the API answers 503 with
+ * `Retry-After`, never a 500.
+ */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+}
+
+/**
+ * Whether an error means the store is unavailable rather than a defect. better-sqlite3 throws its
+ * own errors synchronously from every statement, so its two transient shapes are recognized here
+ * instead of wrapping each call: `SQLITE_BUSY`/`SQLITE_LOCKED` (another writer past
+ * `busy_timeout`) and a connection already closed (shutdown in progress).
+ */
+export function isStoreUnavailable(error: unknown): boolean {
+  if (error instanceof StoreUnavailableError) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return true;
+  return error instanceof TypeError && error.message === 'The database connection is not open';
+}
+
 /** A user of the private domain, as in the original `users` index. */
 export interface UserRecord {
   readonly peerName: string;

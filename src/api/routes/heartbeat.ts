@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CacheStore } from '../../cache/cache-store';
 import type { AlertStore } from '../../store/store';
 import { wantsJson, type Query } from '../params';
+import type { StoreOutage } from '../store-outage';
 
 /** A component is down when it does not answer within this. */
 const PROBE_TIMEOUT_MS = 2000;
@@ -39,7 +40,7 @@ export async function probe(check: () => Promise<unknown>): Promise<ComponentSta
 /** What a load balancer needs: can this instance serve? Only the store decides. */
 export type InstanceStatus = 'up' | 'degraded' | 'down';
 
-export function registerHeartbeatRoutes(app: FastifyInstance, store: AlertStore, sharedCache: CacheStore | null): void {
+export function registerHeartbeatRoutes(app: FastifyInstance, store: AlertStore, sharedCache: CacheStore | null, outage?: StoreOutage): void {
   // Logged when it changes, not on every probe: a load balancer asks every few seconds.
   let cacheDown = false;
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -48,6 +49,7 @@ export function registerHeartbeatRoutes(app: FastifyInstance, store: AlertStore,
       // Without memcached the cache lives in this process: it is up whenever we answer.
       sharedCache ? probe(() => sharedCache.ping()) : Promise.resolve<ComponentState>({ status: 'up', latencyMs: 0 }),
     ]);
+    if (storeState.status === 'up') outage?.up();
     if ((cacheState.status === 'down') !== cacheDown) {
       cacheDown = cacheState.status === 'down';
       if (cacheDown) request.log.warn({ cache: cacheState }, 'heartbeat: the shared cache is down, answers come from the store (degraded)');

@@ -6,10 +6,12 @@ import { LoginRefusedError, StoreFailedError, TooManyFailuresError, type IngestR
 import type { Metrics } from '../../metrics/metrics';
 import { logRefusedLogin } from '../access-log';
 import { resultXml } from '../format/xml';
+import { isStoreUnavailable } from '../../store/store';
+import type { StoreOutage } from '../store-outage';
 
 export const INGEST_PATH = '/ews-0.1/alert/postSimpleMessage';
 
-export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService, metrics: Metrics): void {
+export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService, metrics: Metrics, outage: StoreOutage): void {
   // Whatever the sender calls its body (even a malformed Content-Type, which Fastify would
   // refuse with 415 before any parser runs), it is EWS XML: a refusal would make ewsposter
   // spool and retry the batch forever.
@@ -30,6 +32,7 @@ export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService
       if (!body) return refuseMessage(request, reply, 400, 'empty request body', metrics);
       try {
         const result = await ingest.ingest(body.iterator({ destroyOnReturn: false }), request.ip);
+        outage.up();
         if (result.skipped > 0) request.log.warn({ skipped: result.skipped, reasons: Object.fromEntries(result.skipReasons), client: request.ip }, 'alerts skipped');
         return reply.code(200).send(resultXml('OK', describeSkips(result)));
       } catch (error) {
@@ -38,6 +41,10 @@ export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService
         if (error instanceof LoginRefusedError) logRefusedLogin(request, error.username, error.message);
         if (error instanceof TooManyFailuresError) reply.header('retry-after', String(error.retryAfterSeconds));
         if (error instanceof EwsMessageError) return refuseMessage(request, reply, error.statusCode, error.message, metrics);
+        if (error instanceof StoreFailedError && isStoreUnavailable(error.cause)) {
+          metrics.messageRefused(503);
+          return outage.answer(request, reply, error, true);
+        }
         if (error instanceof StoreFailedError) {
           request.log.error({ reason: error.message, client: request.ip }, 'store failed, sender will retry');
           metrics.messageRefused(503);

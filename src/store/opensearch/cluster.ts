@@ -8,11 +8,29 @@
  * and the deadline without another layer of serialization and option objects.
  */
 import { Pool } from 'undici';
+import { StoreUnavailableError } from '../store';
 
 export class ClusterError extends Error {
   constructor(message: string, readonly status: number, readonly body: unknown) {
     super(message);
   }
+}
+
+/**
+ * The cluster did not answer (no node reachable, a deadline passed) or answered that it cannot
+ * serve now: 5xx (`all shards failed` while a new index's shards are being allocated is a 503),
+ * 429 (rejected execution).
+ */
+export class ClusterUnavailableError extends StoreUnavailableError {
+  constructor(message: string, readonly status: number, readonly body: unknown) {
+    super(message);
+  }
+}
+
+function failure(message: string, status: number, body: unknown): Error {
+  return status === 0 || status === 429 || status >= 500
+    ? new ClusterUnavailableError(message, status, body)
+    : new ClusterError(message, status, body);
 }
 
 export interface ClusterOptions {
@@ -76,7 +94,13 @@ export class Cluster {
         lastError = error;
         continue;
       }
-      const text = await response.body.text();
+      let text: string;
+      try {
+        text = await response.body.text();
+      } catch (error) {
+        // the body did not arrive within the deadline, or the connection broke
+        throw failure(`${method} ${path}: ${(error as Error).message}`, 0, undefined);
+      }
       let parsed: unknown = text;
       try {
         parsed = text === '' ? undefined : JSON.parse(text);
@@ -84,11 +108,11 @@ export class Cluster {
         // not JSON (a proxy's error page): kept as text for the message
       }
       if (response.statusCode >= 400 && !(options.accept ?? []).includes(response.statusCode)) {
-        throw new ClusterError(`${method} ${path}: ${response.statusCode} ${describe(parsed)}`, response.statusCode, parsed);
+        throw failure(`${method} ${path}: ${response.statusCode} ${describe(parsed)}`, response.statusCode, parsed);
       }
       return { status: response.statusCode, body: parsed as T };
     }
-    throw new ClusterError(`${method} ${path}: no node answered (${(lastError as Error | undefined)?.message ?? 'unknown'})`, 0, undefined);
+    throw failure(`${method} ${path}: no node answered (${(lastError as Error | undefined)?.message ?? 'unknown'})`, 0, undefined);
   }
 
   /** Closes the pools; again is a no-op. */
