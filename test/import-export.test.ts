@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { test } from 'node:test';
 import type { AlertDocument } from '../src/domain/alert';
-import type { StoredAlert } from '../src/domain/query';
+import type { StatisticsSnapshot, StoredAlert } from '../src/domain/query';
+import type { UserRecord } from '../src/store/store';
 import { parseUtc } from '../src/domain/time';
 import { documentId } from '../src/enrich/alert-record';
 import { importDocument, normaliseTime } from '../src/ingest/alert-import';
@@ -54,6 +56,17 @@ const FULL: AlertDocument = {
 
 const FULL_ID = '0123456789abcdef0123456789abcdef';
 
+const CLEAR_TOKEN = 'a clear token that must never be exported';
+const USERS: UserRecord[] = [
+  { peerName: 'community-01', tokenHash: createHash('sha512').update(CLEAR_TOKEN).digest('hex'), community: true, getOnly: false, email: 'a@example.org' },
+  { peerName: 'reader', tokenHash: createHash('md5').update('legacy').digest('hex'), community: false, getOnly: true, email: '' },
+];
+const SNAPSHOTS: StatisticsSnapshot[] = [
+  { from: '2026-11-25 00:00:00', to: '2026-11-25 00:10:00', values: { comm_totalRatio: 0.25, 'comm_ratio_SSH/console(cowrie)': 12 } },
+  { from: '2026-11-25 00:10:00', to: '2026-11-25 00:20:00', values: { comm_totalRatio: 1 } },
+  { from: '2026-11-26 00:00:00', to: '2026-11-26 00:10:00', values: {} },
+];
+
 function hit(id: string, source: object): string {
   return JSON.stringify({ _index: 'ews-2026.01.10-000001', _type: '_doc', _id: id, _score: 1, _source: source });
 }
@@ -96,7 +109,7 @@ test('a hit with every field keeps every field and its _id; CVEs go to the CVE s
   await withStore(async (store) => {
     const result = await importLines(store, [hit(FULL_ID, FULL)]);
     assert.deepEqual({ ...result, unknownFields: [...result.unknownFields] },
-      { lines: 1, imported: 1, duplicates: 0, skipped: 0, unknownFields: [] });
+      { lines: 1, imported: 1, duplicates: 0, skipped: 0, usersImported: 0, usersPresent: 0, snapshotsImported: 0, snapshotsPresent: 0, unknownFields: [] });
     assert.deepEqual(await store.getAlert(FULL_ID), FULL);
     const cves = await store.listCveAlerts('CVE-2017-0145');
     assert.equal(cves.length, 1);
@@ -278,6 +291,40 @@ test('CLI: malformed lines are reported with line numbers and skipped (exit 3); 
   }
 });
 
+test('users and snapshots: lines of USERINDEX/STATISTICINDEX; one already stored is kept; a clear token or bad line is skipped', async () => {
+  const indices = { users: 'peba-users', statistics: 'peba-stats' };
+  const user = (source: object) => JSON.stringify({ _index: 'peba-users', _type: '_doc', _id: 'x', _score: 1, _source: source });
+  const snapshot = (source: object) => JSON.stringify({ _index: 'peba-stats', _id: 'x', _source: source });
+  const [community, reader] = USERS as [UserRecord, UserRecord];
+  await withStore(async (store) => {
+    const kept = { ...reader, tokenHash: createHash('sha512').update('changed since').digest('hex'), email: 'new@example.org' };
+    await store.putUser(kept);
+    await store.putStatisticsSnapshot(SNAPSHOTS[1]!);
+    const reasons: string[] = [];
+    const result = await importLines(store, [
+      user({ peerName: community.peerName, token: community.tokenHash.toUpperCase(), community: true, getOnly: 'false', email: community.email }),
+      user({ peerName: reader.peerName, token: reader.tokenHash, community: false, getOnly: true }),
+      user({ peerName: 'clear', token: CLEAR_TOKEN, community: false, getOnly: false, email: '' }),
+      user({ peerName: 'flags', token: reader.tokenHash, community: 'yes', getOnly: false }),
+      snapshot({ UTCtimeFrom: SNAPSHOTS[0]!.from, UTCtimeTo: SNAPSHOTS[0]!.to, ...SNAPSHOTS[0]!.values, note: 'dropped' }),
+      snapshot({ UTCtimeFrom: SNAPSHOTS[1]!.from, UTCtimeTo: SNAPSHOTS[1]!.to, comm_totalRatio: 99 }),
+      snapshot({ UTCtimeFrom: 'yesterday', UTCtimeTo: SNAPSHOTS[1]!.to }),
+      // An alert hit of the original's daily index next to them.
+      hit(FULL_ID, FULL),
+    ], { indices, onMalformed: (line, reason) => reasons.push(`${line}: ${reason}`) });
+    assert.deepEqual([result.usersImported, result.usersPresent, result.snapshotsImported, result.snapshotsPresent, result.imported, result.skipped],
+      [1, 1, 1, 1, 1, 3]);
+    assert.deepEqual(reasons, [
+      '3: user clear: token is not a sha512 or md5 hex hash',
+      '4: user flags: community and getOnly must be booleans',
+      '7: statistics snapshot without UTCtimeFrom/UTCtimeTo as YYYY-MM-DD HH:MM:SS',
+    ]);
+    assert.deepEqual(await store.listUsers(), [community, kept]);
+    assert.deepEqual(await store.listStatisticsSnapshots('2026-01-01 00:00:00', '2026-12-31 23:59:59'), [SNAPSHOTS[0], SNAPSHOTS[1]]);
+    assert.equal(await store.countAlerts(), 1);
+  });
+});
+
 test('progress is reported while importing, and at the end', async () => {
   await withStore(async (store) => {
     const seen: number[] = [];
@@ -309,32 +356,50 @@ test('migration both ways: SQLite export piped into an OpenSearch import and bac
       ...at(Date.UTC(2026, 10, 25) + i * 877_000), clientDomain: i % 3 !== 0, sourceEntryIp: `81.2.69.${140 + (i % 20)}`,
     }, i === 7 ? 'imported-Id with spaces/and:colons' : undefined));
     await store.storeAlerts(records);
+    for (const user of USERS) await store.putUser(user);
+    for (const snapshot of SNAPSHOTS) await store.putStatisticsSnapshot(snapshot);
     await store.close();
+    // Keyed by index and id: users, snapshots and alerts each with every field.
     const byId = (jsonLines: string): Map<string, unknown> => new Map(jsonLines.trim().split('\n').map((line) => {
-      const { _id, _source } = JSON.parse(line) as { _id: string; _source: unknown };
-      return [_id, _source];
+      const { _index, _id, _source } = JSON.parse(line) as { _index?: string; _id: string; _source: unknown };
+      return [`${_index === undefined ? 'alert' : _index === names.users ? 'user' : 'snapshot'}/${_id}`, _source];
     }));
+    const sideLine = 'users: imported 2, already present 0; statistics snapshots: imported 3, already present 0\n';
+    const sideAgain = 'users: imported 0, already present 2; statistics snapshots: imported 0, already present 3\n';
 
-    const fromSqlite = await runCli(['export'], sqlite);
+    // The same index names on both sides: the SQLite store's config names the OpenSearch indices.
+    const fromSqlite = await runCli(['export'], { ...sqlite, PEBA_USERINDEX: names.users, PEBA_STATISTICINDEX: names.statistics });
     assert.equal(fromSqlite.code, 0, fromSqlite.stderr);
+    assert.equal(fromSqlite.stderr, 'exported 300 alerts, 2 users, 3 statistics snapshots\n');
+    assert.ok(!fromSqlite.stdout.includes(CLEAR_TOKEN), 'never a clear token');
     const intoOpenSearch = await runCli(['import', '-'], opensearch, fromSqlite.stdout);
     assert.equal(intoOpenSearch.code, 0, intoOpenSearch.stderr);
-    assert.equal(intoOpenSearch.stdout, 'imported 300, already present 0, skipped 0 (malformed lines)\n');
+    assert.equal(intoOpenSearch.stdout, `imported 300, already present 0, skipped 0 (malformed lines)\n${sideLine}`);
     const again = await runCli(['import', '-'], opensearch, fromSqlite.stdout);
-    assert.equal(again.stdout, 'imported 0, already present 300, skipped 0 (malformed lines)\n');
+    assert.equal(again.stdout, `imported 0, already present 300, skipped 0 (malformed lines)\n${sideAgain}`);
 
     const fromOpenSearch = await runCli(['export'], opensearch);
     assert.equal(fromOpenSearch.code, 0, fromOpenSearch.stderr);
-    assert.deepEqual(byId(fromOpenSearch.stdout), byId(fromSqlite.stdout), 'every alert with its id and every field');
+    assert.deepEqual(byId(fromOpenSearch.stdout), byId(fromSqlite.stdout), 'every user, snapshot and alert with its id and every field');
+    assert.equal(byId(fromOpenSearch.stdout).size, 305);
     const indices = await (await fetch(`${openSearchUrl()}/_cat/indices/${names.alertPrefix}-*?h=index&format=json`)).json() as Array<{ index: string }>;
     assert.deepEqual(indices.map((i) => i.index).sort(), ['25', '26', '27', '28'].map((d) => `${names.alertPrefix}-2026.11.${d}-000001`)
       .filter((name) => records.some((r) => name.includes(r.document.recievedTime.slice(0, 10).replace(/-/g, '.')))));
 
-    const back = { PEBA_STORE: `sqlite:${join(dir.path, 'back.db')}` };
+    const back = { PEBA_STORE: `sqlite:${join(dir.path, 'back.db')}`, PEBA_USERINDEX: names.users, PEBA_STATISTICINDEX: names.statistics };
     assert.equal((await runCli(['init'], back)).code, 0);
     const intoSqlite = await runCli(['import', '-'], back, fromOpenSearch.stdout);
-    assert.equal(intoSqlite.stdout, 'imported 300, already present 0, skipped 0 (malformed lines)\n', intoSqlite.stderr);
+    assert.equal(intoSqlite.stdout, `imported 300, already present 0, skipped 0 (malformed lines)\n${sideLine}`, intoSqlite.stderr);
+    assert.equal((await runCli(['import', '-'], back, fromOpenSearch.stdout)).stdout,
+      `imported 0, already present 300, skipped 0 (malformed lines)\n${sideAgain}`);
     assert.deepEqual(byId((await runCli(['export'], back)).stdout), byId(fromSqlite.stdout));
+    const backStore = new SqliteStore({ path: join(dir.path, 'back.db') });
+    try {
+      assert.deepEqual(await backStore.listUsers(), USERS);
+      assert.deepEqual(await backStore.listStatisticsSnapshots('2026-01-01 00:00:00', '2026-12-31 23:59:59'), SNAPSHOTS);
+    } finally {
+      await backStore.close();
+    }
   } finally {
     await removeTestIndices(names);
     dir.remove();

@@ -15,7 +15,7 @@ import { createApp } from '../app';
 import { generateToken, sha512Hex } from '../auth/tokens';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { formatUtc, parseUtc } from '../domain/time';
-import { exportAlerts, importAlerts, type ImportCounts } from '../jobs/import-export';
+import { exportAll, importAlerts, type ExportCounts, type ImportCounts } from '../jobs/import-export';
 import { describeRetention, runRetention } from '../jobs/retention';
 import { lastFullInterval, takeStatisticsSnapshot } from '../jobs/statistics';
 import { openStore } from '../store/open-store';
@@ -38,10 +38,13 @@ const COMMANDS = new Map<string, string>([
   user list                               list users (names, flags; never tokens)
   user remove NAME                        remove a user`],
   ['import', `  import FILE|-                           import alerts from Elasticsearch-style JSON lines
-                                          (bare documents or {"_id","_source"} hits); exit
+                                          (bare documents or {"_id","_source"} hits), and users
+                                          and statistics snapshots (hits whose _index is USERINDEX
+                                          or STATISTICINDEX; one already stored is kept); exit
                                           code 3 when malformed lines were skipped`],
-  ['export', `  export [FILE]                           write every alert as {"_id","_source"} JSON lines
-                                          (default standard output)`],
+  ['export', `  export [FILE]                           write every user (token hash only), statistics
+                                          snapshot and alert as {"_index","_id","_source"} JSON
+                                          lines (default standard output)`],
   ['backup', `  backup FILE                             write a consistent copy of the SQLite store to the new
                                           file FILE while PEBA runs and keeps storing (every alert
                                           acknowledged before the command started is in it)`],
@@ -276,6 +279,7 @@ async function importFile(config: Config, file: string): Promise<number> {
   let result;
   try {
     result = await importAlerts(store, input, {
+      indices: { users: config.USERINDEX, statistics: config.STATISTICINDEX },
       onMalformed: (line, reason) => {
         progress?.clear();
         process.stderr.write(`line ${line}: ${reason}; skipped\n`);
@@ -290,6 +294,10 @@ async function importFile(config: Config, file: string): Promise<number> {
     process.stderr.write(`note: fields outside the alert model were dropped: ${result.unknownFields.join(', ')}\n`);
   }
   console.log(`imported ${result.imported}, already present ${result.duplicates}, skipped ${result.skipped} (malformed lines)`);
+  if (result.usersImported + result.usersPresent + result.snapshotsImported + result.snapshotsPresent > 0) {
+    console.log(`users: imported ${result.usersImported}, already present ${result.usersPresent}; ` +
+      `statistics snapshots: imported ${result.snapshotsImported}, already present ${result.snapshotsPresent}`);
+  }
   return result.skipped > 0 ? EXIT_SKIPPED_LINES : 0;
 }
 
@@ -312,13 +320,17 @@ class ProgressLine {
   }
 }
 
+function exportedText(counts: ExportCounts): string {
+  return `exported ${counts.alerts} alerts, ${counts.users} users, ${counts.snapshots} statistics snapshots`;
+}
+
 async function exportFile(config: Config, file: string | undefined): Promise<number> {
   const store = openExistingStore(config);
+  const indices = { users: config.USERINDEX, statistics: config.STATISTICINDEX };
   try {
     if (file === undefined || file === '-') {
       try {
-        const count = await exportAlerts(store, process.stdout);
-        process.stderr.write(`exported ${count} alerts\n`);
+        process.stderr.write(`${exportedText(await exportAll(store, process.stdout, indices))}\n`);
       } catch (error) {
         // The reader stopped early (`peba export | head`): not an error of the export.
         if ((error as NodeJS.ErrnoException).code !== 'EPIPE') throw error;
@@ -326,10 +338,10 @@ async function exportFile(config: Config, file: string | undefined): Promise<num
     } else {
       const output = createWriteStream(file);
       try {
-        const count = await exportAlerts(store, output);
+        const counts = await exportAll(store, output, indices);
         output.end();
         await finished(output);
-        process.stderr.write(`exported ${count} alerts to ${file}\n`);
+        process.stderr.write(`${exportedText(counts)} to ${file}\n`);
       } finally {
         output.destroy();
       }

@@ -149,7 +149,7 @@ function textOf(value: unknown): string | undefined {
   return JSON.stringify(value);
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
+export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
