@@ -6,7 +6,7 @@ import { loadConfig } from '../src/config';
 import type { AlertRecord, PayloadSighting } from '../src/domain/alert';
 import { formatUtc } from '../src/domain/time';
 import { openStore } from '../src/store/open-store';
-import { alertRecord, at } from './helpers';
+import { alertRecord, alertXml, at, ewsMessage, postMessage, startApp } from './helpers';
 import { openSearchTestStore, openSearchUrl, removeTestIndices, testIndexNames, withTestStore } from './opensearch-node';
 import { storeContract } from './store-contract';
 
@@ -141,4 +141,38 @@ test('a message stored just before midnight UTC and resent just after it is stor
   const late = { ...message[0]!, document: { ...message[0]!.document, ...at(midnight + 2 * 3600_000) } };
   assert.deepEqual(await store.storeAlerts([late]), { inserted: 1, duplicates: 0 });
   });
+});
+
+test('the first alerts into a fresh index namespace: queries meanwhile answer 200 or 503 (never 500), and right after the post they count it', async () => {
+  const own = testIndexNames();
+  const running = await startApp({
+    STORE: `opensearch+${openSearchUrl()}`, ALERTINDEX: own.alertPrefix, USERINDEX: own.users, STATISTICINDEX: own.statistics,
+    CVEINDEX: own.cve, PAYLOADINDEX: own.payloads, LEASEINDEX: own.leases, OPENSEARCH_REFRESH: 'true',
+  });
+  try {
+    const queries = ['/alert/retrieveAlertsCount?time=day&out=json', '/alert/retrieveAlertsJson', '/alert/retrieveAlertStats', '/alert/tops?type=destports&topx=5&days=1'];
+    // Queries start with the post and keep coming until it is answered: they meet the new daily
+    // index while it is created and its shard allocated.
+    let posted = false;
+    const statuses: number[] = [];
+    const querying = (async () => {
+      while (!posted) {
+        const answers = await Promise.all(queries.map((path) => fetch(running.url + path)));
+        for (const answer of answers) {
+          statuses.push(answer.status);
+          await answer.text();
+        }
+      }
+    })();
+    const post = await postMessage(running.url, ewsMessage([alertXml({ sourcePort: '40001' }), alertXml({ sourcePort: '40002' })]));
+    posted = true;
+    await querying;
+    assert.equal(post.status, 200, post.text);
+    assert.deepEqual(statuses.filter((status) => status !== 200 && status !== 503), [], 'only 200 or 503 while the index is created');
+    const count = await (await fetch(`${running.url}/alert/retrieveAlertsCount?time=day&out=json`)).json() as { AlertCount: number };
+    assert.equal(count.AlertCount, 2);
+  } finally {
+    await running.close();
+    await removeTestIndices(own);
+  }
 });

@@ -24,7 +24,7 @@ import type {
 } from '../../domain/query';
 import { formatUtc, parseUtc } from '../../domain/time';
 import type { AlertStore, CveAlertRecord, PayloadRecord, UserRecord } from '../store';
-import { Cluster, ClusterError } from './cluster';
+import { Cluster, ClusterError, ClusterUnavailableError } from './cluster';
 import {
   alertTemplate, allAlertIndices, DAY_MS, dailyIndex, dayOfIndex, dayPatterns, GROUPED_FIELDS, SIDE_INDEX_SETTINGS,
   sideIndexMappings, type IndexNames,
@@ -103,9 +103,13 @@ export class OpenSearchStore implements AlertStore {
   private ready: Promise<void> | undefined;
   /** The field each question groups on: `F`, or `F.keyword` where existing indices map F as text. */
   private fields = new Map<GroupedField, string>();
+  /** Daily indices this process has seen with their shards allocated (a day's index is never re-created while live). */
+  private readonly allocated = new Set<string>();
+  private readonly timeoutMs: number;
 
   constructor(options: OpenSearchStoreOptions) {
     this.cluster = new Cluster({ nodes: options.nodes, auth: options.auth, timeoutMs: options.timeoutMs });
+    this.timeoutMs = options.timeoutMs;
     this.names = options.indices;
     this.refresh = options.refresh ?? 'false';
   }
@@ -188,7 +192,31 @@ export class OpenSearchStore implements AlertStore {
     return new Set(answer.body.docs.filter((d) => d.found === true).map((d) => d._id));
   }
 
+  /**
+   * Creates the daily indices a batch writes to (the template gives them their mapping and
+   * alias) and waits until their shards are allocated (yellow): a search right after the first
+   * alert of a day would otherwise meet `all shards failed`. Still not allocated within the
+   * deadline: the store is unavailable, the sender retries.
+   */
+  private async ensureAllocated(indices: ReadonlySet<string>): Promise<void> {
+    for (const index of indices) {
+      if (this.allocated.has(index)) continue;
+      const path = `/${encodeURIComponent(index)}`;
+      const created = await this.cluster.request<{ error?: { type?: string } }>('PUT', `${path}?wait_for_active_shards=1`, {}, { accept: [400] });
+      if (created.status === 400 && created.body.error?.type !== 'resource_already_exists_exception') {
+        throw new ClusterError(`creating ${index}: ${JSON.stringify(created.body.error)}`, 400, created.body);
+      }
+      const health = await this.cluster.request<{ status?: string; timed_out?: boolean }>('GET',
+        `/_cluster/health${path}?wait_for_status=yellow&timeout=${this.timeoutMs}ms`, undefined, { accept: [408] });
+      if (health.status === 408 || health.body.timed_out === true) {
+        throw new ClusterUnavailableError(`${index}: shards not allocated within ${this.timeoutMs} ms (${health.body.status ?? 'unknown'})`, 408, health.body);
+      }
+      this.allocated.add(index);
+    }
+  }
+
   private async bulkCreate(records: readonly AlertRecord[]): Promise<StoreOutcome> {
+    await this.ensureAllocated(new Set(records.map((record) => dailyIndex(this.names, parseUtc(record.document.recievedTime)))));
     const lines: string[] = [];
     for (const record of records) {
       lines.push(JSON.stringify({ create: { _index: dailyIndex(this.names, parseUtc(record.document.recievedTime)), _id: record.id } }));
@@ -249,7 +277,10 @@ export class OpenSearchStore implements AlertStore {
   }
 
   private async count(indices: string, query: Query): Promise<number> {
-    const answer = await this.cluster.request<{ count: number }>('POST', `/${indices}/_count?${INDEX_OPTIONS}`, { query });
+    const answer = await this.cluster.request<{ count: number; _shards?: { failed?: number } }>('POST', `/${indices}/_count?${INDEX_OPTIONS}`, { query });
+    // _count has no allow_partial_search_results: a failed shard would make the count short.
+    const failed = answer.body._shards?.failed ?? 0;
+    if (failed > 0) throw new ClusterUnavailableError(`count over ${indices}: ${failed} shards failed`, 503, answer.body);
     return answer.body.count;
   }
 

@@ -11,8 +11,12 @@ export type Query = Record<string, unknown>;
 
 /** Missing day indices are no error. */
 export const INDEX_OPTIONS = 'ignore_unavailable=true&allow_no_indices=true';
-/** For _search also: the pre-filter skips shards whose values miss the query's ranges. */
-export const SEARCH_OPTIONS = `${INDEX_OPTIONS}&pre_filter_shard_size=1`;
+/**
+ * For _search also: the pre-filter skips shards whose values miss the query's ranges; a shard that
+ * fails (not yet allocated after its index was created, a node leaving) fails the search (the
+ * cluster answers 503, the API answers 503) instead of giving counts short of that shard.
+ */
+export const SEARCH_OPTIONS = `${INDEX_OPTIONS}&pre_filter_shard_size=1&allow_partial_search_results=false`;
 
 export function scopeFilter(scope: DomainScope): Query[] {
   return scope === 'both' ? [] : [{ term: { clientDomain: scope === 'community' } }];
