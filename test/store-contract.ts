@@ -230,6 +230,32 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
         [['62000', 102, [[first, 50], [first + DAY, 2], [first + 2 * DAY, 50]]], ['62100', 5, [[first + DAY, 5]]], ['62101', 5, [[first + DAY, 5]]]]);
     });
 
+    test('a key on top of most days but out of a crowded day\'s top list keeps that day\'s count', async () => {
+      // Private, three whole days before the others: 64000 has 50, 1 and 50 alerts, 63999 has 100
+      // on the first day only; on the middle day 1100 other ports have 2 each, more keys than a
+      // search engine lists per daily index. Summing per-day top lists gives 64000 100, a tie
+      // that 63999 wins by key; exact, 64000 has 101.
+      const first = Math.floor(now / DAY) * DAY - 11 * DAY;
+      const port = (targetEntryPort: string, day: number, k: number): AlertRecord => {
+        const time = formatUtc(first + day * DAY + 3600_000 + k * 1000);
+        return alertRecord({ recievedTime: time, createTime: time, clientDomain: false, peerType: 'Network(honeytrap)', targetEntryPort },
+          createHash('md5').update(`crowded-${targetEntryPort}-${day}-${k}`).digest('hex'));
+      };
+      const crowded = [
+        ...[50, 1, 50].flatMap((count, day) => Array.from({ length: count }, (_, k) => port('64000', day, k))),
+        ...Array.from({ length: 100 }, (_, k) => port('63999', 0, k)),
+        ...Array.from({ length: 1100 }, (_, i) => [port(String(64100 + i), 1, 0), port(String(64100 + i), 1, 1)]).flat(),
+      ];
+      records.push(...crowded);
+      for (let i = 0; i < crowded.length; i += 500) await store.storeAlerts(crowded.slice(i, i + 500));
+      const range = { from: first, to: first + 3 * DAY };
+      const top = async (limit: number): Promise<Array<[string, number, Array<[number, number]>]>> =>
+        (await store.topTimelines('private', 'destports', range, DAY, limit)).map((t) => [t.key, t.total, [...t.buckets]]);
+      assert.deepEqual(await top(1), [['64000', 101, [[first, 50], [first + DAY, 1], [first + 2 * DAY, 50]]]]);
+      assert.deepEqual(await top(3), [['64000', 101, [[first, 50], [first + DAY, 1], [first + 2 * DAY, 50]]],
+        ['63999', 100, [[first, 100]]], ['64100', 2, [[first + DAY, 2]]]]);
+    });
+
     test('top keys stay exact when a key that is never heavy in one bucket beats one heavy in a single bucket', async () => {
       // skewedPorts(): per hour 40 x 60001, 30 x 60002, 15 x 60003 (never 16 or more), plus 100 x
       // 60004 in a single hour. Over 24 hourly buckets 60003 (345) beats 60004 (100).

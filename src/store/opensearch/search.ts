@@ -1,8 +1,8 @@
 /**
  * Query shapes and exact aggregation paging shared by the OpenSearch store's questions.
  * Aggregations are exact: every-key questions page through a composite aggregation; top-K
- * questions ask a terms aggregation and fall back to every key when the engine reports a
- * possible count error (several daily indices are several shards).
+ * questions ask a terms aggregation and fall back to every key when its reported count errors
+ * cannot prove the top (several daily indices are several shards).
  */
 import type { DomainScope, TimeRange } from '../../domain/query';
 import type { Cluster } from './cluster';
@@ -61,24 +61,50 @@ export function termsSource(name: string, field: string): Record<string, unknown
   return { [name]: { terms: { field } } };
 }
 
+interface TermsBucket { key: unknown; key_as_string?: string; doc_count: number; doc_count_error_upper_bound?: number }
+
 interface TermsAnswer {
-  aggregations?: { top?: { doc_count_error_upper_bound: number; sum_other_doc_count: number; buckets: Array<{ key: unknown; key_as_string?: string; doc_count: number }> } };
+  aggregations?: { top?: { doc_count_error_upper_bound: number; buckets: TermsBucket[] } };
 }
 
 /**
- * The `limit` keys of `field` with most documents, most first, ties by key. Exact: when the
- * engine cannot rule out a count error, every key is counted instead.
+ * Whether the first `limit` buckets of a terms answer (ordered by count, then key) are provably
+ * the exact top. Reported counts are lower bounds; a bucket's own error bounds what shards that
+ * did not list it may hold; a key not in the answer has at most the overall error, plus the
+ * last listed count when the answer was cut at `size` (a key cut there was counted up to that).
+ */
+export function provablyExactTop(buckets: readonly TermsBucket[], overallError: number, size: number, limit: number): boolean {
+  if (overallError < 0) return false;
+  const unlisted = overallError + (buckets.length >= size ? buckets[buckets.length - 1]!.doc_count : 0);
+  if (buckets.length < limit) return unlisted === 0;
+  const error = (b: TermsBucket): number => b.doc_count_error_upper_bound ?? -1;
+  const top = buckets.slice(0, limit);
+  if (top.some((b) => error(b) !== 0)) return false;
+  const kth = top[top.length - 1]!.doc_count;
+  // Strictly above: an equal unlisted key could precede the K-th by key order.
+  if (kth <= unlisted) return false;
+  // A listed key below the K-th with a possible undercount must not reach the K-th either.
+  return buckets.slice(limit).every((b) => error(b) === 0 || (error(b) > 0 && b.doc_count + error(b) < kth));
+}
+
+/**
+ * The `limit` keys of `field` with most documents, most first, ties by key. Exact: a terms
+ * aggregation answers when its reported count errors prove the top (see provablyExactTop),
+ * otherwise every key is counted.
  */
 export async function topTerms(cluster: Cluster, indices: string, query: Query, field: string, limit: number): Promise<Array<{ key: string; count: number }>> {
+  const shardSize = Math.max(limit * 10, 1000);
+  // Answering more buckets than `limit` bounds what a key cut from the answer can have.
+  const size = Math.max(limit * 2, 100);
   const body = {
     size: 0, track_total_hits: false, query,
-    aggs: { top: { terms: { field, size: limit, shard_size: Math.max(limit * 10, 1000), order: [{ _count: 'desc' }, { _key: 'asc' }] } } },
+    aggs: { top: { terms: { field, size, shard_size: Math.max(shardSize, size), show_term_doc_count_error: true, order: [{ _count: 'desc' }, { _key: 'asc' }] } } },
   };
   const answer = await cluster.request<TermsAnswer>('POST', `/${indices}/_search?${SEARCH_OPTIONS}`, body);
   const top = answer.body.aggregations?.top;
   if (top === undefined) return [];
-  if (top.doc_count_error_upper_bound === 0) {
-    return top.buckets.map((b) => ({ key: b.key_as_string ?? String(b.key), count: b.doc_count }));
+  if (provablyExactTop(top.buckets, top.doc_count_error_upper_bound, size, limit)) {
+    return top.buckets.slice(0, limit).map((b) => ({ key: b.key_as_string ?? String(b.key), count: b.doc_count }));
   }
   const every = await compositeBuckets(cluster, indices, query, [termsSource('key', field)]);
   return every.map((b) => ({ key: String(b.key['key']), count: b.doc_count }))
