@@ -56,6 +56,15 @@ function skewed(now: number, perHour: ReadonlyArray<readonly [string, number]>, 
   return records;
 }
 
+/** Private honeytrap alerts of one port: the k-th on the day-th day after `first`, an hour into it. */
+function dailyPortAlert(label: string, first: number): (targetEntryPort: string, day: number, k: number) => AlertRecord {
+  return (targetEntryPort, day, k) => {
+    const time = formatUtc(first + day * DAY + 3600_000 + k * 1000);
+    return alertRecord({ recievedTime: time, createTime: time, clientDomain: false, peerType: 'Network(honeytrap)', targetEntryPort },
+      createHash('md5').update(`${label}-${targetEntryPort}-${day}-${k}`).digest('hex'));
+  };
+}
+
 /** Ports no other record uses, around the hourly heavy thresholds of the top tables (16, 8, 4). */
 const skewedPorts = (now: number): AlertRecord[] => skewed(now, [['60001', 40], ['60002', 30], ['60003', 15]], ['60004', 100],
   (port, k) => ({ peerType: 'Network(honeytrap)', targetEntryPort: port, location: `${k % 40}.5 , 1.5`, locationDestination: `${k % 40}.5 , 1.5` }));
@@ -211,11 +220,7 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
       // the middle day 30 other ports have 5 each. A top list cut per day (a search engine's terms
       // aggregation over daily indices, as the original read them) loses 62000's 2 alerts there.
       const first = Math.floor(now / DAY) * DAY - 7 * DAY;
-      const port = (targetEntryPort: string, day: number, k: number): AlertRecord => {
-        const time = formatUtc(first + day * DAY + 3600_000 + k * 1000);
-        return alertRecord({ recievedTime: time, createTime: time, clientDomain: false, peerType: 'Network(honeytrap)', targetEntryPort },
-          createHash('md5').update(`outranked-${targetEntryPort}-${day}-${k}`).digest('hex'));
-      };
+      const port = dailyPortAlert('outranked', first);
       const outranked = [
         ...[50, 2, 50].flatMap((count, day) => Array.from({ length: count }, (_, k) => port('62000', day, k))),
         ...Array.from({ length: 30 }, (_, i) => Array.from({ length: 5 }, (_, k) => port(String(62100 + i), 1, k))).flat(),
@@ -236,11 +241,7 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
       // search engine lists per daily index. Summing per-day top lists gives 64000 100, a tie
       // that 63999 wins by key; exact, 64000 has 101.
       const first = Math.floor(now / DAY) * DAY - 11 * DAY;
-      const port = (targetEntryPort: string, day: number, k: number): AlertRecord => {
-        const time = formatUtc(first + day * DAY + 3600_000 + k * 1000);
-        return alertRecord({ recievedTime: time, createTime: time, clientDomain: false, peerType: 'Network(honeytrap)', targetEntryPort },
-          createHash('md5').update(`crowded-${targetEntryPort}-${day}-${k}`).digest('hex'));
-      };
+      const port = dailyPortAlert('crowded', first);
       const crowded = [
         ...[50, 1, 50].flatMap((count, day) => Array.from({ length: count }, (_, k) => port('64000', day, k))),
         ...Array.from({ length: 100 }, (_, k) => port('63999', 0, k)),
