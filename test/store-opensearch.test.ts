@@ -88,6 +88,17 @@ test('payload sightings count on the current version of a document found by fuzz
   }, { refresh: 'false' });
 });
 
+test('the same payload in many concurrent batches is counted once per sighting, without giving up on conflicts', async () => {
+  await withTestStore(async (store) => {
+    const bytes = Buffer.from('GET /concurrent HTTP/1.1\r\nHost: c\r\n\r\n');
+    const payload: PayloadSighting = { md5: createHash('md5').update(bytes).digest('hex'), fuzzyHash: null, mimeType: 'text/plain', size: bytes.length, content: () => bytes };
+    const batches = Array.from({ length: 12 }, () => [{ ...alertRecord(), payloads: [payload] }, { ...alertRecord(), payloads: [payload] }]);
+    const outcomes = await Promise.all(batches.map((batch) => store.storeAlerts(batch)));
+    assert.deepEqual(outcomes, batches.map(() => ({ inserted: 2, duplicates: 0 })));
+    assert.equal((await store.getPayload(payload.md5))?.count, 24);
+  }, { refresh: 'false' });
+});
+
 test('a cluster mapped dynamically (strings as text with .keyword) is read as it is, beside indices of our template', async () => {
   const own = testIndexNames();
   const old = `${own.alertPrefix}-2026.11.20-000001`;

@@ -29,7 +29,7 @@ import {
   alertTemplate, allAlertIndices, DAY_MS, dailyIndex, dayOfIndex, dayPatterns, GROUPED_FIELDS, SIDE_INDEX_SETTINGS,
   sideIndexMappings, type IndexNames,
 } from './layout';
-import { getPayloadDocument, payloadsByFuzzyHash, recordPayloads } from './payloads';
+import { getPayloadDocument, PayloadBookkeeping, payloadsByFuzzyHash } from './payloads';
 import {
   compositeBuckets, filtered, INDEX_OPTIONS, scopeFilter, type CompositeBucket, searchHits, termsSource, timeRange, topTerms, type Query,
 } from './search';
@@ -106,12 +106,14 @@ export class OpenSearchStore implements AlertStore {
   /** Daily indices this process has seen with their shards allocated (a day's index is never re-created while live). */
   private readonly allocated = new Set<string>();
   private readonly timeoutMs: number;
+  private readonly payloads: PayloadBookkeeping;
 
   constructor(options: OpenSearchStoreOptions) {
     this.cluster = new Cluster({ nodes: options.nodes, auth: options.auth, timeoutMs: options.timeoutMs });
     this.timeoutMs = options.timeoutMs;
     this.names = options.indices;
     this.refresh = options.refresh ?? 'false';
+    this.payloads = new PayloadBookkeeping(this.cluster, this.names.payloads, this.refresh);
   }
 
   /** Installs the alert template and the single indices, once (again after a failure). */
@@ -238,7 +240,7 @@ export class OpenSearchStore implements AlertStore {
     // Bookkeeping of what is now stored, even when other alerts of the call failed: a resend
     // finds these as already present and does not come back here.
     await this.recordCves(created);
-    await recordPayloads(this.cluster, this.names.payloads, created, this.refresh);
+    await this.payloads.record(created);
     if (failures.size > 0) {
       const failed = [...failures.values()].reduce((a, b) => a + b, 0);
       throw new Error(`${failed} of ${records.length} alerts not stored: ${[...failures.keys()].slice(0, 3).join('; ')}`);

@@ -2,8 +2,11 @@
  * The payload store on OpenSearch: one document per payload, id = md5, de-duplicated by md5 and
  * by the fuzzy HTTP hash, with sightings counted. Without scripts (Elasticsearch 7 assembled
  * without painless has none) a count is a read-modify-write guarded by the document's sequence
- * number; a conflict (another instance counted meanwhile) reads again.
+ * number; a conflict (another instance counted meanwhile) reads again. Within one process the
+ * bookkeeping of concurrent batches runs one after the other (`PayloadBookkeeping`), so only
+ * other instances can conflict, and a conflict is retried after a random pause.
  */
+import { setTimeout as pause } from 'node:timers/promises';
 import type { AlertRecord, PayloadSighting } from '../../domain/alert';
 import type { PayloadRecord } from '../store';
 import type { Cluster } from './cluster';
@@ -46,7 +49,10 @@ interface BulkAnswer {
   items: Array<Record<string, { status: number; error?: { type: string; reason: string } }>>;
 }
 
-const MAX_ROUNDS = 5;
+/** Rounds before giving up: each round some writer wins, so this bounds the instances racing on one payload. */
+const MAX_ROUNDS = 20;
+/** Longest pause before a retry round, ms, times the round: spreads instances that met on one document. */
+const RETRY_PAUSE_MS = 5;
 
 /** One payload seen in one newly stored alert. */
 interface Sighting {
@@ -54,11 +60,29 @@ interface Sighting {
   readonly payload: PayloadSighting;
 }
 
-/** Counts the payload sightings of newly stored alerts; throws when a write keeps failing. */
-export async function recordPayloads(cluster: Cluster, index: string, records: readonly AlertRecord[], refresh: string): Promise<void> {
+/**
+ * Counts the payload sightings of newly stored alerts, one batch at a time per store: concurrent
+ * batches of one process counting the same payload would otherwise each need a round per rival.
+ */
+export class PayloadBookkeeping {
+  private previous: Promise<void> = Promise.resolve();
+
+  constructor(private readonly cluster: Cluster, private readonly index: string, private readonly refresh: string) {}
+
+  /** Throws when a write keeps failing; the next batch runs anyway. */
+  record(records: readonly AlertRecord[]): Promise<void> {
+    if (!records.some((record) => record.payloads.length > 0)) return Promise.resolve();
+    const turn = this.previous.then(() => recordPayloads(this.cluster, this.index, records, this.refresh));
+    this.previous = turn.catch(() => undefined);
+    return turn;
+  }
+}
+
+async function recordPayloads(cluster: Cluster, index: string, records: readonly AlertRecord[], refresh: string): Promise<void> {
   let pending: Sighting[] = records.flatMap((record) => record.payloads.map((payload) => ({ record, payload })));
   for (let round = 0; pending.length > 0; round++) {
     if (round === MAX_ROUNDS) throw new Error(`payload store: ${pending.length} sightings still conflicting after ${MAX_ROUNDS} rounds`);
+    if (round > 0) await pause(Math.random() * RETRY_PAUSE_MS * round);
     pending = await recordRound(cluster, index, pending, refresh);
   }
 }
