@@ -169,7 +169,11 @@ async function start(config: Config, configWarnings: readonly string[]): Promise
     app.close().then(
       () => {
         app.server.log.info('stopped');
-        process.exit(0);
+        // The log is written asynchronously: exit once the last lines are out, or a supervisor
+        // reading a busy pipe may never see "stopped".
+        const log = app.server.log as typeof app.server.log & { flush?: (done: () => void) => void };
+        if (log.flush) log.flush(() => process.exit(0));
+        else process.exit(0);
       },
       (error: unknown) => {
         app.server.log.error({ err: error }, 'stopping failed');
