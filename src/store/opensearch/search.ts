@@ -106,10 +106,17 @@ export async function topTerms(cluster: Cluster, indices: string, query: Query, 
   if (provablyExactTop(top.buckets, top.doc_count_error_upper_bound, size, limit)) {
     return top.buckets.slice(0, limit).map((b) => ({ key: b.key_as_string ?? String(b.key), count: b.doc_count }));
   }
-  const every = await compositeBuckets(cluster, indices, query, [termsSource('key', field)]);
-  return every.map((b) => ({ key: String(b.key['key']), count: b.doc_count }))
-    .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-    .slice(0, limit);
+  const counted = async (q: Query): Promise<Array<{ key: string; count: number }>> =>
+    (await compositeBuckets(cluster, indices, q, [termsSource('key', field)])).map((b) => ({ key: String(b.key['key']), count: b.doc_count }))
+      .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  // The engine's per-bucket errors are often too high over many shards (seen on 2.19): count the
+  // listed keys exactly; a key not listed still has at most the bound below.
+  if (top.doc_count_error_upper_bound >= 0 && top.buckets.length > 0) {
+    const unlisted = top.doc_count_error_upper_bound + (top.buckets.length >= size ? top.buckets[top.buckets.length - 1]!.doc_count : 0);
+    const listed = await counted(filtered(query, { terms: { [field]: top.buckets.map((b) => b.key_as_string ?? String(b.key)) } }));
+    if (listed.length >= limit && listed[limit - 1]!.count > unlisted) return listed.slice(0, limit);
+  }
+  return (await counted(query)).slice(0, limit);
 }
 
 export interface Hit<T> {
