@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, mock } from 'node:test';
 import { once } from 'node:events';
 import { SessionSigner } from '../src/auth/sessions';
 import { AlertStream } from '../src/stream/alert-stream';
@@ -230,6 +230,44 @@ describe('alert stream fan-out', () => {
   });
 });
 
+describe('alert stream batches', () => {
+  it('sends arrivals after a quiet spell at once, and then at most one batch per interval', async () => {
+    // One alert per batch (the rest counted in a `skipped` event), so the events show the batches.
+    const stream = new AlertStream({ maxClients: 10, flushMs: 1000, maxPerFlush: 1 });
+    const server = createServer((request, response) => stream.attach(response, 'public'));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const address = server.address();
+    const client = await openEventStream(`http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`);
+    try {
+      while (stream.clientCount < 1) await new Promise((resolve) => setImmediate(resolve));
+      const alert = (name: string): StoredAlert => ({ ...alertRecord({ peerType: 'Webpage', originalRequestString: `/${name}` }), id: name });
+      // The clock and timers are the test's while the batches are made; the sockets stay real.
+      mock.timers.enable({ apis: ['Date', 'setTimeout'], now: Date.now() });
+      try {
+        stream.publish([alert('first')]);
+        mock.timers.tick(0);
+        stream.publish([alert('second')]);
+        mock.timers.tick(999);
+        stream.publish([alert('third')]);
+        mock.timers.tick(1);
+        stream.publish([alert('too-soon')]);
+        mock.timers.tick(500);
+        stream.close(); // ends the response with what was sent so far
+      } finally {
+        mock.timers.reset();
+      }
+      await assert.rejects(client.next(() => false), /the stream ended/);
+      const sent = [...client.raw().matchAll(/"id":"([a-z-]+)"|event: skipped\ndata: (\d+)/g)].map((m) => m[1] ?? `skipped ${m[2]}`);
+      assert.deepEqual(sent, ['first', 'second', 'skipped 1'], 'the first at once; the next two one interval later, together; the last not within half an interval');
+    } finally {
+      client.close();
+      stream.close();
+      server.close();
+    }
+  });
+});
+
 describe('an alert posted to one instance reaches the stream clients of another', () => {
   it('two instances on one store', async () => {
     const dir = tempDir();
@@ -352,6 +390,33 @@ describe('arrival feed', () => {
         assert.deepEqual(batches[1]!.map((a) => a.id), after.map((r) => r.id), 'the rest of the flood is skipped, what came after is not');
       } finally {
         feed.stop();
+      }
+    });
+  });
+
+  it('a listener who comes back within minIntervalMs gets every alert stored after it came', async () => {
+    await withStore(async (store) => {
+      const batches: StoredAlert[][] = [];
+      let looked: () => void = () => {};
+      const nextLook = (): Promise<void> => new Promise((resolve) => { looked = resolve; });
+      mock.timers.enable({ apis: ['Date', 'setTimeout'], now: Date.now() });
+      const feed = new ArrivalFeed(store, (alerts) => batches.push([...alerts]), { pollMs: 3_600_000, minIntervalMs: 1000, onRead: () => looked() });
+      try {
+        let look = nextLook();
+        feed.setActive(true);
+        await look;
+        feed.setActive(false);
+        feed.setActive(true); // back at once: its starting point must not wait for minIntervalMs
+        const stored = alertRecords(2);
+        await store.storeAlerts(stored);
+        look = nextLook();
+        feed.nudge();
+        mock.timers.tick(1000);
+        await look;
+        assert.deepEqual(batches.map((b) => b.map((a) => a.id)), [stored.map((r) => r.id)]);
+      } finally {
+        feed.stop();
+        mock.timers.reset();
       }
     });
   });

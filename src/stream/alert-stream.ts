@@ -62,7 +62,7 @@ export class AlertStream {
   /** Alerts that did not even fit the pending buffer (a flood between two batches). */
   private overflow = 0;
   private dropped = 0;
-  private lastFlush = Date.now();
+  private lastFlush = 0;
 
   /**
    * @param onClientsChanged told whether any client is connected, so the feed polls only then.
@@ -117,7 +117,9 @@ export class AlertStream {
     }
     const flushMs = this.options.flushMs ?? 250;
     if (flushMs === 0) this.flush();
-    else this.flushTimer ??= setTimeout(() => this.flush(), flushMs).unref();
+    // A batch goes out as soon as the last one is flushMs old, not flushMs after this publish:
+    // arrivals after a quiet spell go at once, and an alert waits at most one interval here.
+    else this.flushTimer ??= setTimeout(() => this.flush(), Math.max(0, this.lastFlush + flushMs - Date.now())).unref();
   }
 
   /** Ends every stream (server shutdown). */

@@ -33,6 +33,8 @@ export class ArrivalFeed {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private lastRead = 0;
+  /** Counts listening periods: a look begun in an earlier one must not move the cursor of this one. */
+  private period = 0;
 
   constructor(
     private readonly store: AlertStore,
@@ -44,13 +46,14 @@ export class ArrivalFeed {
   setActive(active: boolean): void {
     if (active === this.active || this.stopped) return;
     this.active = active;
-    if (active) {
-      this.cursor = null;
-      this.nudge();
-    } else {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!active) return;
+    // The starting point is read at once, not after minIntervalMs: every alert stored from the
+    // moment someone listens must reach them.
+    this.cursor = null;
+    this.period++;
+    void this.read();
   }
 
   /** Something was stored here: look now (never blocks the caller). */
@@ -77,23 +80,29 @@ export class ArrivalFeed {
     this.reading = true;
     this.again = false;
     this.lastRead = Date.now();
+    const period = this.period;
     try {
       const pageSize = this.options.pageSize ?? 1000;
       const arrivals = await this.store.alertsStoredAfter(this.cursor, pageSize);
       // A full page: more arrived than the stream sends; skip the rest rather than read it all.
-      this.cursor = arrivals.alerts.length >= pageSize ? (await this.store.alertsStoredAfter(null, 0)).cursor : arrivals.cursor;
-      const oldest = Date.now() - (this.options.maxAgeMs ?? 600_000);
-      const live = arrivals.alerts.filter((a) => parseUtc(a.document.recievedTime) >= oldest);
-      if (live.length > 0 && this.active) this.listener(live);
-      this.options.onRead?.(arrivals.alerts.length);
+      const cursor = arrivals.alerts.length >= pageSize ? (await this.store.alertsStoredAfter(null, 0)).cursor : arrivals.cursor;
+      if (period === this.period) {
+        this.cursor = cursor;
+        const oldest = Date.now() - (this.options.maxAgeMs ?? 600_000);
+        const live = arrivals.alerts.filter((a) => parseUtc(a.document.recievedTime) >= oldest);
+        if (live.length > 0 && this.active) this.listener(live);
+        this.options.onRead?.(arrivals.alerts.length);
+      }
     } catch (error) {
-      this.cursor = null;
+      if (period === this.period) this.cursor = null;
       this.options.onError?.(error);
     } finally {
       this.reading = false;
     }
     if (!this.active) return;
-    if (this.again) this.nudge();
+    // Someone started listening again while this look was under way: their starting point now.
+    if (period !== this.period) void this.read();
+    else if (this.again) this.nudge();
     else this.timer = setTimeout(() => void this.read(), this.options.pollMs).unref();
   }
 }
