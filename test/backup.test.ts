@@ -10,9 +10,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import Database from 'better-sqlite3';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store';
 import { alertXml, ewsMessage, OK_REPLY, postMessage, REPO_ROOT, startApp } from './helpers';
+import { inspectStore } from './server-process';
 
 const CLI = join(REPO_ROOT, 'dist/src/cli/main.js');
 const ALERTS_PER_MESSAGE = 20;
@@ -24,18 +24,6 @@ function messageFor(analyzer: string): string {
     createTime: `2026-11-27 10:00:${String(i).padStart(2, '0')}`,
     additional: { username: 'root', password: `pw${i}` },
   })));
-}
-
-/** Alerts per analyzer id (one per message) in a database file, and its integrity check. */
-function inspect(path: string): { perMessage: Map<string, number>; integrity: string } {
-  const db = new Database(path, { readonly: true, fileMustExist: true });
-  try {
-    const rows = db.prepare(`SELECT "peerIdent" AS peer, count(*) AS n FROM alerts GROUP BY "peerIdent"`).all() as Array<{ peer: string; n: number }>;
-    const integrity = (db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check).join('; ');
-    return { perMessage: new Map(rows.map((r) => [r.peer, r.n])), integrity };
-  } finally {
-    db.close();
-  }
 }
 
 test('peba backup while messages arrive: a valid store with every message acknowledged before it started', async () => {
@@ -90,7 +78,7 @@ test('peba backup while messages arrive: a valid store with every message acknow
     assert.ok(acknowledgedDuringBackup > 0, 'messages were acknowledged while the backup ran');
     assert.deepEqual(readdirSync(join(running.dir, 'backup')), ['peba-backup.db'], 'no partial file is left beside the backup');
 
-    const copy = inspect(backupPath);
+    const copy = inspectStore(backupPath);
     assert.equal(copy.integrity, 'ok');
     const missing = acknowledgedBefore.filter((a) => copy.perMessage.get(a) !== ALERTS_PER_MESSAGE);
     assert.deepEqual(missing, [], 'every message acknowledged before the backup started is in it, whole');
@@ -98,7 +86,7 @@ test('peba backup while messages arrive: a valid store with every message acknow
     assert.deepEqual(partial, [], 'a message is in the backup whole or not at all');
     assert.deepEqual([...copy.perMessage.keys()].filter((a) => !sent.has(a)), [], 'only alerts that were sent');
 
-    const live = inspect(dbPath);
+    const live = inspectStore(dbPath);
     assert.ok(live.perMessage.size > copy.perMessage.size, 'the live store went on growing after the snapshot');
     for (const analyzer of copy.perMessage.keys()) assert.equal(live.perMessage.get(analyzer), ALERTS_PER_MESSAGE);
 

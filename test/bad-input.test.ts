@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { sha512Hex } from '../src/auth/tokens';
@@ -102,6 +103,36 @@ function rawPost(url: string, body: string, headers: Record<string, string>): Pr
     request.on('timeout', () => request.destroy(new Error('request timed out')));
     request.on('error', reject);
     request.end(body);
+  });
+}
+
+/**
+ * A POST of `body` of which only the first `upTo` bytes are ever sent: then the client closes its
+ * side (the server may still answer). A server that decides from those bytes answers; one that
+ * needed the rest sees the body end early. Raw, because an HTTP client would not send less than
+ * the Content-Length it declares.
+ */
+function postOnlyTheStart(url: string, body: string, upTo: number): Promise<Reply> {
+  const { hostname, port } = new URL(url);
+  const bytes = Buffer.from(body);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: hostname, port: Number(port), allowHalfOpen: true });
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('end', () => {
+      socket.destroy();
+      const answer = Buffer.concat(chunks).toString('utf8');
+      const split = answer.indexOf('\r\n\r\n');
+      const head = answer.slice(0, Math.max(0, split));
+      resolve({
+        status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0),
+        text: split < 0 ? answer : answer.slice(split + 4),
+        contentType: /^content-type: *(.*)$/im.exec(head)?.[1] ?? '',
+      });
+    });
+    socket.write(`POST ${INGEST} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: text/xml\r\nContent-Length: ${bytes.length}\r\n\r\n`);
+    socket.end(bytes.subarray(0, upTo));
   });
 }
 
@@ -205,9 +236,11 @@ describe('postSimpleMessage refuses bad input', () => {
       for (let i = 1; i <= 9; i++) levels.push(`<!ENTITY lol${i} "${`&lol${i - 1};`.repeat(10)}">`);
       const body = withProlog(`<!DOCTYPE lolz [\n${levels.join('\n')}\n]>`,
         goodAlerts(uniqueAnalyzer('lol'), 1, { requests: { description: '&lol9;' } }));
-      const started = Date.now();
       await assertRefused(h, body, 400, /DOCTYPE and ENTITY declarations are not accepted/);
-      assert.ok(Date.now() - started < 5000, 'refused without expanding');
+      // Refused without expanding: the same answer when the body stops after the declarations,
+      // before the `&lol9;` that would expand them.
+      const declarations = Buffer.byteLength(body.slice(0, body.indexOf(']>') + 2));
+      await assertRefused(h, body, 400, /DOCTYPE and ENTITY declarations are not accepted/, (url, whole) => postOnlyTheStart(url, whole, declarations));
     });
 
     it('an external entity (XXE)', async () => {

@@ -12,9 +12,8 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { alertXml, ewsMessage, seededRandom, tempDir } from './helpers';
-import { startServerProcess, type ServerProcess } from './server-process';
+import { inspectStore, startServerProcess, type ServerProcess } from './server-process';
 
 const INGEST = '/ews-0.1/alert/postSimpleMessage';
 const CLIENTS = 4;
@@ -97,18 +96,6 @@ async function stream(url: string, round: string, onAck: (acknowledged: number) 
   return { acknowledged, sent, badReplies };
 }
 
-/** Rows per analyzer id, as a fresh connection (which recovers the WAL) sees them. */
-function inspect(dbPath: string): { perMessage: Map<string, number>; integrity: string } {
-  const db = new Database(dbPath);
-  try {
-    const rows = db.prepare(`SELECT "peerIdent" AS peer, count(*) AS n FROM alerts GROUP BY "peerIdent"`).all() as Array<{ peer: string; n: number }>;
-    const integrity = (db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check).join('; ');
-    return { perMessage: new Map(rows.map((r) => [r.peer, r.n])), integrity };
-  } finally {
-    db.close();
-  }
-}
-
 async function killRound(round: string, synchronous: 'full' | 'normal', seed: number): Promise<void> {
   // Consecutive seeds would start the generator at nearly the same point: hash them first.
   const random = seededRandom(createHash('sha256').update(String(seed)).digest().readUInt32LE(0));
@@ -132,7 +119,7 @@ async function killRound(round: string, synchronous: 'full' | 'normal', seed: nu
     assert.deepEqual(outcome.badReplies, [], 'a healthy server answers every message 200 OK');
     assert.ok(outcome.acknowledged.size >= killAfterAcks, 'the messages before the kill were acknowledged');
 
-    const { perMessage, integrity } = inspect(dbPath);
+    const { perMessage, integrity } = inspectStore(dbPath, { recoverWal: true });
     const storedUnacknowledged = [...perMessage.keys()].filter((a) => !outcome.acknowledged.has(a)).length;
     console.log(`  ${outcome.sent.size} messages sent, ${outcome.acknowledged.size} acknowledged, ` +
       `${perMessage.size} stored (${storedUnacknowledged} of them unacknowledged)`);
@@ -156,7 +143,7 @@ async function killRound(round: string, synchronous: 'full' | 'normal', seed: nu
     assert.equal(await response.text(), '<Result><StatusCode>OK</StatusCode><Text></Text></Result>');
     await stopServer(restarted, 'SIGTERM');
     assert.equal((await restarted.exited).code, 0, 'a clean stop after the restart');
-    const after = inspect(dbPath);
+    const after = inspectStore(dbPath, { recoverWal: true });
     assert.equal(after.integrity, 'ok', 'PRAGMA integrity_check after the restart');
     assert.equal(after.perMessage.get(analyzer), ALERTS_PER_MESSAGE, 'the new message is stored after the restart');
     const storedAfter = [...after.perMessage.values()].reduce((sum, n) => sum + n, 0);

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
+import { createInterface } from 'node:readline';
 
 const CANDIDATES = ['/usr/bin/memcached', '/usr/local/bin/memcached'];
 
@@ -42,7 +43,9 @@ export class MemcachedServer {
   async launch(): Promise<void> {
     const binary = memcachedBinary();
     if (!binary) throw new Error('memcached is not installed (apt-get install memcached)');
-    const child = spawn(binary, ['-l', '127.0.0.1', '-p', String(this.port), '-U', '0', '-m', '32', '-u', 'root'], { stdio: 'ignore' });
+    // -vv: memcached writes "server listening" once its socket is listening, so readiness is that
+    // line (an event), not a poll; it turns quiet again below.
+    const child = spawn(binary, ['-l', '127.0.0.1', '-p', String(this.port), '-U', '0', '-m', '32', '-u', 'root', '-vv'], { stdio: ['ignore', 'ignore', 'pipe'] });
     // Never outlive the test process (the suites' after hooks stop it in the normal case).
     const killOnExit = (): void => {
       child.kill('SIGKILL');
@@ -50,11 +53,27 @@ export class MemcachedServer {
     process.once('exit', killOnExit);
     child.once('exit', () => process.removeListener('exit', killOnExit));
     this.process = child;
-    const deadline = Date.now() + 5000;
-    while (!(await accepts(this.port))) {
-      if (Date.now() > deadline) throw new Error(`memcached did not start on ${this.port}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    // Read to the end whatever comes, so the daemon never blocks on a full pipe.
+    const lines = createInterface({ input: child.stderr! });
+    await new Promise<void>((resolve, reject) => {
+      let output = '';
+      const onLine = (line: string): void => {
+        if (!line.startsWith('slab class')) output = `${output}${line}\n`.slice(-4000);
+        if (!/ server listening /.test(line)) return;
+        child.removeListener('exit', onExit);
+        lines.removeListener('line', onLine);
+        resolve();
+      };
+      const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
+        lines.removeListener('line', onLine);
+        reject(new Error(`memcached exited (${code ?? signal}) before listening on ${this.port}:\n${output}`));
+      };
+      lines.on('line', onLine);
+      child.once('exit', onExit);
+    });
+    // A line per command would only cost time; the answer also shows it speaks the protocol.
+    const answer = await textCommand(this.port, 'verbosity 0');
+    if (answer !== 'OK') throw new Error(`memcached on ${this.port} answered "verbosity 0" with ${answer}`);
   }
 
   async stop(): Promise<void> {
@@ -77,13 +96,21 @@ export class MemcachedServer {
   }
 }
 
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
+/** Sends one text-protocol command on a new connection and resolves with the first line of the answer. */
+function textCommand(port: number, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.once('error', reject);
+    socket.once('close', () => reject(new Error(`memcached closed the connection: ${answer}`)));
+    socket.on('data', (chunk: string) => {
+      answer += chunk;
+      const end = answer.indexOf('\r\n');
+      if (end < 0) return;
+      resolve(answer.slice(0, end));
       socket.destroy();
-      resolve(true);
     });
-    socket.once('error', () => resolve(false));
+    socket.write(`${command}\r\n`);
   });
 }

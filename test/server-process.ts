@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import Database from 'better-sqlite3';
 import { GEOIP_FIXTURES, REPO_ROOT } from './helpers';
 
 export const CLI = join(REPO_ROOT, 'dist/src/cli/main.js');
@@ -105,4 +106,21 @@ export function watchServer(child: ChildProcess): ServerProcess {
 
 export function startServerProcess(values: Record<string, string>): ServerProcess {
   return watchServer(spawn(process.execPath, [CLI, 'start'], { env: serverEnv(values), stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+/**
+ * A store file as the process left it: alerts per analyzer id (the tests give each message its
+ * own) and SQLite's integrity check. Read-only by default, so a live server's file is not
+ * touched; `recoverWal` opens it read-write, as a server would after a `kill -9`, so SQLite
+ * recovers the write-ahead log first.
+ */
+export function inspectStore(path: string, options: { recoverWal?: boolean } = {}): { perMessage: Map<string, number>; integrity: string } {
+  const db = new Database(path, options.recoverWal ? { fileMustExist: true } : { readonly: true, fileMustExist: true });
+  try {
+    const rows = db.prepare(`SELECT "peerIdent" AS peer, count(*) AS n FROM alerts GROUP BY "peerIdent"`).all() as Array<{ peer: string; n: number }>;
+    const integrity = (db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check).join('; ');
+    return { perMessage: new Map(rows.map((r) => [r.peer, r.n])), integrity };
+  } finally {
+    db.close();
+  }
 }
