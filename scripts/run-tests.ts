@@ -10,9 +10,10 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
-/** The endpoint tests that run on every store. */
+/** The endpoint tests that run on every store, refusals of bad input and hostile parameters included. */
 const ENDPOINT_TESTS = [
   'query-counts', 'query-datasets', 'query-endpoints', 'query-private', 'query-tops-stats', 'ingest-fixtures', 'cache-endpoints',
+  'bad-input', 'hostile-params',
 ];
 
 const testDir = join(__dirname, '../test');

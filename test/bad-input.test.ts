@@ -11,42 +11,51 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { sha512Hex } from '../src/auth/tokens';
-import { alertXml, COMMUNITY, ewsMessage, OK_REPLY, postMessage, readFixture, startApp, type AlertSpec, type RunningApp } from './helpers';
+import type { DomainScope } from '../src/domain/query';
+import { alertXml, COMMUNITY, ewsMessage, OK_REPLY, postMessage, readFixture, startApp, TEST_STORE_KIND, type AlertSpec, type RunningApp } from './helpers';
 
 const INGEST = '/ews-0.1/alert/postSimpleMessage';
 const BASELINE = 'cowrie-bad-input-baseline';
 const BASELINE_ALERTS = 3;
 
-/** An app under test and a second connection to its SQLite file, for counting rows by analyzer id. */
+/**
+ * An app under test, and its alerts counted per analyzer id through the store interface
+ * (`sensorsReceived`: goodAlerts names the sensor after the analyzer), so the same checks run on
+ * SQLite and on OpenSearch.
+ */
 interface Harness {
   readonly running: RunningApp;
-  readonly db: Database.Database;
-  rows(analyzer: string): number;
-  domains(analyzer: string): number[];
+  /** Alerts stored from this analyzer (received in the last hour). */
+  rows(analyzer: string): Promise<number>;
+  /** The domains its alerts were stored in: `clientDomain` true (community), false (private). */
+  domains(analyzer: string): Promise<boolean[]>;
   close(): Promise<void>;
 }
 
-/** Starts an app, stores the baseline message, and opens a second connection for inspection. */
+/** Starts an app and stores the baseline message. */
 async function harness(overrides: Parameters<typeof startApp>[0] = {}): Promise<Harness> {
   const running = await startApp(overrides);
-  const db = new Database(join(running.dir, 'peba.db'));
-  const count = db.prepare('SELECT count(*) FROM alerts WHERE "peerIdent" = ?').pluck();
-  const domains = db.prepare('SELECT DISTINCT "clientDomain" FROM alerts WHERE "peerIdent" = ? ORDER BY 1').pluck();
+  const sensorAlerts = async (scope: DomainScope, analyzer: string): Promise<number> => {
+    const now = Date.now();
+    const sensors = await running.app.store.sensorsReceived(scope, { from: now - 3_600_000, to: now + 60_000 });
+    return sensors.find((sensor) => sensor.sensor === analyzer)?.alerts ?? 0;
+  };
   const h: Harness = {
     running,
-    db,
-    rows: (analyzer) => count.get(analyzer) as number,
-    domains: (analyzer) => domains.all(analyzer) as number[],
-    async close() {
-      if (db.open) db.close();
-      await running.close();
+    rows: (analyzer) => sensorAlerts('both', analyzer),
+    async domains(analyzer) {
+      const found: boolean[] = [];
+      if (await sensorAlerts('private', analyzer) > 0) found.push(false);
+      if (await sensorAlerts('community', analyzer) > 0) found.push(true);
+      return found;
     },
+    close: () => running.close(),
   };
   try {
     const reply = await postMessage(running.url, ewsMessage(goodAlerts(BASELINE, BASELINE_ALERTS)));
     assert.equal(reply.status, 200, reply.text);
     assert.equal(reply.text, OK_REPLY);
-    assert.equal(h.rows(BASELINE), BASELINE_ALERTS);
+    assert.equal(await h.rows(BASELINE), BASELINE_ALERTS);
   } catch (error) {
     await h.close();
     throw error;
@@ -60,10 +69,11 @@ function uniqueAnalyzer(tag: string): string {
   return `cowrie-bad-${tag}-${++sequence}`;
 }
 
-/** `count` valid, distinct alerts from `analyzer`. */
+/** `count` valid, distinct alerts from `analyzer`, on a sensor (hostname) of the same name. */
 function goodAlerts(analyzer: string, count: number, spec: AlertSpec = {}): string[] {
-  return Array.from({ length: count }, (_, i) =>
-    alertXml({ analyzer, createTime: `2026-11-27 10:00:${String(i).padStart(2, '0')}`, ...spec }));
+  return Array.from({ length: count }, (_, i) => alertXml({
+    analyzer, createTime: `2026-11-27 10:00:${String(i).padStart(2, '0')}`, ...spec, additional: { hostname: analyzer, ...spec.additional },
+  }));
 }
 
 const XML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
@@ -138,14 +148,14 @@ function postOnlyTheStart(url: string, body: string, upTo: number): Promise<Repl
 
 /** The baseline is intact and a good message is still stored and acknowledged. */
 async function assertStillServing(h: Harness): Promise<void> {
-  assert.equal(h.rows(BASELINE), BASELINE_ALERTS, 'alerts stored before are still there');
+  assert.equal(await h.rows(BASELINE), BASELINE_ALERTS, 'alerts stored before are still there');
   const analyzer = uniqueAnalyzer('after');
   const before = await h.running.app.store.countAlerts();
   const reply = await postMessage(h.running.url, ewsMessage(goodAlerts(analyzer, 2)));
   assert.equal(reply.status, 200, reply.text);
   assert.equal(reply.text, OK_REPLY);
   assert.equal(await h.running.app.store.countAlerts(), before + 2, 'a good message afterwards is stored');
-  assert.equal(h.rows(analyzer), 2);
+  assert.equal(await h.rows(analyzer), 2);
 }
 
 /**
@@ -181,7 +191,7 @@ async function assertSkipped(h: Harness, badAlert: (analyzer: string) => string,
   assert.equal(result.code, 'OK');
   assert.equal(result.text, `1 of 3 alerts skipped: ${reason} (1)`);
   assert.equal(await h.running.app.store.countAlerts(), before + 2, 'the two good alerts are stored');
-  assert.equal(h.rows(analyzer), 2);
+  assert.equal(await h.rows(analyzer), 2);
   await assertStillServing(h);
 }
 
@@ -271,10 +281,12 @@ describe('postSimpleMessage refuses bad input', () => {
 
     it('predefined and numeric character references are fine', async () => {
       const analyzer = uniqueAnalyzer('charref');
-      const reply = await post(h.running.url, ewsMessage(goodAlerts(analyzer, 1, { additional: { username: 'r&amp;&lt;&#111;&#x6f;t' } })));
+      const source = '81.2.69.161';
+      const reply = await post(h.running.url, ewsMessage(goodAlerts(analyzer, 1, { source, additional: { username: 'r&amp;&lt;&#111;&#x6f;t' } })));
       assert.equal(reply.status, 200, reply.text);
       assert.equal(reply.text, OK_REPLY);
-      assert.deepEqual(h.db.prepare('SELECT username FROM alerts WHERE "peerIdent" = ?').pluck().all(analyzer), ['r&<oot']);
+      const stored = await h.running.app.store.newestFromSource('both', source, 10);
+      assert.deepEqual(stored.map((alert) => [alert.document.peerIdent, alert.document.username]), [[analyzer, 'r&<oot']]);
     });
   });
 
@@ -322,7 +334,7 @@ describe('postSimpleMessage refuses bad input', () => {
       const result = parseResult(reply.text);
       assert.equal(result.code, 'OK');
       assert.equal(result.text, '3 of 5 alerts skipped: invalid Source address (2); invalid CreateTime (1)');
-      assert.equal(h.rows(analyzer), 2);
+      assert.equal(await h.rows(analyzer), 2);
     });
 
     it('a message whose every alert is bad: 200 OK, nothing stored', async () => {
@@ -369,7 +381,7 @@ describe('postSimpleMessage refuses bad input', () => {
       assert.equal(reply.status, 200, reply.text);
       assert.equal(reply.text, OK_REPLY);
       assert.equal(await h.running.app.store.countAlerts(), before + 3);
-      assert.deepEqual(h.domains(analyzer), [0], 'clientDomain is false');
+      assert.deepEqual(await h.domains(analyzer), [false], 'clientDomain is false');
       // Its wrong token is refused.
       await assertRefused(h, ewsMessage(alerts('private'), { username: 'private-sha512', token: 'guess' }), 403, /^Authentication failed$/);
     });
@@ -383,15 +395,15 @@ describe('postSimpleMessage refuses bad input', () => {
       const reply = await post(h.running.url, ewsMessage(goodAlerts(analyzer, 2), { username: 'private-md5', token }));
       assert.equal(reply.status, 200, reply.text);
       assert.equal(reply.text, OK_REPLY);
-      assert.equal(h.rows(analyzer), 2);
-      assert.deepEqual(h.domains(analyzer), [0], 'clientDomain is false');
+      assert.equal(await h.rows(analyzer), 2);
+      assert.deepEqual(await h.domains(analyzer), [false], 'clientDomain is false');
     });
 
     it('community alerts store clientDomain true', async () => {
       const analyzer = uniqueAnalyzer('community');
       const reply = await post(h.running.url, ewsMessage(goodAlerts(analyzer, 1)));
       assert.equal(reply.text, OK_REPLY);
-      assert.deepEqual(h.domains(analyzer), [1]);
+      assert.deepEqual(await h.domains(analyzer), [true]);
     });
 
     it('a getOnly user may not post: 403', async () => {
@@ -437,7 +449,7 @@ describe('postSimpleMessage refuses bad input', () => {
         const reply = await post(h.running.url, ewsMessage(goodAlerts(analyzer, 2)), { 'content-type': contentType });
         assert.equal(reply.status, 200, reply.text);
         assert.equal(reply.text, OK_REPLY);
-        assert.equal(h.rows(analyzer), 2);
+        assert.equal(await h.rows(analyzer), 2);
       });
     }
 
@@ -450,7 +462,7 @@ describe('postSimpleMessage refuses bad input', () => {
         const reply = await rawPost(h.running.url, body, { 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)) });
         assert.equal(reply.status, 200, `content type ${JSON.stringify(contentType)}: ${reply.text}`);
         assert.equal(reply.text, OK_REPLY);
-        assert.equal(h.rows(analyzer), 2);
+        assert.equal(await h.rows(analyzer), 2);
       }
     });
 
@@ -460,7 +472,7 @@ describe('postSimpleMessage refuses bad input', () => {
       const reply = await rawPost(h.running.url, body, { 'content-length': String(Buffer.byteLength(body)) });
       assert.equal(reply.status, 200, reply.text);
       assert.equal(reply.text, OK_REPLY);
-      assert.equal(h.rows(analyzer), 2);
+      assert.equal(await h.rows(analyzer), 2);
     });
 
     it('a real ewsposter fixture under application/x-www-form-urlencoded', async () => {
@@ -479,7 +491,7 @@ describe('postSimpleMessage refuses bad input', () => {
       const reply = await post(h.running.url, ewsMessage([deep]));
       assert.equal(reply.status, 200, reply.text);
       assert.equal(reply.text, OK_REPLY);
-      assert.equal(h.rows(analyzer), 1);
+      assert.equal(await h.rows(analyzer), 1);
       await assertStillServing(h);
     });
 
@@ -493,7 +505,7 @@ describe('postSimpleMessage refuses bad input', () => {
       const reply = await post(h.running.url, ewsMessage([wide]));
       assert.equal(reply.status, 200, reply.text);
       assert.equal(reply.text, OK_REPLY);
-      assert.equal(h.rows(analyzer), 1);
+      assert.equal(await h.rows(analyzer), 1);
       await assertStillServing(h);
     });
 
@@ -507,7 +519,7 @@ describe('postSimpleMessage refuses bad input', () => {
       const reply = await post(h.running.url, ewsMessage(goodAlerts(analyzer, 1, { additional: { payload: 'A'.repeat(1024 * 1024) } })));
       assert.equal(reply.status, 200, reply.text);
       assert.equal(reply.text, OK_REPLY);
-      assert.equal(h.rows(analyzer), 1);
+      assert.equal(await h.rows(analyzer), 1);
       await assertStillServing(h);
     });
   });
@@ -524,7 +536,7 @@ describe('postSimpleMessage size limits: 413', () => {
       // The same without a content-length (chunked): the limit still holds.
       await assertRefused(h, body, 413, /request body larger than 65536 bytes/, (url, b) =>
         rawPost(url, b, { 'content-type': 'text/xml', 'transfer-encoding': 'chunked' }));
-      assert.equal(h.rows(analyzer), 0);
+      assert.equal(await h.rows(analyzer), 0);
     } finally {
       await h.close();
     }
@@ -535,18 +547,20 @@ describe('postSimpleMessage size limits: 413', () => {
     try {
       const analyzer = uniqueAnalyzer('toomany');
       await assertRefused(h, ewsMessage(goodAlerts(analyzer, 6)), 413, /more than 5 alerts in one message/);
-      assert.equal(h.rows(analyzer), 0, 'none of the six is stored');
+      assert.equal(await h.rows(analyzer), 0, 'none of the six is stored');
       const reply = await post(h.running.url, ewsMessage(goodAlerts(analyzer, 5)));
       assert.equal(reply.status, 200, reply.text);
       assert.equal(reply.text, OK_REPLY);
-      assert.equal(h.rows(analyzer), 5);
+      assert.equal(await h.rows(analyzer), 5);
     } finally {
       await h.close();
     }
   });
 });
 
-describe('postSimpleMessage when the store fails', () => {
+// A write lock held by another connection is SQLite's own way to fail; an OpenSearch node that
+// is down is store-unavailable.test.ts's case.
+describe('postSimpleMessage when the store fails', { skip: TEST_STORE_KIND !== 'sqlite' && 'SQLite write locks' }, () => {
   it('a write lock held elsewhere: 503 "Handling failed", then the retry stores once', async () => {
     const h = await harness({ SQLITE_BUSY_TIMEOUT: '100' });
     const locker = new Database(join(h.running.dir, 'peba.db'));
@@ -563,14 +577,14 @@ describe('postSimpleMessage when the store fails', () => {
       assert.equal(result.code, 'Handling failed');
       assert.notEqual(result.text, '', 'the reply says why');
       assert.equal(await h.running.app.store.countAlerts(), before, 'nothing stored while locked');
-      assert.equal(h.rows(BASELINE), BASELINE_ALERTS, 'alerts stored before are still there');
+      assert.equal(await h.rows(BASELINE), BASELINE_ALERTS, 'alerts stored before are still there');
       locker.exec('ROLLBACK');
 
       const retried = await post(h.running.url, message);
       assert.equal(retried.status, 200, retried.text);
       assert.equal(retried.text, OK_REPLY);
       assert.equal(await h.running.app.store.countAlerts(), before + 4);
-      assert.equal(h.rows(analyzer), 4);
+      assert.equal(await h.rows(analyzer), 4);
 
       // Resubmission is idempotent.
       const again = await post(h.running.url, message);
@@ -602,7 +616,7 @@ describe('postSimpleMessage when the store fails', () => {
       locker.exec('ROLLBACK');
       const retried = await Promise.all(messages.map((m) => post(h.running.url, m)));
       for (const reply of retried) assert.equal(reply.text, OK_REPLY);
-      for (const analyzer of analyzers) assert.equal(h.rows(analyzer), 3);
+      for (const analyzer of analyzers) assert.equal(await h.rows(analyzer), 3);
       assert.equal(await h.running.app.store.countAlerts(), before + 9);
     } finally {
       if (locker.inTransaction) locker.exec('ROLLBACK');
