@@ -9,6 +9,8 @@ import { after, before, describe, test } from 'node:test';
 import { startLogged, type LogCapture } from './log-capture';
 import { join } from 'node:path';
 import { COMMUNITY, tempDir, alertXml, ewsMessage, queryBody, type RunningApp } from './helpers';
+import { assertConforms, fetchOpenApi } from './openapi-conformance';
+import { sha512Hex } from '../src/auth/tokens';
 
 /** A loopback port nothing listens on: one a server just opened and closed. */
 async function closedPort(): Promise<number> {
@@ -36,11 +38,15 @@ function assertUnavailable(answer: { status: number; headers: Headers }, text: s
   assert.doesNotMatch(text, /\bat .*\(|Error:|internal error/, `${what}: no stack, no generic error`);
 }
 
-async function checkEveryEndpoint(running: RunningApp, log: LogCapture): Promise<void> {
+/** With `session` (an operator's cookie taken while the store answered), the dashboard's operator endpoints too. */
+async function checkEveryEndpoint(running: RunningApp, log: LogCapture, session?: string): Promise<void> {
+  // Every 503 is also one the OpenAPI document lists for its operation (status, headers, body).
+  const document = await fetchOpenApi(running.url);
   for (const path of PUBLIC) {
     const answer = await fetch(running.url + path);
     const text = await answer.text();
     assertUnavailable(answer, text, path);
+    assertConforms(document, 'GET', path, answer, text);
     if (path.startsWith('/alert/retrieveAlertsCount?')) {
       assert.match(answer.headers.get('content-type') ?? '', /text\/xml/, path);
       assert.match(text, new RegExp(STORE_DOWN_XML), path);
@@ -50,7 +56,10 @@ async function checkEveryEndpoint(running: RunningApp, log: LogCapture): Promise
     }
   }
   const json = await fetch(`${running.url}/alert/retrieveAlertsCount?time=10&out=json`);
-  assertUnavailable(json, await json.text().then((t) => { assert.equal(JSON.parse(t), 'store unavailable'); return t; }), 'out=json');
+  const jsonText = await json.text();
+  assertUnavailable(json, jsonText, 'out=json');
+  assert.equal(JSON.parse(jsonText), 'store unavailable');
+  assertConforms(document, 'GET', '/alert/retrieveAlertsCount', json, jsonText);
   for (const path of PRIVATE) {
     for (const prefix of ['', '/ews-0.1']) {
       const answer = await fetch(running.url + prefix + path, { method: 'POST', body: queryBody({ username: 'private-query-user', token: 'Priv4te-T0ken' }) });
@@ -58,16 +67,28 @@ async function checkEveryEndpoint(running: RunningApp, log: LogCapture): Promise
       assertUnavailable(answer, text, prefix + path);
       assert.match(answer.headers.get('content-type') ?? '', /text\/xml/, path);
       assert.match(text, new RegExp(STORE_DOWN_XML), path);
+      assertConforms(document, 'POST', prefix + path, answer, text);
     }
   }
   const feed = await fetch(`${running.url}/feed/badips.txt`, { headers: { authorization: `Basic ${Buffer.from('private-query-user:Priv4te-T0ken').toString('base64')}` } });
   const feedText = await feed.text();
   assertUnavailable(feed, feedText, 'feed');
   assert.equal(feedText, 'store unavailable\n');
+  assertConforms(document, 'GET', '/feed/badips.txt', feed, feedText);
+  if (session !== undefined) {
+    for (const [path, type] of [['/dashboard/operator/newest', /application\/json/], ['/dashboard/operator/bad-ips.txt', /text\/plain/]] as const) {
+      const answer = await fetch(running.url + path, { headers: { cookie: session } });
+      const text = await answer.text();
+      assertUnavailable(answer, text, path);
+      assert.match(answer.headers.get('content-type') ?? '', type, path);
+      assertConforms(document, 'GET', path, answer, text);
+    }
+  }
   const post = await fetch(`${running.url}/ews-0.1/alert/postSimpleMessage`, { method: 'POST', body: ewsMessage([alertXml()], COMMUNITY) });
   const postText = await post.text();
   assertUnavailable(post, postText, 'ingest');
   assert.match(postText, /<Result><StatusCode>Handling failed<\/StatusCode><Text>store unavailable<\/Text><\/Result>/);
+  assertConforms(document, 'POST', '/ews-0.1/alert/postSimpleMessage', post, postText);
   // The server still answers, and says why it cannot serve.
   const heartbeat = await fetch(`${running.url}/heartbeat`);
   assert.equal(heartbeat.status, 503);
@@ -91,14 +112,20 @@ describe('OpenSearch node unreachable (a closed loopback port)', () => {
 describe('SQLite store closed', () => {
   let dir: ReturnType<typeof tempDir>;
   let running: RunningApp & { log: LogCapture };
+  let session = '';
   before(async () => {
     dir = tempDir();
     // SQLite whichever store the endpoint tests run on.
     running = await startLogged({ STORE: `sqlite:${join(dir.path, 'peba.db')}` });
-    await running.app.store.putUser({ peerName: 'private-query-user', tokenHash: '0'.repeat(128), community: false, getOnly: false, email: '' });
+    await running.app.store.putUser({ peerName: 'private-query-user', tokenHash: sha512Hex('Priv4te-T0ken'), community: false, getOnly: false, email: '' });
+    const signIn = await fetch(`${running.url}/dashboard/session`, {
+      method: 'POST', body: JSON.stringify({ user: 'private-query-user', token: 'Priv4te-T0ken' }), headers: { 'content-type': 'application/json' },
+    });
+    assert.equal(signIn.status, 200);
+    session = (signIn.headers.get('set-cookie') ?? '').split(';', 1)[0]!;
     await running.app.store.close();
   });
   after(async () => { await running.close(); dir.remove(); });
 
-  test('every endpoint answers 503 in its own shape, the heartbeat 503 down: store', () => checkEveryEndpoint(running, running.log));
+  test('every endpoint answers 503 in its own shape, the heartbeat 503 down: store', () => checkEveryEndpoint(running, running.log, session));
 });

@@ -7,6 +7,7 @@
 import type { Config } from '../config';
 import { PEER_TYPES } from '../enrich/classify';
 import { FEED_MAX_MINUTES, FEED_MIN_MINUTES } from './routes/firewall-feeds';
+import { STORE_UNAVAILABLE_BODY } from './store-outage';
 
 type Schema = Record<string, unknown>;
 
@@ -32,11 +33,41 @@ function jsonBody(description: string, schema: Schema): Schema {
   return { description, content: { [JSON_TYPE]: { schema } } };
 }
 
+const retryAfter: Schema = { 'Retry-After': { schema: { type: 'string', pattern: '^[0-9]+$' }, description: 'seconds' } };
+
 const tooMany: Schema = {
   description: 'the client address exceeded a limit (`PUBLIC_RATE_LIMIT`, `AUTH_FAILURES_PER_MINUTE`)',
-  headers: { 'Retry-After': { schema: { type: 'string', pattern: '^[0-9]+$' }, description: 'seconds' } },
+  headers: retryAfter,
   content: { [TEXT]: { schema: { type: 'string' } } },
 };
+
+const UNAVAILABLE_BODIES: Record<'xml' | 'json' | 'text', [string, Schema]> = {
+  xml: [XML, { type: 'string', const: STORE_UNAVAILABLE_BODY.xml }],
+  json: [JSON_TYPE, { type: 'string', const: JSON.parse(STORE_UNAVAILABLE_BODY.json) as string }],
+  text: [TEXT, { type: 'string', const: STORE_UNAVAILABLE_BODY.text }],
+};
+
+/** The store is unavailable (src/api/store-outage.ts): 503 with `Retry-After`, in the endpoint's own shapes. */
+function storeUnavailable(...shapes: Array<keyof typeof UNAVAILABLE_BODIES>): Schema {
+  return {
+    description: 'the store is unavailable (node down, timing out, busy): ask again after `Retry-After` seconds',
+    headers: retryAfter,
+    content: Object.fromEntries(shapes.map((shape) => [UNAVAILABLE_BODIES[shape][0], { schema: UNAVAILABLE_BODIES[shape][1] }])),
+  };
+}
+
+/** A known path asked with another method: 405, `Allow` naming the right one (server.ts's not-found handler). */
+function wrongMethod(needed: 'GET' | 'POST'): Schema {
+  return {
+    summary: 'not allowed',
+    responses: {
+      405: {
+        ...textBody(`\`${needed} is required for this action.\``),
+        headers: { Allow: { schema: { type: 'string', pattern: `^${needed}(, [A-Z]+)*$` }, description: `${needed}, and HEAD and OPTIONS where answered` } },
+      },
+    },
+  };
+}
 
 /** A public GET: its answer, or DEFAULTRESPONSE for malformed parameters (text, or a JSON string). */
 function publicGet(summary: string, parameters: Schema[], answer: Schema, nopeAsJson = false): Schema {
@@ -47,13 +78,15 @@ function publicGet(summary: string, parameters: Schema[], answer: Schema, nopeAs
   } else {
     content[TEXT] = { schema: { type: 'string', description: 'DEFAULTRESPONSE (`Nope`): a malformed parameter' } };
   }
+  const xml = XML in (answer['content'] as Record<string, Schema>);
   return {
     get: {
       summary,
       tags: ['public'],
       parameters: [...parameters, ci],
-      responses: { 200: { description: answer['description'], content }, 429: tooMany },
+      responses: { 200: { description: answer['description'], content }, 429: tooMany, 503: storeUnavailable(...(xml ? ['xml', 'json'] as const : ['json'] as const)) },
     },
+    post: { ...wrongMethod('GET'), tags: ['public'] },
   };
 }
 
@@ -67,6 +100,7 @@ const credentialsBody: Schema = {
 
 /** A private POST (credentials in the body), under both of the original's prefixes. */
 function privatePost(summary: string, parameters: Schema[], answer: Schema): Schema {
+  const json = JSON_TYPE in (answer['content'] as Record<string, Schema>);
   return {
     post: {
       summary,
@@ -78,8 +112,10 @@ function privatePost(summary: string, parameters: Schema[], answer: Schema): Sch
         403: textBody('not a user of the store (the community credentials included): `Authentication failed`'),
         413: textBody('body larger than `BODY_LIMIT`'),
         429: tooMany,
+        503: storeUnavailable(...(json ? ['xml', 'json'] as const : ['xml'] as const)),
       },
     },
+    get: { ...wrongMethod('POST'), tags: ['private'] },
   };
 }
 
@@ -126,6 +162,7 @@ function feed(format: string): Schema {
         400: textBody('a bad parameter, named in the body'),
         401: { ...textBody('missing or wrong credentials of a user of the store'), headers: { 'WWW-Authenticate': { schema: { type: 'string' } } } },
         429: tooMany,
+        503: storeUnavailable('text'),
       },
     },
   };
@@ -141,7 +178,7 @@ function operatorGet(summary: string, schema: Schema, parameters: Schema[] = [])
       tags: ['dashboard'],
       security: [{ session: [] }],
       parameters: [...parameters, ci],
-      responses: { 200: jsonBody(summary, schema), 401: jsonBody('no session', errorJson) },
+      responses: { 200: jsonBody(summary, schema), 401: jsonBody('no session', errorJson), 503: storeUnavailable('json') },
     },
   };
 }
@@ -176,11 +213,15 @@ export function openApiDocument(config: Config): Schema {
           400: resultXml('not XML, DOCTYPE/ENTITY, wrong root, empty: `Failed` with the reason'),
           403: resultXml('wrong or missing credentials, or a get-only user'),
           413: resultXml(`body over BODY_LIMIT (${config.BODY_LIMIT} bytes here) or more than MAX_ALERTS_PER_MESSAGE alerts`),
-          429: { ...resultXml('too many failed authentications from this address'), headers: (tooMany['headers'] as Schema) },
-          503: resultXml('the store could not commit: `Handling failed`; the sender retries'),
+          429: { ...resultXml('too many failed authentications from this address'), headers: retryAfter },
+          503: {
+            description: 'the store could not commit: `Handling failed` (the reason in the Text, `store unavailable` with `Retry-After` when the store is down); the sender retries',
+            headers: retryAfter,
+            content: { [XML]: { schema: { type: 'string', pattern: '^<Result><StatusCode>Handling failed</StatusCode><Text>' }, example: STORE_UNAVAILABLE_BODY.ingest } },
+          },
         },
       },
-      get: { summary: 'not allowed', tags: ['ingest'], responses: { 405: { ...textBody('`POST is required for this action.`'), headers: { Allow: { schema: { type: 'string', pattern: '^POST(, [A-Z]+)*$' }, description: 'POST, and OPTIONS where preflights are answered' } } } } },
+      get: { ...wrongMethod('POST'), tags: ['ingest'] },
     },
     '/alert/retrieveAlertsCount': publicGet('alerts received in the last N minutes or since 00:00 UTC', [
       query('time', { anyOf: [{ type: 'integer', minimum: 1, maximum: 10 * 366 * 24 * 60 }, { type: 'string', const: 'day' }] }, 'minutes, or `day`'), out,
@@ -258,7 +299,8 @@ export function openApiDocument(config: Config): Schema {
           200: jsonBody('signed in', { type: 'object', required: ['user'] }),
           400: jsonBody('not `{"user","token"}` as application/json', errorJson),
           403: jsonBody('wrong user or token', errorJson),
-          429: { ...jsonBody('too many failed sign-ins from this address', errorJson), headers: (tooMany['headers'] as Schema) },
+          429: { ...jsonBody('too many failed sign-ins from this address', errorJson), headers: retryAfter },
+          503: storeUnavailable('json'),
         },
       },
       delete: { summary: 'sign out', tags: ['dashboard'], responses: { 204: { description: 'the cookie is cleared' } } },
@@ -271,7 +313,7 @@ export function openApiDocument(config: Config): Schema {
         tags: ['dashboard'],
         security: [{ session: [] }],
         parameters: [ci],
-        responses: { 200: textBody('addresses'), 401: jsonBody('no session', errorJson) },
+        responses: { 200: textBody('addresses'), 401: jsonBody('no session', errorJson), 503: storeUnavailable('text') },
       },
     },
     '/dashboard/operator/single-ip': operatorGet('the newest alerts from one address', { type: 'array' }, [query('ip', { type: 'string' })]),
