@@ -28,7 +28,8 @@ const PUBLIC = [
   '/alert/retrieveLatLonAttacks', '/alert/TpotStats?day=20240101', '/alert/getStats', '/alert/getStats?values=Webpage&gte=2019-01-22+15%3A00%3A00&lt=2019-01-22+16%3A30%3A00',
   '/alert/tops?type=urls&topx=5&days=1',
 ];
-const PRIVATE = ['/alert/retrieveIPs', '/alert/retrieveIPs15m', '/alert/retrieveAlertsCyber', '/alert/querySingleIP?ip=8.8.8.8'];
+// retrieveAlertsCyber answers XML whatever `out` says, and so does its 503.
+const PRIVATE = ['/alert/retrieveIPs', '/alert/retrieveIPs15m', '/alert/retrieveAlertsCyber', '/alert/retrieveAlertsCyber?out=json', '/alert/querySingleIP?ip=8.8.8.8'];
 
 const STORE_DOWN_XML = '<Result><StatusCode>Failed</StatusCode><Text>store unavailable</Text></Result>';
 
