@@ -22,10 +22,11 @@ import type { AlertStore } from './store/store';
 
 /**
  * The live stream sends a batch at most this often (and the feed looks at the store at most this
- * often): one socket write per client per batch. 1 s, not 250 ms: with 1,000 clients the writes
- * cost the ingest rate 27 % at 250 ms and 6 % at 1 s (bench:dashboard part 3, same run, median
- * of 3 rounds), while an alert still reaches a page within about one interval (the 2 s of the
- * browser test). A constant, not a key: the page and that bound are built around it.
+ * often): one socket write per client per batch. 1 s, not 250 ms: 1,000 clients cost the ingest
+ * rate 27 % at 250 ms and 6 % at 1 s (bench:dashboard part 3, quiet machine, with and without
+ * them in the same run, median of 3 rounds), while an alert still reaches a page within about
+ * one interval (the browser test's 2 s). A constant, not a key: the page and that bound are
+ * built around it.
  */
 const STREAM_FLUSH_MS = 1000;
 
