@@ -307,6 +307,22 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
         tally(records.filter((r) => !r.document.clientDomain && within(r.document.recievedTime, window.from, window.to)).map((r) => r.document.sourceEntryIp)));
     });
 
+    test('newest lists reach back over several days, past days without alerts, newest first', async () => {
+      const today = formatUtc(Math.floor(now / DAY) * DAY);
+      for (const scope of ['community', 'private', 'both'] as const) {
+        // Private alerts also lie 5-11 days back with empty days between (the top-timeline cases above).
+        const times = records.filter((r) => inScope(r.document, scope)).map((r) => r.document.recievedTime).sort().reverse();
+        const todays = times.filter((t) => t >= today).length;
+        // Exactly today's, into yesterday, and every alert there is.
+        for (const limit of [todays, todays + 40, times.length + 5].filter((n) => n > 0)) {
+          const newest = await store.newestReceived(scope, limit);
+          assert.deepEqual(newest.map((a) => a.document.recievedTime), times.slice(0, limit), `${scope}, newest ${limit}`);
+          assert.equal(new Set(newest.map((a) => a.id)).size, newest.length, `${scope}, newest ${limit}: each alert once`);
+          assert.ok(newest.every((a) => inScope(a.document, scope)));
+        }
+      }
+    });
+
     test('answers kept between questions stay exact while windows move, alerts arrive late, another instance writes and retention deletes', async () => {
       const scopes = ['community', 'private', 'both'] as const;
       /**

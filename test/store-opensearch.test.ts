@@ -99,6 +99,28 @@ test('the same payload in many concurrent batches is counted once per sighting, 
   }, { refresh: 'false' });
 });
 
+test('the newest alerts: newest daily indices first, past days without an index, a writer\'s clock a day ahead', async () => {
+  await withTestStore(async (store) => {
+    const day = 86_400_000;
+    const today = Math.floor(Date.now() / day) * day;
+    // No index today or yesterday: the newest are found 5 and 9 days back.
+    const old = [9, 5].flatMap((back) => Array.from({ length: 3 }, (_, k) => alertRecord(at(today - back * day + k * 60_000))));
+    await store.storeAlerts(old);
+    const ids = (alerts: ReadonlyArray<{ id: string }>): string[] => alerts.map((a) => a.id);
+    assert.deepEqual(ids(await store.newestReceived('both', 4)), ids([old[5]!, old[4]!, old[3]!, old[2]!]));
+    // Two in one second of today (the later stored first), one in tomorrow's index.
+    const todays = [alertRecord(at(today + 1000)), alertRecord(at(today + 1000))];
+    const ahead = alertRecord(at(today + day + 60_000));
+    await store.storeAlerts([todays[0]!]);
+    await store.storeAlerts([todays[1]!, ahead]);
+    assert.deepEqual(ids(await store.newestReceived('both', 1)), [ahead.id]);
+    assert.deepEqual(ids(await store.newestReceived('both', 3)), ids([ahead, todays[1]!, todays[0]!]));
+    assert.deepEqual(ids(await store.newestReceived('both', 5)), ids([ahead, todays[1]!, todays[0]!, old[5]!, old[4]!]));
+    assert.deepEqual(ids(await store.newestReceived('both', 100)), ids([ahead, todays[1]!, todays[0]!, ...[...old].reverse()]));
+    assert.deepEqual(await store.newestReceived('private', 5), [], 'the scope filters every step');
+  });
+});
+
 test('a cluster mapped dynamically (strings as text with .keyword) is read as it is, beside indices of our template', async () => {
   const own = testIndexNames();
   const old = `${own.alertPrefix}-2026.11.20-000001`;
