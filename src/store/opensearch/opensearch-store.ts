@@ -31,7 +31,7 @@ import {
 } from './layout';
 import { getPayloadDocument, PayloadBookkeeping, payloadsByFuzzyHash } from './payloads';
 import {
-  compositeBuckets, filtered, INDEX_OPTIONS, scopeFilter, type CompositeBucket, searchHits, termsSource, timeRange, topTerms, type Query,
+  compositeBuckets, filtered, INDEX_OPTIONS, scopeFilter, type CompositeBucket, searchHits, type Target, termsSource, timeRange, topTerms, type Query,
 } from './search';
 
 export interface OpenSearchStoreOptions {
@@ -316,10 +316,10 @@ export class OpenSearchStore implements AlertStore {
   /**
    * By createTime: any daily index may hold such alerts (a sensor's clock, an import), so all are
    * named; the engine's pre-filter skips the indices whose createTime range misses the window
-   * without searching them.
+   * without searching them. (By recievedTime the window's days are named: nothing to skip.)
    */
-  private created(scope: DomainScope, range: TimeRange): { indices: string; query: Query } {
-    return { indices: allAlertIndices(this.names), query: filtered(...scopeFilter(scope), timeRange('createTime', range)) };
+  private created(scope: DomainScope, range: TimeRange): { indices: Target; query: Query } {
+    return { indices: { indices: allAlertIndices(this.names), preFilter: true }, query: filtered(...scopeFilter(scope), timeRange('createTime', range)) };
   }
 
   async countReceived(scope: DomainScope, range: TimeRange): Promise<number> {
@@ -431,7 +431,8 @@ export class OpenSearchStore implements AlertStore {
   async topLocationsCreated(scope: DomainScope, range: TimeRange, side: Side, limit: number): Promise<KeyCount[]> {
     await this.init();
     const { indices, query } = this.created(scope, range);
-    return topTerms(this.cluster, indices, query, this.field(side === 'source' ? 'location' : 'locationDestination'), limit);
+    return (await topTerms(this.cluster, indices, query, this.field(side === 'source' ? 'location' : 'locationDestination'), limit))
+      .map(({ key, count }) => ({ key, count }));
   }
 
   async activitySummary(scope: DomainScope, range: TimeRange): Promise<ActivitySummary> {
@@ -471,16 +472,13 @@ export class OpenSearchStore implements AlertStore {
     await this.init();
     const keyField = this.field(kind === 'urls' ? 'originalRequestString' : 'targetEntryPort');
     const { indices, query } = this.received(scope, range, ...(kind === 'urls' ? [{ term: { [this.field('peerType')]: 'Webpage' } }] : []));
-    const top = await topTerms(this.cluster, indices, query, keyField, limit);
-    if (top.length === 0) return [];
-    const buckets = await compositeBuckets(this.cluster, indices, filtered(query, { terms: { [keyField]: top.map((t) => t.key) } }), [
-      termsSource('key', keyField),
-      // Buckets on the UTC grid: multiples of bucketMs since the epoch.
-      { bucket: { date_histogram: { field: 'recievedTime', fixed_interval: `${bucketMs}ms` } } },
-    ]);
-    const timelines = new Map(top.map((t) => [t.key, new Map<number, number>()]));
-    for (const b of buckets) timelines.get(String(b.key['key']))?.set(Number(b.key['bucket']), b.doc_count);
-    return top.map((t) => ({ key: t.key, total: t.count, buckets: timelines.get(t.key)! }));
+    // Each top key's timeline comes with its exact count: buckets on the UTC grid, multiples of bucketMs since the epoch.
+    const top = await topTerms(this.cluster, indices, query, keyField, limit,
+      { timeline: { date_histogram: { field: 'recievedTime', fixed_interval: `${bucketMs}ms`, min_doc_count: 1 } } });
+    return top.map((t) => ({
+      key: t.key, total: t.count,
+      buckets: new Map((t.details['timeline'] as { buckets: Array<{ key: number; doc_count: number }> }).buckets.map((b) => [Number(b.key), b.doc_count])),
+    }));
   }
 
   // -- statistics snapshots: one document per snapshot, id = its start ------------------------

@@ -12,11 +12,31 @@ export type Query = Record<string, unknown>;
 /** Missing day indices are no error. */
 export const INDEX_OPTIONS = 'ignore_unavailable=true&allow_no_indices=true';
 /**
- * For _search also: the pre-filter skips shards whose values miss the query's ranges; a shard that
- * fails (not yet allocated after its index was created, a node leaving) fails the search (the
- * cluster answers 503, the API answers 503) instead of giving counts short of that shard.
+ * For _search also: a shard that fails (not yet allocated after its index was created, a node
+ * leaving) fails the search (the cluster answers 503, the API answers 503) instead of giving
+ * counts short of that shard.
  */
-export const SEARCH_OPTIONS = `${INDEX_OPTIONS}&pre_filter_shard_size=1&allow_partial_search_results=false`;
+export const SEARCH_OPTIONS = `${INDEX_OPTIONS}&allow_partial_search_results=false`;
+
+/**
+ * Where a question searches. With `preFilter` the engine first asks every shard whether the
+ * query's ranges can match it and skips those that cannot: worth its round where every daily
+ * index is named and a createTime range selects a few of them; pure cost (measured: a third of
+ * an unseen source's search) where the indices are already the window's days or only a term
+ * filters. A plain string is an index expression without it.
+ */
+export interface Target {
+  readonly indices: string;
+  readonly preFilter: boolean;
+}
+
+/** The engine pre-filters every sorted search of several shards unless told a threshold above their number. */
+const NO_PRE_FILTER = 2_147_483_647;
+
+export function searchPath(where: string | Target): string {
+  const { indices, preFilter } = typeof where === 'string' ? { indices: where, preFilter: false } : where;
+  return `/${indices}/_search?${SEARCH_OPTIONS}&pre_filter_shard_size=${preFilter ? 1 : NO_PRE_FILTER}`;
+}
 
 export function scopeFilter(scope: DomainScope): Query[] {
   return scope === 'both' ? [] : [{ term: { clientDomain: scope === 'community' } }];
@@ -38,7 +58,7 @@ interface CompositeAnswer {
 export type CompositeBucket = { key: Record<string, unknown>; doc_count: number } & Record<string, unknown>;
 
 /** Every bucket of a composite aggregation over `sources`, page by page. */
-export async function compositeBuckets(cluster: Cluster, indices: string, query: Query,
+export async function compositeBuckets(cluster: Cluster, where: string | Target, query: Query,
   sources: Array<Record<string, unknown>>, subAggregations?: Record<string, unknown>, pageSize = 10_000): Promise<CompositeBucket[]> {
   const buckets: CompositeBucket[] = [];
   let after: Record<string, unknown> | undefined;
@@ -47,7 +67,7 @@ export async function compositeBuckets(cluster: Cluster, indices: string, query:
       size: 0, track_total_hits: false, query,
       aggs: { keys: { composite: { size: pageSize, sources, ...(after ? { after } : {}) }, ...(subAggregations ? { aggs: subAggregations } : {}) } },
     };
-    const answer = await cluster.request<CompositeAnswer>('POST', `/${indices}/_search?${SEARCH_OPTIONS}`, body);
+    const answer = await cluster.request<CompositeAnswer>('POST', searchPath(where), body);
     const page = answer.body.aggregations?.keys;
     if (page === undefined) return buckets;
     buckets.push(...page.buckets);
@@ -64,7 +84,7 @@ export function termsSource(name: string, field: string): Record<string, unknown
 interface TermsBucket { key: unknown; key_as_string?: string; doc_count: number; doc_count_error_upper_bound?: number }
 
 interface TermsAnswer {
-  aggregations?: { top?: { doc_count_error_upper_bound: number; buckets: TermsBucket[] } };
+  aggregations?: { top?: { doc_count_error_upper_bound: number; sum_other_doc_count?: number; buckets: Array<TermsBucket & Record<string, unknown>> } };
 }
 
 /**
@@ -87,36 +107,72 @@ export function provablyExactTop(buckets: readonly TermsBucket[], overallError: 
   return buckets.slice(limit).every((b) => error(b) === 0 || (error(b) > 0 && b.doc_count + error(b) < kth));
 }
 
+export interface TopTerm {
+  readonly key: string;
+  readonly count: number;
+  /** The results of the `details` sub-aggregations for this key, exact (see topTerms). */
+  readonly details: Record<string, unknown>;
+}
+
+const termKey = (b: TermsBucket): string => b.key_as_string ?? String(b.key);
+const byCountThenKey = (a: { key: string; count: number }, b: { key: string; count: number }): number =>
+  b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
 /**
- * The `limit` keys of `field` with most documents, most first, ties by key. Exact: a terms
- * aggregation answers when its reported count errors prove the top (see provablyExactTop),
- * otherwise every key is counted.
+ * The `limit` keys of `field` with most documents, most first, ties by key, each with the
+ * `details` sub-aggregations over its documents. Exact: a terms aggregation names candidates; when
+ * its reported count errors do not prove the top (see provablyExactTop) the candidates are counted
+ * exactly and kept if the K-th beats what any other key can have; otherwise every key is counted.
+ * A modest `shard_size` keeps the candidate round cheap: on skewed keys (ports, URLs) the bound
+ * of an unlisted key stays far below the K-th.
  */
-export async function topTerms(cluster: Cluster, indices: string, query: Query, field: string, limit: number): Promise<Array<{ key: string; count: number }>> {
-  const shardSize = Math.max(limit * 10, 1000);
+export async function topTerms(cluster: Cluster, where: string | Target, query: Query, field: string, limit: number,
+  details?: Record<string, unknown>): Promise<TopTerm[]> {
+  const shardSize = Math.max(limit * 10, 200);
   // Answering more buckets than `limit` bounds what a key cut from the answer can have.
   const size = Math.max(limit * 2, 100);
   const body = {
     size: 0, track_total_hits: false, query,
     aggs: { top: { terms: { field, size, shard_size: Math.max(shardSize, size), show_term_doc_count_error: true, order: [{ _count: 'desc' }, { _key: 'asc' }] } } },
   };
-  const answer = await cluster.request<TermsAnswer>('POST', `/${indices}/_search?${SEARCH_OPTIONS}`, body);
+  const answer = await cluster.request<TermsAnswer>('POST', searchPath(where), body);
   const top = answer.body.aggregations?.top;
-  if (top === undefined) return [];
+  if (top === undefined || limit === 0) return [];
   if (provablyExactTop(top.buckets, top.doc_count_error_upper_bound, size, limit)) {
-    return top.buckets.slice(0, limit).map((b) => ({ key: b.key_as_string ?? String(b.key), count: b.doc_count }));
+    const exact = top.buckets.slice(0, limit);
+    return details === undefined ? exact.map((b) => ({ key: termKey(b), count: b.doc_count, details: {} })) : countKeys(cluster, where, query, field, exact.map(termKey), details);
   }
-  const counted = async (q: Query): Promise<Array<{ key: string; count: number }>> =>
-    (await compositeBuckets(cluster, indices, q, [termsSource('key', field)])).map((b) => ({ key: String(b.key['key']), count: b.doc_count }))
-      .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   // The engine's per-bucket errors are often too high over many shards (seen on 2.19): count the
   // listed keys exactly; a key not listed still has at most the bound below.
   if (top.doc_count_error_upper_bound >= 0 && top.buckets.length > 0) {
     const unlisted = top.doc_count_error_upper_bound + (top.buckets.length >= size ? top.buckets[top.buckets.length - 1]!.doc_count : 0);
-    const listed = await counted(filtered(query, { terms: { [field]: top.buckets.map((b) => b.key_as_string ?? String(b.key)) } }));
+    const listed = await countKeys(cluster, where, query, field, top.buckets.map(termKey), details);
     if (listed.length >= limit && listed[limit - 1]!.count > unlisted) return listed.slice(0, limit);
   }
-  return (await counted(query)).slice(0, limit);
+  const every = (await compositeBuckets(cluster, where, query, [termsSource('key', field)]))
+    .map((b) => ({ key: String(b.key['key']), count: b.doc_count })).sort(byCountThenKey).slice(0, limit);
+  return details === undefined ? every.map((t) => ({ ...t, details: {} })) : countKeys(cluster, where, query, field, every.map((t) => t.key), details);
+}
+
+/**
+ * Exact counts (and `details`) of the given keys, most first, ties by key: a terms aggregation
+ * restricted to them, each shard asked for as many buckets as there are keys, lists every one it
+ * has, so no count is cut (checked: both error figures 0; paged otherwise).
+ */
+async function countKeys(cluster: Cluster, where: string | Target, query: Query, field: string, keys: readonly string[],
+  details: Record<string, unknown> | undefined): Promise<TopTerm[]> {
+  if (keys.length === 0) return [];
+  const only = filtered(query, { terms: { [field]: keys } });
+  const body = {
+    size: 0, track_total_hits: false, query: only,
+    aggs: { top: { terms: { field, include: keys, size: keys.length, shard_size: keys.length, show_term_doc_count_error: true }, ...(details ? { aggs: details } : {}) } },
+  };
+  const top = (await cluster.request<TermsAnswer>('POST', searchPath(where), body)).body.aggregations?.top;
+  if (top !== undefined && top.doc_count_error_upper_bound === 0 && (top.sum_other_doc_count ?? 0) === 0) {
+    return top.buckets.map((b) => ({ key: termKey(b), count: b.doc_count, details: b })).sort(byCountThenKey);
+  }
+  return (await compositeBuckets(cluster, where, only, [termsSource('key', field)], details))
+    .map((b) => ({ key: String(b.key['key']), count: b.doc_count, details: b })).sort(byCountThenKey);
 }
 
 export interface Hit<T> {
@@ -132,7 +188,7 @@ export interface SearchAnswer<T> {
   hits: { hits: Array<Hit<T>> };
 }
 
-export async function searchHits<T>(cluster: Cluster, indices: string, body: Record<string, unknown>): Promise<Array<Hit<T>>> {
-  const answer = await cluster.request<SearchAnswer<T>>('POST', `/${indices}/_search?${SEARCH_OPTIONS}`, { track_total_hits: false, ...body });
+export async function searchHits<T>(cluster: Cluster, where: string | Target, body: Record<string, unknown>): Promise<Array<Hit<T>>> {
+  const answer = await cluster.request<SearchAnswer<T>>('POST', searchPath(where), { track_total_hits: false, ...body });
   return answer.body.hits.hits;
 }
