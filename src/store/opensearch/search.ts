@@ -120,11 +120,12 @@ const byCountThenKey = (a: { key: string; count: number }, b: { key: string; cou
 
 /**
  * The `limit` keys of `field` with most documents, most first, ties by key, each with the
- * `details` sub-aggregations over its documents. Exact: a terms aggregation names candidates; when
- * its reported count errors do not prove the top (see provablyExactTop) the candidates are counted
- * exactly and kept if the K-th beats what any other key can have; otherwise every key is counted.
- * A modest `shard_size` keeps the candidate round cheap: on skewed keys (ports, URLs) the bound
- * of an unlisted key stays far below the K-th.
+ * `details` sub-aggregations over its documents. Exact: a terms aggregation names candidates;
+ * the first `limit` are counted exactly (with their details) and kept when no other key can
+ * reach the K-th exact count: a listed one has at most its reported count plus its error, an
+ * unlisted one at most the bound of provablyExactTop. Otherwise every listed key is counted
+ * exactly, and failing that every key. A modest `shard_size` keeps the candidate round cheap: on
+ * skewed keys (ports, URLs) those bounds stay far below the K-th.
  */
 export async function topTerms(cluster: Cluster, where: string | Target, query: Query, field: string, limit: number,
   details?: Record<string, unknown>): Promise<TopTerm[]> {
@@ -138,16 +139,24 @@ export async function topTerms(cluster: Cluster, where: string | Target, query: 
   const answer = await cluster.request<TermsAnswer>('POST', searchPath(where), body);
   const top = answer.body.aggregations?.top;
   if (top === undefined || limit === 0) return [];
-  if (provablyExactTop(top.buckets, top.doc_count_error_upper_bound, size, limit)) {
-    const exact = top.buckets.slice(0, limit);
-    return details === undefined ? exact.map((b) => ({ key: termKey(b), count: b.doc_count, details: {} })) : countKeys(cluster, where, query, field, exact.map(termKey), details);
+  const overall = top.doc_count_error_upper_bound;
+  if (details === undefined && provablyExactTop(top.buckets, overall, size, limit)) {
+    return top.buckets.slice(0, limit).map((b) => ({ key: termKey(b), count: b.doc_count, details: {} }));
   }
-  // The engine's per-bucket errors are often too high over many shards (seen on 2.19): count the
-  // listed keys exactly; a key not listed still has at most the bound below.
-  if (top.doc_count_error_upper_bound >= 0 && top.buckets.length > 0) {
-    const unlisted = top.doc_count_error_upper_bound + (top.buckets.length >= size ? top.buckets[top.buckets.length - 1]!.doc_count : 0);
-    const listed = await countKeys(cluster, where, query, field, top.buckets.map(termKey), details);
-    if (listed.length >= limit && listed[limit - 1]!.count > unlisted) return listed.slice(0, limit);
+  if (overall >= 0) {
+    const unlisted = overall + (top.buckets.length >= size ? top.buckets[top.buckets.length - 1]!.doc_count : 0);
+    const first = await countKeys(cluster, where, query, field, top.buckets.slice(0, limit).map(termKey), details);
+    // With fewer keys than asked, no other key may exist: every key has at least one document.
+    const kth = first.length >= limit ? first[limit - 1]!.count : 1;
+    const beyond = top.buckets.slice(limit);
+    const reach = (b: TermsBucket): number => b.doc_count + ((b.doc_count_error_upper_bound ?? -1) >= 0 ? b.doc_count_error_upper_bound! : overall);
+    // Strictly below: an equal key could precede the K-th by key order.
+    if (first.length === Math.min(limit, top.buckets.length) && unlisted < kth && beyond.every((b) => reach(b) < kth)) return first;
+    // The engine's per-bucket errors are often too high over many shards (seen on 2.19): count every listed key.
+    const listed = await countKeys(cluster, where, query, field, top.buckets.map(termKey), undefined);
+    if (listed.length >= limit && listed[limit - 1]!.count > unlisted) {
+      return details === undefined ? listed.slice(0, limit) : countKeys(cluster, where, query, field, listed.slice(0, limit).map((t) => t.key), details);
+    }
   }
   const every = (await compositeBuckets(cluster, where, query, [termsSource('key', field)]))
     .map((b) => ({ key: String(b.key['key']), count: b.doc_count })).sort(byCountThenKey).slice(0, limit);
@@ -156,8 +165,9 @@ export async function topTerms(cluster: Cluster, where: string | Target, query: 
 
 /**
  * Exact counts (and `details`) of the given keys, most first, ties by key: a terms aggregation
- * restricted to them, each shard asked for as many buckets as there are keys, lists every one it
- * has, so no count is cut (checked: both error figures 0; paged otherwise).
+ * restricted to them, each shard asked for one bucket more than there are keys, lists every one
+ * it has, so no count is cut (checked: both error figures 0, which a shard answering as many
+ * buckets as asked would spoil; paged otherwise).
  */
 async function countKeys(cluster: Cluster, where: string | Target, query: Query, field: string, keys: readonly string[],
   details: Record<string, unknown> | undefined): Promise<TopTerm[]> {
@@ -165,7 +175,7 @@ async function countKeys(cluster: Cluster, where: string | Target, query: Query,
   const only = filtered(query, { terms: { [field]: keys } });
   const body = {
     size: 0, track_total_hits: false, query: only,
-    aggs: { top: { terms: { field, include: keys, size: keys.length, shard_size: keys.length, show_term_doc_count_error: true }, ...(details ? { aggs: details } : {}) } },
+    aggs: { top: { terms: { field, include: keys, size: keys.length, shard_size: keys.length + 1, show_term_doc_count_error: true }, ...(details ? { aggs: details } : {}) } },
   };
   const top = (await cluster.request<TermsAnswer>('POST', searchPath(where), body)).body.aggregations?.top;
   if (top !== undefined && top.doc_count_error_upper_bound === 0 && (top.sum_other_doc_count ?? 0) === 0) {
