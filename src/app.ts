@@ -79,13 +79,13 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
   }
   // GeoIP too, before the store: a configuration that cannot start must not create a store on its way out.
   const geoIp = openConfiguredGeoIp(config);
-  const store = overrides.store ?? openStore(config);
+  const metrics = new Metrics();
+  const store = overrides.store ?? openStore(config, { bulkObserver: metrics.bulks });
   const authenticator = new Authenticator(
     store,
     { username: config.COMMUNITYUSER, token: config.COMMUNITYTOKEN },
     config.USER_CACHE_SECONDS * 1000,
   );
-  const metrics = new Metrics();
   // The live stream: alerts stored by any instance, looked for at once after a local commit.
   let stream: AlertStream | undefined;
   const perFlush = Math.max(1, Math.round((config.STREAM_MAX_RATE * STREAM_FLUSH_MS) / 1000));

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { alertXml, COMMUNITY, ewsMessage, postMessage, startApp, type RunningApp } from './helpers';
+import { alertXml, COMMUNITY, ewsMessage, postMessage, startApp, TEST_STORE_KIND, type RunningApp } from './helpers';
 
 const TOKEN = 'scrape-secret-7';
 
@@ -94,6 +94,20 @@ describe('/metrics after known traffic', () => {
     assert.equal(sample(samples, 'peba_commit_duration_seconds_count', { result: 'ok' }), 3);
     assert.ok(sample(samples, 'peba_commit_duration_seconds_sum', { result: 'ok' }) > 0);
     assert.equal(sample(samples, 'peba_commit_queue_alerts'), 0);
+  });
+
+  test('the OpenSearch store times each _bulk: one for the alerts of each commit (none on SQLite)', () => {
+    const count = sample(samples, 'peba_opensearch_bulk_duration_seconds_count', { purpose: 'alerts', result: 'ok' });
+    if (TEST_STORE_KIND === 'opensearch') {
+      assert.equal(count, 3);
+      assert.ok(sample(samples, 'peba_opensearch_bulk_duration_seconds_sum', { purpose: 'alerts', result: 'ok' }) > 0);
+      // Every observation lies in the +Inf bucket and the buckets are cumulative.
+      assert.equal(sample(samples, 'peba_opensearch_bulk_duration_seconds_bucket', { purpose: 'alerts', result: 'ok', le: '+Inf' }), 3);
+      assert.equal(sample(samples, 'peba_opensearch_bulk_duration_seconds_count', { purpose: 'alerts', result: 'failed' }), 0);
+    } else {
+      assert.equal(count, 0);
+      assert.match(text, /# TYPE peba_opensearch_bulk_duration_seconds histogram/);
+    }
   });
 
   test('HTTP requests per route pattern and status, the hit answered before routing included', () => {

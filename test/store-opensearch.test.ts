@@ -121,6 +121,54 @@ test('the newest alerts: newest daily indices first, past days without an index,
   });
 });
 
+test('two instances counting the same payloads in turn: each one\'s remembered version goes stale and is read again; every sighting counts once', async () => {
+  await withTestStore(async (first, own) => {
+    const second = openSearchTestStore(own, 'false');
+    try {
+      const payload = (text: string, fuzzyHash: string | null): PayloadSighting => {
+        const bytes = Buffer.from(text);
+        return { md5: createHash('md5').update(bytes).digest('hex'), fuzzyHash, mimeType: 'text/plain', size: bytes.length, content: () => bytes };
+      };
+      const plain = payload('GET /turns HTTP/1.1\r\n\r\n', null);
+      const fuzzy = (host: string): PayloadSighting => payload(`GET /fuzzy HTTP/1.1\r\nHost: ${host}\r\n\r\n`, 'e'.repeat(64));
+      const batch = (host: string): AlertRecord[] => [{ ...alertRecord(), payloads: [plain] }, { ...alertRecord(), payloads: [fuzzy(host)] }];
+      for (let round = 0; round < 4; round++) {
+        assert.deepEqual(await first.storeAlerts(batch(`a${round}`)), { inserted: 2, duplicates: 0 });
+        // The fuzzy hash's first document is found by a search: made visible once, as the refresh interval would.
+        if (round === 0) await fetch(`${openSearchUrl()}/${own.payloads}/_refresh`, { method: 'POST' });
+        assert.deepEqual(await second.storeAlerts(batch(`b${round}`)), { inserted: 2, duplicates: 0 });
+      }
+      assert.equal((await first.getPayload(plain.md5))?.count, 8);
+      assert.equal((await second.getPayload(plain.md5))?.count, 8);
+      // Every request of the fuzzy hash counted on the first one's document; no other was created.
+      assert.equal((await first.getPayload(fuzzy('a0').md5))?.count, 8);
+      assert.equal(await first.getPayload(fuzzy('b3').md5), undefined);
+      // A resend counts nothing, though the sender remembers the versions it wrote.
+      const resent = batch('a0');
+      await first.storeAlerts(resent);
+      assert.deepEqual(await first.storeAlerts(resent), { inserted: 0, duplicates: 2 });
+      assert.equal((await first.getPayload(plain.md5))?.count, 9);
+    } finally {
+      await second.close();
+    }
+  }, { refresh: 'false' });
+});
+
+test('CVE pairs ride in the alerts\' _bulk; the pair of an alert the cluster refused is removed again, and a resend stores nothing twice', async () => {
+  await withTestStore(async (store) => {
+    const cve = 'CVE-2026-0002';
+    const good = { ...alertRecord(), cves: [cve] };
+    // An address the ip field refuses: the cluster fails this item alone (mapper_parsing_exception).
+    const bad = { ...alertRecord({ sourceEntryIp: 'not-an-ip' }), cves: [cve] };
+    await assert.rejects(store.storeAlerts([good, bad]), /1 of 2 alerts not stored: mapper_parsing_exception/);
+    assert.deepEqual((await store.listCveAlerts(cve)).map((row) => row.alertId), [good.id]);
+    await assert.rejects(store.storeAlerts([good, bad]), /1 of 2 alerts not stored/);
+    assert.deepEqual((await store.listCveAlerts(cve)).map((row) => row.alertId), [good.id]);
+    assert.deepEqual(await store.storeAlerts([good]), { inserted: 0, duplicates: 1 });
+    assert.equal(await store.countAlerts(), 1);
+  });
+});
+
 test('a cluster mapped dynamically (strings as text with .keyword) is read as it is, beside indices of our template', async () => {
   const own = testIndexNames();
   const old = `${own.alertPrefix}-2026.11.20-000001`;

@@ -42,6 +42,7 @@ const INGEST_TARGET = 0.5;
 interface Options {
   sizes: number[];
   ingestAlerts: number;
+  warmupAlerts: number;
   clients: number;
   batch: number;
   rawBatch: number;
@@ -61,6 +62,8 @@ const USAGE = `usage: npm run bench:opensearch -- [options]
   --alerts N,M,...      query phase: store sizes in alerts (default 100000,1000000); ratios
                         compare the largest with the smallest
   --ingest-alerts N     ingest phase: alerts posted (default 200000)
+  --warmup-alerts N     ingest phase: alerts posted (untimed, into other indices) first, so that
+                        the node's code is compiled (JIT) before anything is timed (default 10000)
   --clients C           concurrent keep-alive ingest clients (default 4)
   --batch B             alerts per message (default 100)
   --raw-batch B         documents per _bulk of the reference client (default 1000)
@@ -82,7 +85,7 @@ function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
     args: argv,
     options: {
-      alerts: { type: 'string' }, 'ingest-alerts': { type: 'string' }, clients: { type: 'string' }, batch: { type: 'string' },
+      alerts: { type: 'string' }, 'ingest-alerts': { type: 'string' }, 'warmup-alerts': { type: 'string' }, clients: { type: 'string' }, batch: { type: 'string' },
       'raw-batch': { type: 'string' }, requests: { type: 'string' }, warmup: { type: 'string' }, 'endpoint-limit': { type: 'string' },
       only: { type: 'string' }, 'skip-ingest': { type: 'boolean' }, 'skip-query': { type: 'boolean' }, 'keep-data': { type: 'boolean' }, 'heap-mb': { type: 'string' },
       url: { type: 'string' }, 'cpu-prof': { type: 'string' }, help: { type: 'boolean', short: 'h' },
@@ -93,6 +96,7 @@ function parseOptions(argv: string[]): Options {
   return {
     sizes: [...new Set(sizes)].sort((a, b) => a - b),
     ingestAlerts: integerOption(values['ingest-alerts'], 200_000, 'ingest-alerts', 1000, 20_000_000),
+    warmupAlerts: integerOption(values['warmup-alerts'], 10_000, 'warmup-alerts', 0, 20_000_000),
     clients: integerOption(values.clients, 4, 'clients', 1, 256),
     batch: integerOption(values.batch, 100, 'batch', 1, 10_000),
     rawBatch: integerOption(values['raw-batch'], 1000, 'raw-batch', 1, 100_000),
@@ -252,18 +256,21 @@ function post(agent: http.Agent, port: number, body: Buffer): Promise<{ status: 
   });
 }
 
-interface IngestResult { e2eRate: number; rawRate: number; failed: number; stored: number }
+interface Posted {
+  acknowledged: number;
+  seconds: number;
+  failures: Map<string, number>;
+  latencies: number[];
+  cpu: Cpu;
+  writes: string;
+}
 
-async function ingest(node: Node, options: Options): Promise<IngestResult> {
-  const names = indexNames('bench-e2e-');
-  const rawNames = indexNames('bench-raw-');
-  await node.deleteIndices('bench-e2e-*,bench-raw-*');
-  console.log(`\n[1] ingest: ${fmtInt(options.ingestAlerts)} alerts in messages of ${options.batch}, ${options.clients} keep-alive clients, into ${names.alertPrefix}-*`);
-  const generator = new MessageGenerator();
-  const messageCount = Math.ceil(options.ingestAlerts / options.batch);
-  const sizeOf = (m: number): number => Math.min(options.batch, options.ingestAlerts - m * options.batch);
+/** The real server on `names` gets `alerts` alerts as messages (the generator's from `first` on), from options.clients keep-alive clients. */
+async function postMessages(node: Node, names: IndexNames, generator: MessageGenerator, alerts: number, first: number, options: Options): Promise<Posted> {
+  const messageCount = Math.ceil(alerts / options.batch);
+  const sizeOf = (m: number): number => Math.min(options.batch, alerts - m * options.batch);
   const g0 = performance.now();
-  const bodies: Array<Buffer | undefined> = Array.from({ length: messageCount }, (_, m) => generator.message(m, sizeOf(m)));
+  const bodies: Array<Buffer | undefined> = Array.from({ length: messageCount }, (_, m) => generator.message(first + m, sizeOf(m)));
   console.log(`  messages built before the timed window in ${((performance.now() - g0) / 1000).toFixed(1)} s`);
 
   const port = await freePort();
@@ -296,7 +303,30 @@ async function ingest(node: Node, options: Options): Promise<IngestResult> {
   const seconds = (performance.now() - t0) / 1000;
   const cpu = meter();
   agent.destroy();
+  const writes = await serverWrites(port);
   await stopServer(child, options, messageCount);
+  return { acknowledged, seconds, failures, latencies, cpu, writes };
+}
+
+interface IngestResult { e2eRate: number; rawRate: number; failed: number; stored: number }
+
+async function ingest(node: Node, options: Options): Promise<IngestResult> {
+  const names = indexNames('bench-e2e-');
+  const rawNames = indexNames('bench-raw-');
+  await node.deleteIndices('bench-e2e-*,bench-raw-*');
+  console.log(`\n[1] ingest: ${fmtInt(options.ingestAlerts)} alerts in messages of ${options.batch}, ${options.clients} keep-alive clients, into ${names.alertPrefix}-*`);
+  const generator = new MessageGenerator();
+  if (options.warmupAlerts > 0) {
+    // A fresh node compiles its indexing code while it works (the JIT): warmed up first, so
+    // that the timed phase and the reference after it both meet a warm node.
+    const warmNames = indexNames('bench-warm-');
+    await node.deleteIndices('bench-warm-*');
+    const warm = await postMessages(node, warmNames, new MessageGenerator(), options.warmupAlerts, 1_000_000, options);
+    console.log(`  warm-up (untimed): ${fmtInt(warm.acknowledged)} alerts into ${warmNames.alertPrefix}-* in ${warm.seconds.toFixed(1)} s`);
+    await node.deleteIndices('bench-warm-*');
+    await node.call('DELETE', `/_index_template/${warmNames.alertPrefix}-alerts`);
+  }
+  const { acknowledged, seconds, failures, latencies, cpu, writes } = await postMessages(node, names, generator, options.ingestAlerts, 0, options);
   const failed = [...failures.values()].reduce((a, b) => a + b, 0);
   const e2eRate = acknowledged / seconds;
   latencies.sort((a, b) => a - b);
@@ -306,6 +336,7 @@ async function ingest(node: Node, options: Options): Promise<IngestResult> {
   for (const [reason, count] of failures) console.log(`    failure x${count}: ${reason}`);
   console.log(`  message latency p50 ${percentile(latencies, 0.5).toFixed(1)} ms, p99 ${percentile(latencies, 0.99).toFixed(1)} ms`);
   console.log(`  ${cpuText(cpu, seconds)}`);
+  console.log(`  ${writes}`);
   console.log(`  the node's write work per index family (operations, time spent indexing): ${work}`);
   console.log(`  verify: ${names.alertPrefix}-* holds ${fmtInt(stored)} alerts, expected ${fmtInt(options.ingestAlerts)}: ${stored === options.ingestAlerts ? 'OK' : 'MISMATCH'}`);
 
@@ -336,6 +367,7 @@ async function ingest(node: Node, options: Options): Promise<IngestResult> {
   const rawRate = rawStored / rawSeconds;
   console.log(`  reference: the same ${fmtInt(rawStored)} documents, _bulk of ${options.rawBatch} by one plain client, in ${rawSeconds.toFixed(1)} s = ${fmtInt(rawRate)} docs/s`);
   console.log(`  ${cpuText(rawCpu, rawSeconds)}`);
+  console.log(`  the node's write work: ${await writeWork(node, `${rawNames.alertPrefix}-*`)}`);
   console.log(`  ratio end to end / _bulk: ${((e2eRate / rawRate) * 100).toFixed(0)} % (target >= ${INGEST_TARGET * 100} %)`);
   await node.deleteIndices('bench-e2e-*,bench-raw-*');
   await node.call('DELETE', `/_index_template/${names.alertPrefix}-alerts`);
@@ -343,21 +375,43 @@ async function ingest(node: Node, options: Options): Promise<IngestResult> {
   return { e2eRate, rawRate, failed, stored };
 }
 
+/** The server's own figures (`/metrics`): commit groups and their mean size, `_bulk` requests and their mean time per purpose. */
+async function serverWrites(port: number): Promise<string> {
+  const reply = await request(new http.Agent(), port, { method: 'GET', path: '/metrics' });
+  if (reply.status !== 200) return `server /metrics: HTTP ${reply.status}`;
+  const sum = (pattern: RegExp): number => reply.body.split('\n').filter((line) => pattern.test(line))
+    .reduce((total, line) => total + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+  const groups = sum(/^peba_commit_duration_seconds_count\{result="ok"\}/);
+  const alerts = sum(/^peba_alerts_(stored|already_present)_total\{/);
+  const bulks = ['alerts', 'payloads', 'delete'].map((purpose) => {
+    const count = sum(new RegExp(`^peba_opensearch_bulk_duration_seconds_count\\{purpose="${purpose}"`));
+    const seconds = sum(new RegExp(`^peba_opensearch_bulk_duration_seconds_sum\\{purpose="${purpose}"`));
+    return count === 0 ? '' : `, ${fmtInt(count)} _bulk for ${purpose} (mean ${((seconds / count) * 1000).toFixed(1)} ms)`;
+  }).join('');
+  return `server: ${fmtInt(groups)} commit groups of ${(alerts / Math.max(1, groups)).toFixed(0)} alerts on average${bulks}`;
+}
+
 /** Index and bulk operations the node did per index family (daily alert indices together): where its write time went. */
 async function writeWork(node: Node, pattern: string): Promise<string> {
-  const stats = await node.call<{ indices: Record<string, { primaries: { indexing: { index_total: number; index_time_in_millis: number }; get: { total: number }; search: { query_total: number } } }> }>(
-    'GET', `/${pattern}/_stats/indexing,get,search`);
-  const families = new Map<string, { ops: number; ms: number; gets: number; searches: number }>();
+  const stats = await node.call<{ indices: Record<string, { primaries: {
+    indexing: { index_total: number; index_time_in_millis: number }; get: { total: number }; search: { query_total: number };
+    refresh: { total: number }; merges: { total: number; total_time_in_millis: number };
+  } }> }>('GET', `/${pattern}/_stats/indexing,get,search,refresh,merge`);
+  const families = new Map<string, { ops: number; ms: number; gets: number; searches: number; refreshes: number; merges: number; mergeMs: number }>();
   for (const [index, { primaries }] of Object.entries(stats.indices)) {
     const family = index.replace(/-\d{4}\.\d{2}\.\d{2}-\d+$/, '-YYYY.MM.DD');
-    const f = families.get(family) ?? { ops: 0, ms: 0, gets: 0, searches: 0 };
+    const f = families.get(family) ?? { ops: 0, ms: 0, gets: 0, searches: 0, refreshes: 0, merges: 0, mergeMs: 0 };
     f.ops += primaries.indexing.index_total;
     f.ms += primaries.indexing.index_time_in_millis;
     f.gets += primaries.get.total;
     f.searches += primaries.search.query_total;
+    f.refreshes += primaries.refresh.total;
+    f.merges += primaries.merges.total;
+    f.mergeMs += primaries.merges.total_time_in_millis;
     families.set(family, f);
   }
-  return [...families].map(([name, f]) => `${name} ${fmtInt(f.ops)} writes ${(f.ms / 1000).toFixed(1)} s, ${fmtInt(f.gets)} gets, ${fmtInt(f.searches)} searches`).join('; ');
+  return [...families].filter(([, f]) => f.ops > 0 || f.gets > 0).map(([name, f]) => `${name} ${fmtInt(f.ops)} writes ${(f.ms / 1000).toFixed(1)} s, `
+    + `${fmtInt(f.gets)} gets, ${fmtInt(f.searches)} searches, ${fmtInt(f.refreshes)} refreshes, ${fmtInt(f.merges)} merges ${(f.mergeMs / 1000).toFixed(1)} s`).join('; ');
 }
 
 // ---------------------------------------------------------------- [2] queries
@@ -552,7 +606,13 @@ async function main(): Promise<number> {
     } else {
       console.log(`  node: ${options.url} (given)`);
     }
-    const node = new Node(running?.url ?? options.url!, running?.pid);
+    const url = running?.url ?? options.url!;
+    // A given node's process (on this machine) is found by its own answer, for its CPU seconds.
+    const pid = running?.pid ?? await fetch(`${url}/_nodes/_local/process`).then(async (r) => {
+      const answer = await r.json() as { nodes?: Record<string, { process?: { id?: number } }> };
+      return Object.values(answer.nodes ?? {})[0]?.process?.id;
+    }).catch(() => undefined);
+    const node = new Node(url, pid);
     let ok = true;
     if (!options.skipIngest) {
       const result = await ingest(node, options);

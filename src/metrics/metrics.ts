@@ -8,6 +8,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { CacheOutcome } from '../cache/response-cache';
 import type { AlertRecord, DataDomain, StoreOutcome } from '../domain/alert';
 import type { CommitObserver } from '../ingest/commit-queue';
+import type { BulkObserver } from '../store/opensearch/cluster';
 
 /** HTTP answer times, seconds: cache hits take tens of microseconds, store questions milliseconds. */
 const HTTP_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -66,6 +67,13 @@ export class Metrics {
     name: 'peba_commit_duration_seconds',
     help: 'Time of one store commit (a group of messages sharing one transaction)',
     labelNames: ['result'] as const,
+    buckets: COMMIT_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly bulkSeconds = new Histogram({
+    name: 'peba_opensearch_bulk_duration_seconds',
+    help: 'Time of one OpenSearch _bulk request, by purpose (alerts with their CVE pairs, payload counts, delete) and result (ok: the cluster answered; items are judged apart)',
+    labelNames: ['purpose', 'result'] as const,
     buckets: COMMIT_BUCKETS,
     registers: [this.registry],
   });
@@ -161,6 +169,13 @@ export class Metrics {
     committed: (records, outcome, seconds) => {
       this.commitSeconds.observe({ result: outcome ? 'ok' : 'failed' }, seconds);
       if (outcome) this.countOutcome(records, outcome);
+    },
+  };
+
+  /** Times every `_bulk` of the OpenSearch store. */
+  readonly bulks: BulkObserver = {
+    bulkAnswered: (purpose, ok, seconds) => {
+      this.bulkSeconds.observe({ purpose, result: ok ? 'ok' : 'failed' }, seconds);
     },
   };
 

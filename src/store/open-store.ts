@@ -1,5 +1,6 @@
 /** Opens the store a `STORE` URL names. */
 import type { Config } from '../config';
+import type { BulkObserver } from './opensearch/cluster';
 import { alertPrefixOf } from './opensearch/layout';
 import { OpenSearchStore } from './opensearch/opensearch-store';
 import { SqliteStore } from './sqlite/sqlite-store';
@@ -8,6 +9,8 @@ import type { AlertStore } from './store';
 export interface OpenStoreOptions {
   /** Throw StoreMissingError instead of creating a store that is not there (every CLI command but start and init; SQLite only). */
   readonly mustExist?: boolean;
+  /** Told the time of every OpenSearch `_bulk` (metrics; the SQLite store has none). */
+  readonly bulkObserver?: BulkObserver;
 }
 
 export type StoreConfig = Pick<Config, 'STORE' | 'SQLITE_SYNCHRONOUS' | 'SQLITE_BUSY_TIMEOUT' | 'ELASTICSEARCH_HOST'
@@ -36,6 +39,7 @@ export function openStore(config: StoreConfig, options: OpenStoreOptions = {}): 
       auth: config.ELASTICSEARCH_HTTP_AUTH,
       timeoutMs: config.ELASTICTIMEOUT * 1000,
       refresh: config.OPENSEARCH_REFRESH,
+      bulkObserver: options.bulkObserver,
       indices: {
         alertPrefix: alertPrefixOf(config.ALERTINDEX), users: config.USERINDEX, statistics: config.STATISTICINDEX,
         cve: config.CVEINDEX, payloads: config.PAYLOADINDEX, leases: config.LEASEINDEX,

@@ -40,6 +40,31 @@ export interface ClusterOptions {
   readonly auth?: string;
   /** Deadline of one request, ms (ELASTICTIMEOUT). */
   readonly timeoutMs: number;
+  /** Told the time of every `_bulk` (metrics). */
+  readonly bulkObserver?: BulkObserver;
+}
+
+/** What a `_bulk` wrote: alerts (with their CVE pairs), payload counts, or deletions (retention). */
+export type BulkPurpose = 'alerts' | 'payloads' | 'delete';
+
+/** Told about every `_bulk` request: its purpose, whether the cluster answered it, and how long it took. */
+export interface BulkObserver {
+  bulkAnswered(purpose: BulkPurpose, ok: boolean, seconds: number): void;
+}
+
+/** One item of a `_bulk` answer; `_seq_no` and `_primary_term` are there when the item was written. */
+export interface BulkItem {
+  status: number;
+  _index: string;
+  _id: string;
+  _seq_no?: number;
+  _primary_term?: number;
+  error?: { type: string; reason: string };
+}
+
+export interface BulkAnswer {
+  errors: boolean;
+  items: Array<Record<string, BulkItem>>;
 }
 
 export interface RequestOptions {
@@ -65,8 +90,10 @@ export class Cluster {
   private next = 0;
   private closed = false;
   private readonly headers: Record<string, string>;
+  private readonly bulkObserver: BulkObserver | undefined;
 
   constructor(options: ClusterOptions) {
+    this.bulkObserver = options.bulkObserver;
     if (options.nodes.length === 0) throw new Error('no OpenSearch node given');
     this.pools = options.nodes.map((node) => new Pool(node, {
       connections: 16,
@@ -113,6 +140,22 @@ export class Cluster {
       return { status: response.statusCode, body: parsed as T };
     }
     throw failure(`${method} ${path}: no node answered (${(lastError as Error | undefined)?.message ?? 'unknown'})`, 0, undefined);
+  }
+
+  /**
+   * One `_bulk` of NDJSON lines (each action and source already serialized), timed for the
+   * observer. Item failures are in the answer; a request failure throws as `request` does.
+   */
+  async bulk(purpose: BulkPurpose, lines: readonly string[], refresh: string): Promise<BulkAnswer> {
+    const started = performance.now();
+    try {
+      const answer = await this.request<BulkAnswer>('POST', `/_bulk?refresh=${refresh}`, undefined, { ndjson: `${lines.join('\n')}\n` });
+      this.bulkObserver?.bulkAnswered(purpose, true, (performance.now() - started) / 1000);
+      return answer.body;
+    } catch (error) {
+      this.bulkObserver?.bulkAnswered(purpose, false, (performance.now() - started) / 1000);
+      throw error;
+    }
   }
 
   /** Closes the pools; again is a no-op. */

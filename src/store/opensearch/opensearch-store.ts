@@ -24,7 +24,7 @@ import type {
 } from '../../domain/query';
 import { formatUtc, parseUtc } from '../../domain/time';
 import type { AlertStore, CveAlertRecord, PayloadRecord, UserRecord } from '../store';
-import { Cluster, ClusterError, ClusterUnavailableError } from './cluster';
+import { Cluster, ClusterError, ClusterUnavailableError, type BulkItem, type BulkObserver } from './cluster';
 import {
   alertTemplate, allAlertIndices, DAY_MS, dailyIndex, dayOfIndex, dayPatterns, GROUPED_FIELDS, SIDE_INDEX_SETTINGS,
   sideIndexMappings, type IndexNames,
@@ -44,24 +44,14 @@ export interface OpenSearchStoreOptions {
    * with the next refresh. `true`/`wait_for`: writes are visible when acknowledged (tests).
    */
   readonly refresh?: 'false' | 'true' | 'wait_for';
+  /** Told the time of every `_bulk` (metrics). */
+  readonly bulkObserver?: BulkObserver;
 }
 
 type GroupedField = (typeof GROUPED_FIELDS)[number] | 'location' | 'locationDestination';
 
 /** Resends are looked up in the previous day's index during this first part of a UTC day. */
 const EARLY_MS = 3_600_000;
-
-interface BulkItem {
-  status: number;
-  _index: string;
-  _id: string;
-  error?: { type: string; reason: string };
-}
-
-interface BulkAnswer {
-  errors: boolean;
-  items: Array<Record<string, BulkItem>>;
-}
 
 interface UserSource {
   peerName?: unknown;
@@ -109,7 +99,7 @@ export class OpenSearchStore implements AlertStore {
   private readonly payloads: PayloadBookkeeping;
 
   constructor(options: OpenSearchStoreOptions) {
-    this.cluster = new Cluster({ nodes: options.nodes, auth: options.auth, timeoutMs: options.timeoutMs });
+    this.cluster = new Cluster({ nodes: options.nodes, auth: options.auth, timeoutMs: options.timeoutMs, bulkObserver: options.bulkObserver });
     this.timeoutMs = options.timeoutMs;
     this.names = options.indices;
     this.refresh = options.refresh ?? 'false';
@@ -217,29 +207,55 @@ export class OpenSearchStore implements AlertStore {
     }
   }
 
+  /**
+   * One `_bulk` for the alerts and their CVE pairs (a pair's id is a hash of alert id and CVE, so
+   * its create is idempotent as the alert's: 409 is a pair stored before). The pairs of an alert
+   * whose create failed are deleted again before the call fails, so no pair outlives a refused
+   * alert. Then the payload sightings of the alerts created now are counted.
+   */
   private async bulkCreate(records: readonly AlertRecord[]): Promise<StoreOutcome> {
     await this.ensureAllocated(new Set(records.map((record) => dailyIndex(this.names, parseUtc(record.document.recievedTime)))));
     const lines: string[] = [];
+    /** Per CVE pair line (after the alerts): the alert it belongs to. */
+    const pairOwners: number[] = [];
     for (const record of records) {
       lines.push(JSON.stringify({ create: { _index: dailyIndex(this.names, parseUtc(record.document.recievedTime)), _id: record.id } }));
       lines.push(JSON.stringify(record.document));
     }
-    const answer = await this.cluster.request<BulkAnswer>('POST', `/_bulk?refresh=${this.refresh}`, undefined, { ndjson: `${lines.join('\n')}\n` });
+    records.forEach((record, i) => {
+      for (const line of this.cvePairLines(record)) lines.push(line);
+      for (let k = 0; k < record.cves.length; k++) pairOwners.push(i);
+    });
+    const answer = await this.cluster.bulk('alerts', lines, this.refresh);
     const created: AlertRecord[] = [];
     const failures = new Map<string, number>();
+    const failedAlerts = new Set<number>();
     let duplicates = 0;
-    answer.body.items.forEach((item, i) => {
-      const result = item['create']!;
-      if (result.status === 201) created.push(records[i]!);
+    const note = (result: BulkItem): void => {
+      const reason = `${result.error?.type ?? result.status}: ${result.error?.reason ?? ''}`;
+      failures.set(reason, (failures.get(reason) ?? 0) + 1);
+    };
+    records.forEach((record, i) => {
+      const result = answer.items[i]!['create']!;
+      if (result.status === 201) created.push(record);
       else if (result.status === 409) duplicates++;
       else {
-        const reason = `${result.error?.type ?? result.status}: ${result.error?.reason ?? ''}`;
-        failures.set(reason, (failures.get(reason) ?? 0) + 1);
+        failedAlerts.add(i);
+        note(result);
       }
     });
+    const orphanPairs: BulkItem[] = [];
+    pairOwners.forEach((owner, k) => {
+      const result = answer.items[records.length + k]!['create']!;
+      if (failedAlerts.has(owner)) {
+        if (result.status === 201) orphanPairs.push(result);
+      } else if (result.status !== 201 && result.status !== 409) note({ ...result, error: { type: `CVE store: ${result.error?.type ?? result.status}`, reason: result.error?.reason ?? '' } });
+    });
+    if (orphanPairs.length > 0) {
+      await this.cluster.bulk('delete', orphanPairs.map((pair) => JSON.stringify({ delete: { _index: pair._index, _id: pair._id } })), this.refresh);
+    }
     // Bookkeeping of what is now stored, even when other alerts of the call failed: a resend
     // finds these as already present and does not come back here.
-    await this.recordCves(created);
     await this.payloads.record(created);
     if (failures.size > 0) {
       const failed = [...failures.values()].reduce((a, b) => a + b, 0);
@@ -248,23 +264,19 @@ export class OpenSearchStore implements AlertStore {
     return { inserted: created.length, duplicates };
   }
 
-  private async recordCves(created: readonly AlertRecord[]): Promise<void> {
+  /** The create action and document of each (alert, CVE) pair of a record. */
+  private cvePairLines({ id, document: doc, cves }: AlertRecord): string[] {
     const lines: string[] = [];
-    for (const { id, document: doc, cves } of created) {
-      for (const vulnid of cves) {
-        // Alert ids may be 512 bytes already: the pair's id is a hash of both.
-        const pairId = createHash('sha256').update(id).update('\u0000').update(vulnid).digest('hex');
-        lines.push(JSON.stringify({ create: { _index: this.names.cve, _id: pairId } }));
-        lines.push(JSON.stringify({
-          alertId: id, vulnid, createTime: doc.createTime, recievedTime: doc.recievedTime, clientDomain: doc.clientDomain,
-          peerIdent: doc.peerIdent, peerType: doc.peerType, sourceEntryIp: doc.sourceEntryIp, targetEntryIp: doc.targetEntryIp,
-        }));
-      }
+    for (const vulnid of cves) {
+      // Alert ids may be 512 bytes already: the pair's id is a hash of both.
+      const pairId = createHash('sha256').update(id).update('\u0000').update(vulnid).digest('hex');
+      lines.push(JSON.stringify({ create: { _index: this.names.cve, _id: pairId } }));
+      lines.push(JSON.stringify({
+        alertId: id, vulnid, createTime: doc.createTime, recievedTime: doc.recievedTime, clientDomain: doc.clientDomain,
+        peerIdent: doc.peerIdent, peerType: doc.peerType, sourceEntryIp: doc.sourceEntryIp, targetEntryIp: doc.targetEntryIp,
+      }));
     }
-    if (lines.length === 0) return;
-    const answer = await this.cluster.request<BulkAnswer>('POST', `/_bulk?refresh=${this.refresh}`, undefined, { ndjson: `${lines.join('\n')}\n` });
-    const failed = answer.body.items.map((item) => item['create']!).find((r) => r.status !== 201 && r.status !== 409);
-    if (failed !== undefined) throw new Error(`CVE store: ${failed.error?.type ?? failed.status}: ${failed.error?.reason ?? ''}`);
+    return lines;
   }
 
   async getAlert(id: string): Promise<AlertDocument | undefined> {
@@ -589,6 +601,7 @@ export class OpenSearchStore implements AlertStore {
     if (cut.length > 0) deleted += await this.deleteMatching(cut.join(','), { range: { recievedTime: { lt: time, format: 'epoch_millis' } } });
     await this.deleteMatching(this.names.cve, { range: { recievedTime: { lt: time, format: 'epoch_millis' } } });
     await this.deleteMatching(this.names.payloads, { range: { lastSeen: { lt: time, format: 'epoch_millis' } } });
+    this.payloads.forget();
     return deleted;
   }
 
@@ -599,8 +612,8 @@ export class OpenSearchStore implements AlertStore {
       const hits = await searchHits<unknown>(this.cluster, indices, { size: 5000, _source: false, query });
       if (hits.length === 0) return deleted;
       const lines = hits.map((h) => JSON.stringify({ delete: { _index: h._index, _id: h._id } }));
-      const answer = await this.cluster.request<BulkAnswer>('POST', '/_bulk?refresh=true', undefined, { ndjson: `${lines.join('\n')}\n` });
-      deleted += answer.body.items.filter((item) => item['delete']!.status === 200).length;
+      const answer = await this.cluster.bulk('delete', lines, 'true');
+      deleted += answer.items.filter((item) => item['delete']!.status === 200).length;
       if (hits.length < 5000) return deleted;
     }
   }
