@@ -155,17 +155,25 @@ test('two instances counting the same payloads in turn: each one\'s remembered v
 });
 
 test('CVE pairs ride in the alerts\' _bulk; the pair of an alert the cluster refused is removed again, and a resend stores nothing twice', async () => {
-  await withTestStore(async (store) => {
+  await withTestStore(async (store, own) => {
     const cve = 'CVE-2026-0002';
-    const good = { ...alertRecord(), cves: [cve] };
-    // An address the ip field refuses: the cluster fails this item alone (mapper_parsing_exception).
-    const bad = { ...alertRecord({ sourceEntryIp: 'not-an-ip' }), cves: [cve] };
-    await assert.rejects(store.storeAlerts([good, bad]), /1 of 2 alerts not stored: mapper_parsing_exception/);
+    const day = Date.UTC(2026, 10, 23, 12);
+    const good = { ...alertRecord(at(day)), cves: [cve] };
+    // The next day's index refuses writes: the cluster fails that alert's item alone, not its CVE pair's.
+    const bad = { ...alertRecord(at(day + 86_400_000)), cves: [cve] };
+    await store.storeAlerts([alertRecord(at(day + 86_400_000 + 1000))]);
+    const blocked = `${openSearchUrl()}/${own.alertPrefix}-2026.11.24-000001/_settings`;
+    const block = (on: boolean): Promise<Response> =>
+      fetch(blocked, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ 'index.blocks.write': on }) });
+    assert.equal((await block(true)).status, 200);
+    await assert.rejects(store.storeAlerts([good, bad]), /1 of 2 alerts not stored: cluster_block_exception/);
     assert.deepEqual((await store.listCveAlerts(cve)).map((row) => row.alertId), [good.id]);
     await assert.rejects(store.storeAlerts([good, bad]), /1 of 2 alerts not stored/);
     assert.deepEqual((await store.listCveAlerts(cve)).map((row) => row.alertId), [good.id]);
-    assert.deepEqual(await store.storeAlerts([good]), { inserted: 0, duplicates: 1 });
-    assert.equal(await store.countAlerts(), 1);
+    assert.equal((await block(false)).status, 200);
+    assert.deepEqual(await store.storeAlerts([good, bad]), { inserted: 1, duplicates: 1 });
+    assert.deepEqual((await store.listCveAlerts(cve)).map((row) => row.alertId).sort(), [good.id, bad.id].sort());
+    assert.equal(await store.countAlerts(), 3);
   });
 });
 
