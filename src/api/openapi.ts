@@ -86,7 +86,6 @@ function publicGet(summary: string, parameters: Schema[], answer: Schema, nopeAs
       parameters: [...parameters, ci],
       responses: { 200: { description: answer['description'], content }, 429: tooMany, 503: storeUnavailable(...(xml ? ['xml', 'json'] as const : ['json'] as const)) },
     },
-    post: { ...wrongMethod('GET'), tags: ['public'] },
   };
 }
 
@@ -110,12 +109,11 @@ function privatePost(summary: string, parameters: Schema[], answer: Schema): Sch
       responses: {
         200: answer,
         403: textBody('not a user of the store (the community credentials included): `Authentication failed`'),
-        413: textBody('body larger than `BODY_LIMIT`'),
+        413: textBody('body larger than 64 KiB (it carries only credentials)'),
         429: tooMany,
         503: storeUnavailable(...(json ? ['xml', 'json'] as const : ['xml'] as const)),
       },
     },
-    get: { ...wrongMethod('POST'), tags: ['private'] },
   };
 }
 
@@ -221,7 +219,7 @@ export function openApiDocument(config: Config): Schema {
           },
         },
       },
-      get: { ...wrongMethod('POST'), tags: ['ingest'] },
+
     },
     '/alert/retrieveAlertsCount': publicGet('alerts received in the last N minutes or since 00:00 UTC', [
       query('time', { anyOf: [{ type: 'integer', minimum: 1, maximum: 10 * 366 * 24 * 60 }, { type: 'string', const: 'day' }] }, 'minutes, or `day`'), out,
@@ -341,6 +339,13 @@ export function openApiDocument(config: Config): Schema {
         },
       },
     };
+  }
+  // Every fixed path answers the other of GET and POST with 405 (a path with a parameter, 404).
+  for (const [path, item] of Object.entries(paths)) {
+    const [only] = Object.keys(item);
+    if (path.includes('{') || Object.keys(item).length !== 1 || (only !== 'get' && only !== 'post')) continue;
+    const tags = (item[only] as Schema)['tags'];
+    item[only === 'get' ? 'post' : 'get'] = { ...wrongMethod(only === 'get' ? 'GET' : 'POST'), tags };
   }
   return {
     openapi: '3.1.0',
