@@ -6,6 +6,7 @@ import { loadConfig } from '../src/config';
 import type { AlertRecord, PayloadSighting } from '../src/domain/alert';
 import { formatUtc } from '../src/domain/time';
 import { openStore } from '../src/store/open-store';
+import { dailyIndex } from '../src/store/opensearch/layout';
 import { alertRecord, alertXml, at, ewsMessage, postMessage, startApp } from './helpers';
 import { openSearchTestStore, openSearchUrl, removeTestIndices, testIndexNames, withTestStore } from './opensearch-node';
 import { storeContract } from './store-contract';
@@ -60,13 +61,26 @@ test('retention drops the daily indices of whole days before the cut, and delete
   await store.storeAlerts(records);
   const indices = async (): Promise<string[]> =>
     ((await (await fetch(`${openSearchUrl()}/_cat/indices/${own.alertPrefix}-*?h=index&format=json`)).json()) as Array<{ index: string }>).map((i) => i.index).sort();
-  assert.deepEqual(await indices(), ['20', '21', '22'].map((d) => `${own.alertPrefix}-2026.11.${d}-000001`));
+  // Beside today's and tomorrow's, which the store keeps ready.
+  const current = [dailyIndex(own, Date.now()), dailyIndex(own, Date.now() + 86_400_000)];
+  assert.deepEqual(await indices(), [...['20', '21', '22'].map((d) => `${own.alertPrefix}-2026.11.${d}-000001`), ...current]);
   const cut = day + 2 * 86_400_000 + 6 * 3600_000 + 1;
   assert.equal(await store.deleteReceivedBefore(cut), 24 + 24 + 7);
-  assert.deepEqual(await indices(), [`${own.alertPrefix}-2026.11.22-000001`], 'whole days went as indices');
+  assert.deepEqual(await indices(), [`${own.alertPrefix}-2026.11.22-000001`, ...current], 'whole days went as indices');
   assert.equal(await store.countAlerts(), 72 - 55);
   assert.equal(await store.countReceived('both', { from: day, to: cut }), 0);
   assert.equal((await store.listCveAlerts('CVE-2026-0001')).length, 72 - 55, 'the CVE pairs of deleted alerts went with them');
+  });
+});
+
+test('today\'s and tomorrow\'s indices are allocated before the first write, so a question at the start of a day never meets one being created', async () => {
+  await withTestStore(async (store, own) => {
+    await store.ping();
+    const current = [dailyIndex(own, Date.now()), dailyIndex(own, Date.now() + 86_400_000)];
+    const health = await (await fetch(`${openSearchUrl()}/_cluster/health/${current.join(',')}?level=indices`)).json() as { indices: Record<string, { status: string }> };
+    assert.deepEqual(Object.keys(health.indices).sort(), current);
+    for (const index of current) assert.notEqual(health.indices[index]?.status, 'red', index);
+    assert.equal(await store.countReceived('both', { from: Date.now() - 60_000, to: Date.now() }), 0);
   });
 });
 
