@@ -12,6 +12,7 @@ import { parseUtc } from '../src/domain/time';
 import { documentId } from '../src/enrich/alert-record';
 import { importDocument, normaliseTime } from '../src/ingest/alert-import';
 import { exportAlerts, importAlerts, type ImportOptions } from '../src/jobs/import-export';
+import { dailyIndex } from '../src/store/opensearch/layout';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store';
 import { alertRecord, at, REPO_ROOT, tempDir, withStore } from './helpers';
 import { openSearchUrl, removeTestIndices, testIndexNames } from './opensearch-node';
@@ -383,8 +384,11 @@ test('migration both ways: SQLite export piped into an OpenSearch import and bac
     assert.deepEqual(byId(fromOpenSearch.stdout), byId(fromSqlite.stdout), 'every user, snapshot and alert with its id and every field');
     assert.equal(byId(fromOpenSearch.stdout).size, 305);
     const indices = await (await fetch(`${openSearchUrl()}/_cat/indices/${names.alertPrefix}-*?h=index&format=json`)).json() as Array<{ index: string }>;
-    assert.deepEqual(indices.map((i) => i.index).sort(), ['25', '26', '27', '28'].map((d) => `${names.alertPrefix}-2026.11.${d}-000001`)
-      .filter((name) => records.some((r) => name.includes(r.document.recievedTime.slice(0, 10).replace(/-/g, '.')))));
+    const days = ['25', '26', '27', '28'].map((d) => `${names.alertPrefix}-2026.11.${d}-000001`)
+      .filter((name) => records.some((r) => name.includes(r.document.recievedTime.slice(0, 10).replace(/-/g, '.'))));
+    // Beside today's and tomorrow's, which the store keeps ready.
+    const current = [dailyIndex(names, Date.now()), dailyIndex(names, Date.now() + 86_400_000)];
+    assert.deepEqual(indices.map((i) => i.index).sort(), [...new Set([...days, ...current])].sort());
 
     const back = { PEBA_STORE: `sqlite:${join(dir.path, 'back.db')}`, PEBA_USERINDEX: names.users, PEBA_STATISTICINDEX: names.statistics };
     assert.equal((await runCli(['init'], back)).code, 0);
