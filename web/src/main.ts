@@ -10,6 +10,15 @@ import { Ticker } from './ticker';
 import { WorldMap } from './world-map';
 
 const SECOND = 1000;
+/**
+ * The stream sends a batch at most once a second; the map spreads a batch's arcs over at most
+ * this long, in the order they were stored, instead of drawing them all in one frame. Half the
+ * interval: an alert stored just after a batch waits up to 1 s for the next, so it still
+ * appears within 2 s (1 s + 0.5 s at worst).
+ */
+const SPREAD_MS = 500;
+/** Most arcs of one batch (the map keeps no more alive anyway). */
+const MAX_ARRIVING = 300;
 
 let user: string | null = null;
 let stream: EventSource | null = null;
@@ -25,6 +34,23 @@ const inScope = (alert: TickerAlert): boolean => {
 
 const map = new WorldMap(byId('map'));
 const ticker = new Ticker(() => user !== null);
+
+/** Alerts of the batch arriving now (the events before the next frame). */
+let arriving: TickerAlert[] = [];
+let lastBatch = 0;
+
+function drawArriving(): void {
+  const now = performance.now();
+  // A batch that follows another closely (a busy page) gets a shorter spread, so none piles up.
+  const spread = Math.min(SPREAD_MS, now - lastBatch);
+  lastBatch = now;
+  arriving.forEach((alert, i) => {
+    const from: [number, number] = [Number(alert.sourceLng), Number(alert.sourceLat)];
+    const to: [number, number] = [Number(alert.destLng), Number(alert.destLat)];
+    map.addArc(alert.id, from, to, alert.analyzerType, (i * spread) / arriving.length);
+  });
+  arriving = [];
+}
 
 function report(error: unknown): void {
   console.warn(error);
@@ -54,9 +80,8 @@ function connect(): void {
     const alert = JSON.parse((event as MessageEvent<string>).data) as TickerAlert;
     if (!inScope(alert)) return;
     ticker.add([alert]);
-    const from: [number, number] = [Number(alert.sourceLng), Number(alert.sourceLat)];
-    const to: [number, number] = [Number(alert.destLng), Number(alert.destLat)];
-    map.addArc(alert.id, from, to, alert.analyzerType);
+    if (arriving.length >= MAX_ARRIVING) arriving.shift();
+    if (arriving.push(alert) === 1) requestAnimationFrame(drawArriving);
   });
 }
 

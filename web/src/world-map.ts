@@ -2,7 +2,8 @@
  * The world map: country shapes (SVG, shaded by attacks from each country) with a canvas on top
  * where each live alert draws an arc from its source to its target location. Arcs are drawn in
  * one animation loop that runs only while arcs are alive, and their number is capped, so a burst
- * of alerts costs a bounded amount of work per frame.
+ * of alerts costs a bounded amount of work per frame. The stream sends a batch a second: the
+ * page spreads each batch's arcs over part of that second rather than drawing them all at once.
  */
 import { geoNaturalEarth1, geoPath, type GeoProjection } from 'd3-geo';
 import { feature } from 'topojson-client';
@@ -22,6 +23,15 @@ interface Arc {
   readonly born: number;
 }
 
+/** An arc to draw from `due` on (performance.now() time). */
+interface DueArc {
+  readonly id: string;
+  readonly from: [number, number];
+  readonly to: [number, number];
+  readonly colour: string;
+  readonly due: number;
+}
+
 /** Arcs alive at once; the oldest go first. */
 const MAX_ARCS = 300;
 const GROW_MS = 700;
@@ -37,6 +47,7 @@ export class WorldMap {
   private readonly paths = new Map<string, SVGPathElement[]>();
   private projection: GeoProjection = geoNaturalEarth1();
   private arcs: Arc[] = [];
+  private waiting: DueArc[] = [];
   private frame = 0;
   private width = 0;
   private height = 0;
@@ -67,13 +78,27 @@ export class WorldMap {
     this.applyShading();
   }
 
-  /** Draws an arc for an alert; announces it with an `arc` event on the map element. */
-  addArc(id: string, from: [number, number], to: [number, number], peerType: string): void {
-    if (this.arcs.length >= MAX_ARCS) this.arcs.shift();
-    this.arcs.push({ from, to, colour: colourOf(peerType), born: performance.now() });
-    this.arcsDrawn++;
-    this.container.dispatchEvent(new CustomEvent('arc', { detail: { id } }));
+  /**
+   * Draws an arc for an alert `delayMs` from now (with the next frame when 0); announces it with
+   * an `arc` event on the map element when it appears.
+   */
+  addArc(id: string, from: [number, number], to: [number, number], peerType: string, delayMs = 0): void {
+    if (this.waiting.length >= MAX_ARCS) this.waiting.shift();
+    this.waiting.push({ id, from, to, colour: colourOf(peerType), due: performance.now() + delayMs });
     if (this.frame === 0) this.frame = requestAnimationFrame((t) => this.draw(t));
+  }
+
+  /** Moves the arcs that are due to the drawn ones. */
+  private release(now: number): void {
+    const due = this.waiting.filter((arc) => arc.due <= now);
+    if (due.length === 0) return;
+    this.waiting = this.waiting.filter((arc) => arc.due > now);
+    for (const arc of due) {
+      if (this.arcs.length >= MAX_ARCS) this.arcs.shift();
+      this.arcs.push({ from: arc.from, to: arc.to, colour: arc.colour, born: now });
+      this.arcsDrawn++;
+      this.container.dispatchEvent(new CustomEvent('arc', { detail: { id: arc.id } }));
+    }
   }
 
   /** Fits the map to the container's width; `force` redraws at an unchanged size (the shapes arrived). */
@@ -133,6 +158,7 @@ export class WorldMap {
       return;
     }
     this.lastFrame = now;
+    this.release(now);
     // Once per frame, not per arc: an attribute write invalidates style.
     this.container.dataset['arcs'] = String(this.arcsDrawn);
     const context = this.context;
@@ -176,7 +202,7 @@ export class WorldMap {
       context.fill();
     }
     context.globalAlpha = 1;
-    if (this.arcs.length > 0) this.frame = requestAnimationFrame((t) => this.draw(t));
+    if (this.arcs.length > 0 || this.waiting.length > 0) this.frame = requestAnimationFrame((t) => this.draw(t));
   }
 }
 
