@@ -251,6 +251,54 @@ describe('dashboard in Chromium', { timeout: 180_000 }, () => {
     assert.deepEqual(observed.badResponses, [`403 ${running.url}/dashboard/session`]);
     assert.deepEqual(observed.otherHosts, []);
   });
+
+  it('spreads the arcs of one stream batch over at most 500 ms, in the order they were stored (on the page clock the test runs)', async () => {
+    const clocked = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      await clocked.clock.install();
+      const other = await clocked.newPage();
+      await other.addInitScript(() => {
+        const w = window as unknown as { __received: string[]; __arcTimes: Array<[string, number]> };
+        w.__received = [];
+        w.__arcTimes = [];
+        document.addEventListener('arc', (e) => w.__arcTimes.push([(e as CustomEvent<{ id: string }>).detail.id, performance.now()]), true);
+        // What the page was sent, as it arrives (the page's own handlers wait for frames).
+        const Original = window.EventSource;
+        window.EventSource = class extends Original {
+          constructor(url: string | URL, init?: EventSourceInit) {
+            super(url, init);
+            this.addEventListener('alert', (e) => w.__received.push((JSON.parse((e as MessageEvent<string>).data) as { id: string }).id));
+          }
+        };
+      });
+      await other.goto(`${running.url}/`);
+      await other.waitForFunction(() => document.querySelectorAll('#map path.country').length > 100 && document.querySelector('#stream-status')!.textContent === 'live');
+      // From here the page's time moves only when the test says so.
+      await clocked.clock.pauseAt(Date.now() + 1000);
+      const sourcesOfBatch = ['81.2.69.150', '81.2.69.151', '81.2.69.152', '81.2.69.153', '81.2.69.154'];
+      await post(ewsMessage(sourcesOfBatch.map((source, i) => alertXml({ analyzer: 'glastopf-community-01', source, targetPort: '80', requests: { url: `/spread/${i}` } }))));
+      const batch = (await (await other.waitForFunction(() => {
+        const w = window as unknown as { __received: string[] };
+        return w.__received.length >= 5 ? w.__received.slice(-5) : false;
+      }, undefined, { polling: 50 })).jsonValue()) as string[];
+      const arcTimes = async (): Promise<Map<string, number>> =>
+        new Map(((await other.evaluate(() => (window as unknown as { __arcTimes: Array<[string, number]> }).__arcTimes)) as Array<[string, number]>).filter(([id]) => batch.includes(id)));
+      const received = (await other.evaluate(() => performance.now())) as number;
+      let drawn = await arcTimes();
+      for (let step = 0; step < 100 && drawn.size < batch.length; step++) {
+        await clocked.clock.runFor(10);
+        drawn = await arcTimes();
+      }
+      const times = batch.map((id) => drawn.get(id)!);
+      assert.equal(drawn.size, batch.length, 'every arc of the batch is drawn within 1 s of page time');
+      assert.deepEqual([...times].sort((a, b) => a - b), times, 'in the order they were stored');
+      assert.ok(times[0]! - received <= 50, `the first at once (${times[0]! - received} ms)`);
+      assert.ok(new Set(times).size >= 4, `spread over several frames: ${times.map((t) => t - received).join(', ')} ms`);
+      assert.ok(times[4]! - times[0]! <= 500, `within 500 ms: ${times.map((t) => t - received).join(', ')} ms`);
+    } finally {
+      await clocked.close();
+    }
+  });
 });
 
 /** Tabs through the page and checks that every visible control got the focus. */
