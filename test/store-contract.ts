@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { summarizeActivity } from '../src/domain/activity';
 import type { AlertDocument, AlertRecord } from '../src/domain/alert';
-import type { DomainScope, Side } from '../src/domain/query';
+import type { DomainScope, Side, SourceActivity, SourceActivityQuery } from '../src/domain/query';
 import { formatUtc, parseUtc } from '../src/domain/time';
 import type { AlertStore } from '../src/store/store';
 import { alertRecord, seededRandom } from './helpers';
@@ -72,6 +72,29 @@ const skewedPorts = (now: number): AlertRecord[] => skewed(now, [['60001', 40], 
 /** Source locations (by createTime), around the hourly heavy thresholds of locations (128, 32). */
 const skewedLocations = (now: number): AlertRecord[] => skewed(now, [['1.0 , 1.0', 60], ['2.0 , 2.0', 50], ['3.0 , 3.0', 31]], ['4.0 , 4.0', 200],
   (location, k) => ({ location, locationDestination: `${k % 40}.5 , 2.5`, targetEntryPort: String(61000 + (k % 500)) }));
+
+/** The firewall feeds' answer (AlertStore.sourceActivity) counted from the stored records. */
+function naiveActivity(records: readonly AlertRecord[], scope: DomainScope, query: SourceActivityQuery): SourceActivity[] {
+  const bySource = new Map<string, AlertDocument[]>();
+  for (const { document: doc } of records) {
+    if (!inScope(doc, scope) || !within(doc.recievedTime, query.range.from, query.range.to)) continue;
+    if (query.peerTypes.length > 0 && !query.peerTypes.includes(doc.peerType)) continue;
+    if (query.family !== undefined && doc.sourceEntryIp.includes(':') !== (query.family === 6)) continue;
+    bySource.set(doc.sourceEntryIp, [...(bySource.get(doc.sourceEntryIp) ?? []), doc]);
+  }
+  return [...bySource].map(([address, docs]) => {
+    const times = docs.map((d) => d.recievedTime).sort();
+    return {
+      address,
+      count: docs.length,
+      firstSeen: times[0]!,
+      lastSeen: times[times.length - 1]!,
+      peerTypes: [...new Set(docs.map((d) => d.peerType))].sort(),
+      sensors: new Set(docs.map((d) => d.peerIdent)).size,
+    };
+  }).filter((s) => s.count >= query.minAlerts && s.sensors >= query.minSensors)
+    .sort((a, b) => b.count - a.count || (a.address < b.address ? -1 : 1));
+}
 
 export function storeContract(name: string, open: () => Promise<AlertStore>, cleanup: () => Promise<void> = async () => {}): void {
   describe(`AlertStore contract: ${name}`, () => {
@@ -496,31 +519,77 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
           minSensors: 1 + Math.floor(next() * 3),
         };
         const scope = (['community', 'private', 'both'] as const)[Math.floor(next() * 3)]!;
-        const bySource = new Map<string, AlertDocument[]>();
-        for (const { document: doc } of records) {
-          if (!inScope(doc, scope) || !within(doc.recievedTime, query.range.from, query.range.to)) continue;
-          if (query.peerTypes.length > 0 && !query.peerTypes.includes(doc.peerType)) continue;
-          if (query.family !== undefined && doc.sourceEntryIp.includes(':') !== (query.family === 6)) continue;
-          bySource.set(doc.sourceEntryIp, [...(bySource.get(doc.sourceEntryIp) ?? []), doc]);
-        }
-        const expected = [...bySource].map(([address, docs]) => {
-          const times = docs.map((d) => d.recievedTime).sort();
-          return {
-            address,
-            count: docs.length,
-            firstSeen: times[0]!,
-            lastSeen: times[times.length - 1]!,
-            peerTypes: [...new Set(docs.map((d) => d.peerType))].sort(),
-            sensors: new Set(docs.map((d) => d.peerIdent)).size,
-          };
-        }).filter((s) => s.count >= query.minAlerts && s.sensors >= query.minSensors)
-          .sort((a, b) => b.count - a.count || (a.address < b.address ? -1 : 1));
+        const expected = naiveActivity(records, scope, query);
         assert.deepEqual(await store.sourceActivity(scope, query), expected, `${scope} ${JSON.stringify(query)}`);
         listed += expected.length;
         if (expected.some((s) => s.address.includes(':') && s.sensors > 1)) sawIpv6SeenTwice = true;
       }
       // The random questions did list sources, IPv6 among them: the comparison was not of empty lists.
       assert.ok(listed > 100 && sawIpv6SeenTwice, `${listed} sources listed`);
+    });
+
+    test('firewall feed sources over long windows: naive counts through late and imported alerts, another writer and retention', async () => {
+      let serial = 0;
+      /** n alerts received at random seconds of [from, to): few sources and sensors, so hours and sensors repeat per source. */
+      const arriving = (from: number, to: number, n: number): AlertRecord[] => Array.from({ length: n }, () => {
+        const received = from + Math.floor(next() * (to - from));
+        const peerType = PEER_TYPES[Math.floor(next() * PEER_TYPES.length)]!;
+        return alertRecord({
+          recievedTime: formatUtc(received),
+          createTime: formatUtc(received - Math.floor(next() * HOUR)),
+          clientDomain: next() < 0.6,
+          peerType,
+          // Sensor names are the sender's text: commas and escapes in them are names like any other.
+          peerIdent: ['long-sensor', 'long,sensor', 'long%2Csensor'][Math.floor(next() * 3)]!,
+          sourceEntryIp: next() < 0.25 ? `2001:db8::1:${Math.floor(next() * 4).toString(16)}` : `203.0.113.${Math.floor(next() * 10)}`,
+        }, createHash('md5').update(`feed-long-${serial++}`).digest('hex'));
+      });
+      const storeAll = async (via: AlertStore, arrived: AlertRecord[]): Promise<void> => {
+        await via.storeAlerts(arrived);
+        records.push(...arrived);
+      };
+      let compared = 0;
+      const check = async (label: string): Promise<void> => {
+        for (let i = 0; i < 6; i++) {
+          // 1 to 7 days ending up to 2 hours ago, at a fraction of a second: both edges cut into hours.
+          const to = now + 1000 - Math.floor(next() * 2 * HOUR);
+          const minutes = [24 * 60, 7 * 24 * 60, 60 * (1 + Math.floor(next() * 167))][i % 3]!;
+          const query: SourceActivityQuery = {
+            range: { from: to - minutes * 60_000 + Math.floor(next() * 1000), to },
+            peerTypes: i % 2 === 0 ? [] : PEER_TYPES.filter(() => next() < 0.5),
+            family: ([undefined, 4, 6] as const)[i % 3],
+            minAlerts: 1 + Math.floor(next() * 4),
+            minSensors: 1 + Math.floor(next() * 3),
+          };
+          const scope = (['community', 'private', 'both'] as const)[i % 3]!;
+          const expected = naiveActivity(records, scope, query);
+          assert.deepEqual(await store.sourceActivity(scope, query), expected, `${label}: ${scope} ${JSON.stringify(query)}`);
+          compared += expected.length;
+        }
+      };
+      await storeAll(store, arriving(now - 7 * DAY, now, 1500));
+      await check('spread over the week');
+      for (let step = 0; step < 4; step++) {
+        // Late: into the hours just counted; imported: received days ago.
+        await storeAll(store, arriving(now - 3 * HOUR, now, 40));
+        await storeAll(store, arriving(now - 7 * DAY, now - DAY, 40));
+        await check(`after late and imported alerts, step ${step}`);
+      }
+      const other = await open();
+      try {
+        await storeAll(other, arriving(now - 6 * DAY, now, 60));
+      } finally {
+        await other.close();
+      }
+      await check('after another instance wrote');
+      // Retention cuts into an hour: what is left of it must still count exactly.
+      const cutoff = now - 4 * DAY - 23 * 60_000 - 17_500;
+      await store.deleteReceivedBefore(cutoff);
+      records.splice(0, records.length, ...records.filter((r) => parseUtc(r.document.recievedTime) >= cutoff));
+      await check('after retention');
+      await storeAll(store, arriving(cutoff - HOUR, cutoff + HOUR, 30));
+      await check('after alerts imported around the cut');
+      assert.ok(compared > 300, `${compared} sources compared`);
     });
 
     test('a periodic job run is claimed by exactly one of the instances sharing the store', async () => {

@@ -75,6 +75,11 @@ export function endpoints(hotSource: string, rareSource: string, now: number): E
     { ...stats('feed txt (120 min)', '/feed/badips.txt?minutes=120'), kind: 'list' },
     { ...stats('feed csv (15 min)', '/feed/badips.csv?minutes=15'), kind: 'list' },
     { ...stats('feed nft (24 h, min_count=50, min_sensors=2)', '/feed/badips.nft?minutes=1440&min_count=50&min_sensors=2'), kind: 'list' },
+    // Long windows: whole hours from the hourly source aggregate, raw alerts only at the edges.
+    { ...stats('feed csv (24 h)', '/feed/badips.csv?minutes=1440'), kind: 'list' },
+    { ...stats('feed txt (7 d)', '/feed/badips.txt?minutes=10080'), kind: 'list' },
+    { ...stats('feed csv (7 d, class=SSH/console(cowrie), min_sensors=2)', `/feed/badips.csv?minutes=10080&class=${encodeURIComponent('SSH/console(cowrie)')}&min_sensors=2`), kind: 'list' },
+    { ...stats('feed ipset (7 d, family=6)', '/feed/badips.ipset?minutes=10080&family=6'), kind: 'list' },
     { ...stats('retrieveAlertsJson', '/alert/retrieveAlertsJson'), kind: 'list' },
     { ...stats('retrieveAlertsJson ci=-1', '/alert/retrieveAlertsJson?ci=-1'), kind: 'list' },
     stats('retrieveAlertsCount time=10', '/alert/retrieveAlertsCount?time=10&out=json'),

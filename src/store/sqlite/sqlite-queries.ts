@@ -15,6 +15,7 @@ import { formatUtc, parseUtc } from '../../domain/time';
 import { DAY_MS, HOUR_MS, MINUTE_MS, splitRange, type RangePiece } from '../range-split';
 import { HEAVY_MARKS, SIDE, TOP_KIND, type HeavyTable } from './aggregates';
 import { SettledBuckets } from './settled-buckets';
+import { FeedHours } from './feed-hours';
 import { SourceWindows } from './source-windows';
 import { fromStoredId } from './alert-ids';
 
@@ -112,8 +113,11 @@ export class SqliteQueries {
   readonly settledBuckets: SettledBuckets;
   /** Settled raw groupings by recievedTime (the edges of tops). */
   readonly settledReceived: SettledBuckets;
+  /** Kept whole hours of the firewall feeds. */
+  readonly feedHours: FeedHours;
 
   constructor(private readonly db: Database.Database) {
+    this.feedHours = new FeedHours(db, (sql) => this.statement(sql));
     this.sourceWindows = new SourceWindows(db, (sql) => this.statement(sql));
     this.settledBuckets = new SettledBuckets(db);
     this.settledReceived = new SettledBuckets(db);
@@ -207,24 +211,7 @@ export class SqliteQueries {
   }
 
   sourceActivity(scope: DomainScope, query: SourceActivityQuery): SourceActivity[] {
-    const classes = query.peerTypes.length === 0 ? '' : `AND "peerType" IN (${query.peerTypes.map(() => '?').join(',')})`;
-    const family = query.family === undefined ? '' : `AND instr("sourceEntryIp", ':') ${query.family === 6 ? '>' : '='} 0`;
-    // One grouped pass over the window's raw alerts, along the (domain, recievedTime) index.
-    const rows = this.statement(
-      `SELECT "sourceEntryIp", count(*) AS n, min("recievedTime"), max("recievedTime"),
-              json_group_array(DISTINCT "peerType"), count(DISTINCT "peerIdent") AS sensors
-       FROM alerts WHERE ${this.inDomains(scope, '"clientDomain"')} AND "recievedTime" >= ? AND "recievedTime" < ? ${classes} ${family}
-       GROUP BY "sourceEntryIp" HAVING n >= ? AND sensors >= ?
-       ORDER BY n DESC, "sourceEntryIp"`,
-    ).raw().all(formatUtc(query.range.from), formatUtc(query.range.to), ...query.peerTypes, query.minAlerts, query.minSensors) as unknown[][];
-    return rows.map(([address, count, firstSeen, lastSeen, peerTypes, sensors]) => ({
-      address: address as string,
-      count: count as number,
-      firstSeen: firstSeen as string,
-      lastSeen: lastSeen as string,
-      peerTypes: (JSON.parse(peerTypes as string) as string[]).sort(),
-      sensors: sensors as number,
-    }));
+    return this.feedHours.activity(DOMAINS[scope], query);
   }
 
   createdPerDayAndType(scope: DomainScope, range: TimeRange): DayTypeCount[] {

@@ -67,6 +67,8 @@ interface WriteResult {
   inserted: number;
   duplicates: number;
   readonly lateReceived: AlertDocument[];
+  /** New alerts in hours the feeds' kept answers have counted. */
+  readonly lateForFeeds: AlertDocument[];
   lateCreated: boolean;
   receivedInSettled: boolean;
 }
@@ -153,14 +155,16 @@ export class SqliteStore implements AlertStore {
     this.writeBatch = db.transaction((records: readonly AlertRecord[]) => {
       const aggregates = new AggregateBatch();
       const receivedHorizon = this.queries.sourceWindows.horizonText;
+      const feedHorizon = this.queries.feedHours.horizonText;
       const createdHorizon = this.queries.settledBuckets.horizonText;
       const settledReceivedHorizon = this.queries.settledReceived.horizonText;
-      const result: WriteResult = { inserted: 0, duplicates: 0, lateReceived: [], lateCreated: false, receivedInSettled: false };
+      const result: WriteResult = { inserted: 0, duplicates: 0, lateReceived: [], lateForFeeds: [], lateCreated: false, receivedInSettled: false };
       for (const record of records) {
         if (this.insertAlert(record)) {
           result.inserted++;
           aggregates.add(record.document);
           if (record.document.recievedTime < receivedHorizon) result.lateReceived.push(record.document);
+          if (record.document.recievedTime < feedHorizon) result.lateForFeeds.push(record.document);
           if (record.document.createTime < createdHorizon) result.lateCreated = true;
           if (record.document.recievedTime < settledReceivedHorizon) result.receivedInSettled = true;
         }
@@ -203,9 +207,10 @@ export class SqliteStore implements AlertStore {
 
   async storeAlerts(records: readonly AlertRecord[]): Promise<StoreOutcome> {
     if (records.length === 0) return { inserted: 0, duplicates: 0 };
-    const { inserted, duplicates, lateReceived, lateCreated, receivedInSettled } = this.writeBatch.immediate(records);
+    const { inserted, duplicates, lateReceived, lateForFeeds, lateCreated, receivedInSettled } = this.writeBatch.immediate(records);
     // Only now, committed: a rolled-back batch must change nothing that is kept in memory.
     for (const doc of lateReceived) this.queries.sourceWindows.addLate(doc);
+    for (const doc of lateForFeeds) this.queries.feedHours.addLate(doc);
     if (lateCreated) this.queries.settledBuckets.forget();
     if (receivedInSettled) this.queries.settledReceived.forget();
     return { inserted, duplicates };
@@ -314,6 +319,7 @@ export class SqliteStore implements AlertStore {
       // After every chunk: a question between two chunks may count alerts the next one deletes.
       if (rows > 0) {
         this.queries.sourceWindows.forgetBefore(time);
+        this.queries.feedHours.forget();
         this.queries.settledBuckets.forget();
         this.queries.settledReceived.forget();
       }

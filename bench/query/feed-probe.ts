@@ -1,0 +1,74 @@
+/**
+ * The firewall feeds' store question (sourceActivity) on a bench:query database, in process:
+ * per window the first question (the whole hours counted, as after start, each new hour or a
+ * write of another process), the median of the questions after it (whole hours kept, edges
+ * read), and as the reference in the same run the single grouped pass over the raw alerts that
+ * answered before the hourly rows, whose answer must be the same, source for source.
+ *
+ *   node dist/bench/query/feed-probe.js --db /tmp/peba-bench-query/alerts-1000000-g1-*.db [--runs 20]
+ */
+import { loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
+import { lastMinutes } from '../../src/api/clock';
+import type { SourceActivity, SourceActivityQuery } from '../../src/domain/query';
+import { formatUtc } from '../../src/domain/time';
+import { SqliteQueries } from '../../src/store/sqlite/sqlite-queries';
+import { exitWithUsageIfAsked, integerOption } from '../common/options';
+
+const USAGE = 'usage: node dist/bench/query/feed-probe.js --db FILE [--runs N]';
+
+/** The query the feeds ran before source_hours: every alert of the window grouped in one pass. */
+const RAW_SQL = `SELECT "sourceEntryIp", count(*) AS n, min("recievedTime"), max("recievedTime"),
+  json_group_array(DISTINCT "peerType"), count(DISTINCT "peerIdent") AS sensors
+  FROM alerts WHERE "clientDomain" IN (0, 1) AND "recievedTime" >= ? AND "recievedTime" < ?
+  GROUP BY "sourceEntryIp" HAVING n >= ? AND sensors >= ? ORDER BY n DESC, "sourceEntryIp"`;
+
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+function main(): void {
+  const { values } = parseArgs({ options: { db: { type: 'string' }, runs: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  exitWithUsageIfAsked(values.help, USAGE);
+  if (values.db === undefined) {
+    console.error(USAGE);
+    process.exit(2);
+  }
+  const runs = integerOption(values.runs, 20, 'runs', 1, 10_000);
+  const db = new Database(values.db, { readonly: true });
+  db.pragma('cache_size = -65536');
+  const raw = db.prepare(RAW_SQL).raw();
+  console.log(`feed probe on ${values.db}, ${runs} questions per window after the first; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log('window      sources  first (ms)  median after (ms)  raw grouped pass (ms, median)  same answer');
+  for (const minutes of [15, 120, 1440, 10_080]) {
+    // A fresh query layer: nothing kept, as after start.
+    const queries = new SqliteQueries(db);
+    const query: SourceActivityQuery = { range: lastMinutes(Date.now(), minutes), peerTypes: [], minAlerts: 1, minSensors: 1 };
+    const time = <T>(run: () => T): [T, number] => {
+      const t0 = performance.now();
+      const result = run();
+      return [result, performance.now() - t0];
+    };
+    const [answer, first] = time(() => queries.sourceActivity('both', query));
+    const after: number[] = [];
+    const reference: number[] = [];
+    let rows: unknown[][] = [];
+    for (let i = 0; i < runs; i++) {
+      after.push(time(() => queries.sourceActivity('both', query))[1]);
+      const [result, ms] = time(() => raw.all(formatUtc(query.range.from), formatUtc(query.range.to), 1, 1) as unknown[][]);
+      reference.push(ms);
+      rows = result;
+    }
+    const same = rows.length === answer.length && rows.every(([address, count, firstSeen, lastSeen, types, sensors], k) => {
+      const s: SourceActivity = answer[k]!;
+      return s.address === address && s.count === count && s.firstSeen === firstSeen && s.lastSeen === lastSeen && s.sensors === sensors &&
+        JSON.stringify(s.peerTypes) === JSON.stringify((JSON.parse(types as string) as string[]).sort());
+    });
+    console.log(`${`${minutes} min`.padEnd(10)} ${String(answer.length).padStart(8)} ${first.toFixed(1).padStart(11)} ${median(after).toFixed(1).padStart(18)} ` +
+      `${median(reference).toFixed(1).padStart(30)}  ${same ? 'yes' : 'NO'}`);
+    if (!same) process.exitCode = 1;
+  }
+  db.close();
+}
+
+main();
