@@ -5,7 +5,10 @@
  * read), and as the reference in the same run the single grouped pass over the raw alerts that
  * answered before the hourly rows, whose answer must be the same, source for source.
  *
- *   node dist/bench/query/feed-probe.js --db /tmp/peba-bench-query/alerts-1000000-g1-*.db [--runs 20]
+ * With `node --expose-gc` it also prints the heap the kept hours take (the heap after the first
+ * question minus before, both after a full GC).
+ *
+ *   node --expose-gc dist/bench/query/feed-probe.js --db /tmp/peba-bench-query/alerts-1000000-g1-*.db [--runs 20]
  */
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -39,7 +42,12 @@ function main(): void {
   db.pragma('cache_size = -65536');
   const raw = db.prepare(RAW_SQL).raw();
   console.log(`feed probe on ${values.db}, ${runs} questions per window after the first; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-  console.log('window      sources  first (ms)  median after (ms)  raw grouped pass (ms, median)  same answer');
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const heap = (): number => {
+    gc?.();
+    return process.memoryUsage().heapUsed;
+  };
+  console.log(`window      sources  first (ms)  median after (ms)  raw grouped pass (ms, median)  same answer${gc ? '  kept heap' : ''}`);
   for (const minutes of [15, 120, 1440, 10_080]) {
     // A fresh query layer: nothing kept, as after start.
     const queries = new SqliteQueries(db);
@@ -49,7 +57,9 @@ function main(): void {
       const result = run();
       return [result, performance.now() - t0];
     };
+    const heapBefore = heap();
     const [answer, first] = time(() => queries.sourceActivity('both', query));
+    const keptBytes = heap() - heapBefore;
     const after: number[] = [];
     const reference: number[] = [];
     let rows: unknown[][] = [];
@@ -65,7 +75,8 @@ function main(): void {
         JSON.stringify(s.peerTypes) === JSON.stringify((JSON.parse(types as string) as string[]).sort());
     });
     console.log(`${`${minutes} min`.padEnd(10)} ${String(answer.length).padStart(8)} ${first.toFixed(1).padStart(11)} ${median(after).toFixed(1).padStart(18)} ` +
-      `${median(reference).toFixed(1).padStart(30)}  ${same ? 'yes' : 'NO'}`);
+      `${median(reference).toFixed(1).padStart(30)}  ${same ? 'yes' : 'NO '}` +
+      (gc ? `          ${(keptBytes / 1e6).toFixed(1)} MB (${Math.round(keptBytes / Math.max(1, answer.length))} B a source)` : ''));
     if (!same) process.exitCode = 1;
   }
   db.close();

@@ -88,6 +88,11 @@ interface KeptHours {
 
 /** Distinct question shapes are few (a firewall or two per class filter); more means one asks oddly. */
 const MAX_KEPT = 8;
+/**
+ * Sources kept over all shapes: about 0.7 KB each (bench/query feed-probe's database), so at most
+ * some 350 MB. A window with more sources is answered from its count without keeping it.
+ */
+export const MAX_KEPT_SOURCES = 500_000;
 
 const byAddress = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -98,8 +103,16 @@ export class FeedHours {
   horizonText = '';
 
   /** `statement` prepares SQL once per text: the query layer's cache. */
-  constructor(db: Database.Database, private readonly statement: (sql: string) => Database.Statement) {
+  constructor(db: Database.Database, private readonly statement: (sql: string) => Database.Statement,
+    private readonly maxKeptSources = MAX_KEPT_SOURCES) {
     this.foreignWrites = new ForeignWrites(db);
+  }
+
+  /** How many sources are kept, over every shape (memory bound: maxKeptSources). */
+  get keptSources(): number {
+    let total = 0;
+    for (const kept of this.kept.values()) total += kept.sources.size;
+    return total;
   }
 
   /** See AlertStore.sourceActivity. */
@@ -146,10 +159,13 @@ export class FeedHours {
     let kept = this.kept.get(key);
     if (kept === undefined || kept.firstHour !== firstHour || kept.endHour !== endHour) {
       if (kept === undefined && this.kept.size >= MAX_KEPT) this.forget();
+      this.kept.delete(key);
       kept = {
         domains: [...domains], peerTypes: query.peerTypes.length === 0 ? undefined : new Set(query.peerTypes), family: query.family,
         firstHour, endHour, sources: this.countHours(domains, query, firstHour, endHour), ranked: undefined,
       };
+      if (kept.sources.size > this.maxKeptSources) return kept;
+      if (this.keptSources + kept.sources.size > this.maxKeptSources) this.forget();
       this.kept.set(key, kept);
       const horizon = formatUtc(Math.max(...[...this.kept.values()].map((k) => k.endHour)));
       if (horizon > this.horizonText) this.horizonText = horizon;
