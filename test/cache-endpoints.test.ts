@@ -47,7 +47,9 @@ async function instance(overrides: Partial<Record<keyof Config, string>>, dbDir?
   const counted = countingStore(new SqliteStore({ path: `${dir.path}/peba.db` }));
   const log = new LogCapture();
   const app = createApp(config, { store: counted.store, logStream: log });
-  await app.server.listen({ host: '127.0.0.1', port: 0 });
+  // A backlog above the burst below: Node's default of 511 let a loaded machine refuse some of
+  // the 1000 simultaneous connections (fetch failed once in CI's OpenSearch pass).
+  await app.server.listen({ host: '127.0.0.1', port: 0, backlog: 2048 });
   const address = app.server.server.address();
   if (address === null || typeof address === 'string') throw new Error('no port');
   return {
