@@ -1,7 +1,8 @@
 /**
  * Group commit: messages that finish parsing in the same turn of the event loop are written in
  * one store transaction, so concurrent senders share one fsync. Each caller still learns only
- * when its own alerts are committed.
+ * when its own alerts are committed. The next group is sent as soon as the store has
+ * written the previous group's alerts, while it finishes that group's bookkeeping.
  */
 import type { AlertRecord, StoreOutcome } from '../domain/alert';
 import type { AlertStore } from '../store/store';
@@ -23,11 +24,13 @@ interface Pending {
 export class CommitQueue {
   private pending: Pending[] = [];
   private pendingRecords = 0;
-  private flushing = false;
-  /** Alerts in the commit that is running. */
+  /** A commit whose alerts are still being written: the next group waits for it. */
+  private sending = false;
+  /** Commits not finished (some may be past their alerts' write), and their alerts. */
+  private running = 0;
   private writing = 0;
   private timer: NodeJS.Timeout | undefined;
-  /** Resolved by a flush that leaves nothing pending (drained() waits on it). */
+  /** Resolved when nothing is pending or running (drained() waits on it). */
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => {};
 
@@ -41,7 +44,7 @@ export class CommitQueue {
     private readonly observer: CommitObserver | null = null,
   ) {}
 
-  /** Alerts waiting for the next commit (or in the one running). */
+  /** Alerts waiting for the next commit (or in those running). */
   get depth(): number {
     return this.pendingRecords + this.writing;
   }
@@ -50,34 +53,53 @@ export class CommitQueue {
   commit(records: readonly AlertRecord[]): Promise<void> {
     if (records.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      if (this.pending.length === 0 && !this.flushing) this.idle = new Promise((done) => { this.markIdle = done; });
+      if (this.pending.length === 0 && this.running === 0) this.idle = new Promise((done) => { this.markIdle = done; });
       this.pending.push({ records, resolve, reject });
       this.pendingRecords += records.length;
-      if (this.flushing) return;
+      if (this.sending) return; // the commit being sent takes whatever is pending when its alerts are written
       if (this.pendingRecords >= FLUSH_AT_RECORDS) {
         clearTimeout(this.timer);
         this.timer = undefined;
-        setImmediate(() => void this.flush());
-      } else if (this.pending.length === 1) {
+        setImmediate(() => this.start());
+      } else if (this.timer === undefined) {
         this.timer = setTimeout(() => {
           this.timer = undefined;
-          void this.flush();
+          this.start();
         }, this.delayMs);
       }
     });
   }
 
-  private async flush(): Promise<void> {
-    if (this.flushing) return; // the running flush takes whatever is pending when it loops
-    this.flushing = true;
-    while (this.pending.length > 0) {
-      const group = this.pending;
-      this.pending = [];
-      this.pendingRecords = 0;
-      await this.write(group);
-    }
-    this.flushing = false;
-    this.markIdle();
+  /**
+   * Sends what is pending as one group, unless a group's alerts are being written. The store
+   * says when a group's alerts are written (OpenSearch: its payload `_bulk` follows), so the
+   * next group's write overlaps the rest of the previous commit; groups stay as large as when
+   * commits ran one after the other.
+   */
+  private start(): void {
+    if (this.sending || this.pending.length === 0) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const group = this.pending;
+    const count = this.pendingRecords;
+    this.pending = [];
+    this.pendingRecords = 0;
+    this.sending = true;
+    this.running++;
+    this.writing += count;
+    let sent = false;
+    const alertsWritten = (): void => {
+      if (sent) return;
+      sent = true;
+      this.sending = false;
+      this.start();
+    };
+    void this.write(group, alertsWritten).finally(() => {
+      this.running--;
+      this.writing -= count;
+      alertsWritten();
+      if (this.running === 0 && this.pending.length === 0) this.markIdle();
+    });
   }
 
   /** Resolves once every commit asked for so far has been written (or failed): before the store closes. */
@@ -85,12 +107,11 @@ export class CommitQueue {
     return this.idle;
   }
 
-  private async write(group: Pending[]): Promise<void> {
+  private async write(group: Pending[], alertsWritten?: () => void): Promise<void> {
     const records = group.length === 1 ? group[0]!.records : group.flatMap((p) => p.records);
     const started = performance.now();
-    this.writing = records.length;
     try {
-      const outcome = await this.store.storeAlerts(records);
+      const outcome = await this.store.storeAlerts(records, alertsWritten);
       this.observer?.committed(records, outcome, (performance.now() - started) / 1000);
       for (const p of group) p.resolve();
     } catch (error) {
@@ -101,8 +122,6 @@ export class CommitQueue {
       }
       // Retry one by one so that a message that cannot be stored fails alone.
       for (const p of group) await this.write([p]);
-    } finally {
-      this.writing = 0;
     }
   }
 }

@@ -110,8 +110,13 @@ export interface AlertStore extends StoreInspection {
    * records again changes nothing; CVE and payload bookkeeping happen only for alerts that are
    * new. On rejection some of the alerts may be stored (OpenSearch) or none (SQLite): either
    * way, storing the same records again is the recovery.
+   *
+   * `alertsWritten`, if given, is called once the store has sent the alerts' own write and had
+   * its answer, before the rest of its bookkeeping (OpenSearch: the payload `_bulk`): the caller
+   * may start the next call then, and it overlaps the rest of this one. The call still resolves
+   * only when everything is done. A store with nothing after its one write need not call it.
    */
-  storeAlerts(records: readonly AlertRecord[]): Promise<StoreOutcome>;
+  storeAlerts(records: readonly AlertRecord[], alertsWritten?: () => void): Promise<StoreOutcome>;
 
   // Questions the API asks. "received" means by recievedTime, "created" by createTime.
 

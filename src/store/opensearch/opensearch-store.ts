@@ -6,7 +6,9 @@
  * Writes: one `_bulk` per storeAlerts call (the commit queue above groups concurrent messages),
  * `create` with the alert's id into the daily index of its recievedTime; 201 is new, 409 is
  * already there (a resent message), anything else fails the call after the new alerts' CVE and
- * payload bookkeeping is done. Durability is the engine's: the translog is fsynced before the
+ * payload bookkeeping is done. The caller is told once the alerts' `_bulk` has answered, so the
+ * next group's `_bulk` overlaps this one's payload `_bulk` (payload counting itself stays one
+ * batch at a time). Durability is the engine's: the translog is fsynced before the
  * bulk answers (`index.translog.durability: request`, the default).
  *
  * Reads: answers come from searches and exact aggregations over the daily indices a question's
@@ -162,13 +164,13 @@ export class OpenSearchStore implements AlertStore {
     return this.fields.get(name) ?? name;
   }
 
-  async storeAlerts(records: readonly AlertRecord[]): Promise<StoreOutcome> {
+  async storeAlerts(records: readonly AlertRecord[], alertsWritten?: () => void): Promise<StoreOutcome> {
     if (records.length === 0) return { inserted: 0, duplicates: 0 };
     await this.init();
     const storedYesterday = await this.storedTheDayBefore(records);
     const fresh = storedYesterday.size === 0 ? records : records.filter((r) => !storedYesterday.has(r.id));
     if (fresh.length === 0) return { inserted: 0, duplicates: records.length };
-    const outcome = await this.bulkCreate(fresh);
+    const outcome = await this.bulkCreate(fresh, alertsWritten);
     return { inserted: outcome.inserted, duplicates: outcome.duplicates + records.length - fresh.length };
   }
 
@@ -218,7 +220,7 @@ export class OpenSearchStore implements AlertStore {
    * whose create failed are deleted again before the call fails, so no pair outlives a refused
    * alert. Then the payload sightings of the alerts created now are counted.
    */
-  private async bulkCreate(records: readonly AlertRecord[]): Promise<StoreOutcome> {
+  private async bulkCreate(records: readonly AlertRecord[], alertsWritten?: () => void): Promise<StoreOutcome> {
     await this.ensureAllocated(new Set(records.map((record) => dailyIndex(this.names, parseUtc(record.document.recievedTime)))));
     const lines: string[] = [];
     /** Per CVE pair line (after the alerts): the alert it belongs to. */
@@ -232,6 +234,7 @@ export class OpenSearchStore implements AlertStore {
       for (let k = 0; k < record.cves.length; k++) pairOwners.push(i);
     });
     const answer = await this.cluster.bulk('alerts', lines, this.refresh);
+    alertsWritten?.();
     const created: AlertRecord[] = [];
     const failures = new Map<string, number>();
     const failedAlerts = new Set<number>();
