@@ -50,74 +50,69 @@ async function settle(): Promise<void> {
 
 const DELAY_MS = 5;
 
+/** Runs `run` with a queue on a held SQLite store, setTimeout under the test's control. */
+async function withQueue(run: (queue: CommitQueue, held: HeldCommit[], sqlite: AlertStore) => Promise<void>): Promise<void> {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  try {
+    await withStore(async (sqlite) => {
+      const { store, held } = holding(sqlite);
+      await run(new CommitQueue(store, DELAY_MS), held, sqlite);
+    });
+  } finally {
+    mock.timers.reset();
+  }
+}
+
 describe('commit queue', () => {
-  it('sends the next group once the store has written the previous group\'s alerts, while that commit finishes', async () => {
-    mock.timers.enable({ apis: ['setTimeout'] });
-    try {
-      await withStore(async (sqlite) => {
-        const { store, held } = holding(sqlite);
-        const queue = new CommitQueue(store, DELAY_MS);
-        const [a, b, c, d] = [alertRecords(3), alertRecords(2), alertRecords(4), alertRecords(1)];
-        const first = watch(queue.commit(a));
-        mock.timers.tick(DELAY_MS);
-        assert.deepEqual(held.map((h) => h.records.length), [3]);
-        const second = watch(queue.commit(b));
-        const third = watch(queue.commit(c));
-        mock.timers.tick(DELAY_MS);
-        assert.equal(held.length, 1, 'nothing else is sent while the first group\'s alerts are written');
-        assert.equal(queue.depth, 9);
-        const drained = watch(queue.drained());
+  it('sends the next group once the store has written the previous group\'s alerts, while that commit finishes', () => withQueue(async (queue, held, sqlite) => {
+    const [a, b, c, d] = [alertRecords(3), alertRecords(2), alertRecords(4), alertRecords(1)];
+    const first = watch(queue.commit(a));
+    mock.timers.tick(DELAY_MS);
+    assert.deepEqual(held.map((h) => h.records.length), [3]);
+    const second = watch(queue.commit(b));
+    const third = watch(queue.commit(c));
+    mock.timers.tick(DELAY_MS);
+    assert.equal(held.length, 1, 'nothing else is sent while the first group\'s alerts are written');
+    assert.equal(queue.depth, 9);
+    const drained = watch(queue.drained());
 
-        held[0]!.alertsWritten();
-        assert.deepEqual(held.map((h) => h.records.length), [3, 6], 'what waited goes as one group');
-        const fourth = watch(queue.commit(d));
-        mock.timers.tick(DELAY_MS);
-        assert.equal(held.length, 2, 'the second group\'s alerts are being written');
+    held[0]!.alertsWritten();
+    assert.deepEqual(held.map((h) => h.records.length), [3, 6], 'what waited goes as one group');
+    const fourth = watch(queue.commit(d));
+    mock.timers.tick(DELAY_MS);
+    assert.equal(held.length, 2, 'the second group\'s alerts are being written');
 
-        held[1]!.alertsWritten();
-        held[1]!.release();
-        await settle();
-        assert.equal(second.done && third.done, true);
-        assert.equal(first.done, false, 'the first sender waits for its own commit to finish');
-        assert.deepEqual(held.map((h) => h.records.length), [3, 6, 1]);
+    held[1]!.alertsWritten();
+    held[1]!.release();
+    await settle();
+    assert.equal(second.done && third.done, true);
+    assert.equal(first.done, false, 'the first sender waits for its own commit to finish');
+    assert.deepEqual(held.map((h) => h.records.length), [3, 6, 1]);
 
-        held[0]!.release();
-        await settle();
-        assert.equal(first.done, true);
-        assert.equal(drained.done, false, 'a commit still runs');
-        held[2]!.release();
-        await settle();
-        assert.equal(fourth.done && drained.done, true);
-        assert.equal(queue.depth, 0);
-        for (const record of [...a, ...b, ...c, ...d]) assert.ok(await sqlite.getAlert(record.id), `${record.id} stored`);
-      });
-    } finally {
-      mock.timers.reset();
-    }
-  });
+    held[0]!.release();
+    await settle();
+    assert.equal(first.done, true);
+    assert.equal(drained.done, false, 'a commit still runs');
+    held[2]!.release();
+    await settle();
+    assert.equal(fourth.done && drained.done, true);
+    assert.equal(queue.depth, 0);
+    for (const record of [...a, ...b, ...c, ...d]) assert.ok(await sqlite.getAlert(record.id), `${record.id} stored`);
+  }));
 
-  it('runs one commit at a time with a store that does not say when its alerts are written', async () => {
-    mock.timers.enable({ apis: ['setTimeout'] });
-    try {
-      await withStore(async (sqlite) => {
-        const { store, held } = holding(sqlite);
-        const queue = new CommitQueue(store, DELAY_MS);
-        const first = watch(queue.commit(alertRecords(2)));
-        mock.timers.tick(DELAY_MS);
-        const second = watch(queue.commit(alertRecords(3)));
-        mock.timers.tick(DELAY_MS);
-        assert.deepEqual(held.map((h) => h.records.length), [2]);
-        held[0]!.release();
-        await settle();
-        assert.equal(first.done, true);
-        assert.deepEqual(held.map((h) => h.records.length), [2, 3]);
-        held[1]!.release();
-        await settle();
-        assert.equal(second.done, true);
-        assert.equal(await sqlite.countAlerts(), 5);
-      });
-    } finally {
-      mock.timers.reset();
-    }
-  });
+  it('runs one commit at a time with a store that does not say when its alerts are written', () => withQueue(async (queue, held, sqlite) => {
+    const first = watch(queue.commit(alertRecords(2)));
+    mock.timers.tick(DELAY_MS);
+    const second = watch(queue.commit(alertRecords(3)));
+    mock.timers.tick(DELAY_MS);
+    assert.deepEqual(held.map((h) => h.records.length), [2]);
+    held[0]!.release();
+    await settle();
+    assert.equal(first.done, true);
+    assert.deepEqual(held.map((h) => h.records.length), [2, 3]);
+    held[1]!.release();
+    await settle();
+    assert.equal(second.done, true);
+    assert.equal(await sqlite.countAlerts(), 5);
+  }));
 });
