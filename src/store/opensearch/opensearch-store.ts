@@ -33,7 +33,7 @@ import {
 } from './layout';
 import { getPayloadDocument, PayloadBookkeeping, payloadsByFuzzyHash } from './payloads';
 import {
-  compositeBuckets, filtered, INDEX_OPTIONS, scopeFilter, type CompositeBucket, searchHits, type Target, termsSource, timeRange, topTerms, type Query,
+  compositeBuckets, filtered, INDEX_OPTIONS, scopeFilter, searchHits, type Target, termsSource, timeRange, topTerms, type Query,
 } from './search';
 
 export interface OpenSearchStoreOptions {
@@ -93,6 +93,7 @@ export class OpenSearchStore implements AlertStore {
   private readonly names: IndexNames;
   private readonly refresh: string;
   private ready: Promise<void> | undefined;
+  private pageSize: Promise<number> | undefined;
   /** The field each question groups on: `F`, or `F.keyword` where existing indices map F as text. */
   private fields = new Map<GroupedField, string>();
   /** Daily indices this process has seen with their shards allocated (a day's index is never re-created while live). */
@@ -413,22 +414,65 @@ export class OpenSearchStore implements AlertStore {
       more.push(question.family === 4 ? ipv4 : { bool: { must_not: ipv4 } });
     }
     const { indices, query } = this.received(scope, question.range, ...more);
-    const buckets = await compositeBuckets(this.cluster, indices, query, [termsSource('ip', source)], {
-      first: { min: { field: 'recievedTime' } },
-      last: { max: { field: 'recievedTime' } },
-      types: { terms: { field: this.field('peerType'), size: 1000 } },
-      sensors: { terms: { field: this.field('peerIdent'), size: 10_000 } },
-    }, 1000);
-    const keys = (b: CompositeBucket, name: string): string[] => (b[name] as { buckets: Array<{ key: string }> }).buckets.map((k) => String(k.key));
-    return buckets.map((b) => ({
-      address: String(b.key['ip']),
-      count: b.doc_count,
-      firstSeen: formatUtc((b['first'] as { value: number }).value),
-      lastSeen: formatUtc((b['last'] as { value: number }).value),
-      peerTypes: keys(b, 'types').sort(),
-      sensors: keys(b, 'sensors').length,
+    // One bucket per (source, class, sensor) with only metric sub-aggregations (no buckets of
+    // their own), so a page can be as large as search.max_buckets allows: a handful of pages
+    // instead of one per thousand sources, each re-running the window's query (bench/README.md,
+    // "Firewall feeds over long windows"). A source's buckets are merged here.
+    const missing = { missing_bucket: true };
+    const sources = [
+      termsSource('ip', source),
+      { type: { terms: { field: this.field('peerType'), ...missing } } },
+      { sensor: { terms: { field: this.field('peerIdent'), ...missing } } },
+    ];
+    const metrics = { first: { min: { field: 'recievedTime' } }, last: { max: { field: 'recievedTime' } } };
+    const page = await this.largestPage();
+    // Each day's indices asked on their own and at once: a page re-runs the query over one day
+    // only, and the node's cores share the days; the per-source merge below is exact over days.
+    const perDay = await Promise.all(indices.split(',').map((day) => compositeBuckets(this.cluster, day, query, sources, metrics, page)));
+    const buckets = perDay.flat();
+    interface Activity { count: number; first: number; last: number; types: Set<string>; sensors: Set<string> }
+    const bySource = new Map<string, Activity>();
+    for (const b of buckets) {
+      const address = String(b.key['ip']);
+      const first = (b['first'] as { value: number }).value;
+      const last = (b['last'] as { value: number }).value;
+      let activity = bySource.get(address);
+      if (activity === undefined) {
+        activity = { count: 0, first, last, types: new Set(), sensors: new Set() };
+        bySource.set(address, activity);
+      }
+      activity.count += b.doc_count;
+      activity.first = Math.min(activity.first, first);
+      activity.last = Math.max(activity.last, last);
+      if (b.key['type'] !== null && b.key['type'] !== undefined) activity.types.add(String(b.key['type']));
+      if (b.key['sensor'] !== null && b.key['sensor'] !== undefined) activity.sensors.add(String(b.key['sensor']));
+    }
+    return [...bySource].map(([address, a]) => ({
+      address,
+      count: a.count,
+      firstSeen: formatUtc(a.first),
+      lastSeen: formatUtc(a.last),
+      peerTypes: [...a.types].sort(),
+      sensors: a.sensors.size,
     })).filter((s) => s.count >= question.minAlerts && s.sensors >= question.minSensors)
       .sort((a, b) => b.count - a.count || (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+  }
+
+  /**
+   * The largest composite page the cluster answers: its search.max_buckets (65,535 by default,
+   * lower on some clusters) less one for the composite aggregation itself, read once.
+   */
+  private largestPage(): Promise<number> {
+    this.pageSize ??= this.cluster.request<Record<string, Record<string, unknown> | undefined>>('GET', '/_cluster/settings?include_defaults=true&flat_settings=true')
+      .then((answer) => {
+        const b = answer.body;
+        const set = b['transient']?.['search.max_buckets'] ?? b['persistent']?.['search.max_buckets'] ?? b['defaults']?.['search.max_buckets'];
+        const max = Number(set ?? 10_000);
+        return Number.isSafeInteger(max) && max > 1 ? Math.min(max - 1, 65_534) : 1000;
+      })
+      // Without the right to read cluster settings: the default of older clusters.
+      .catch(() => 9_999);
+    return this.pageSize;
   }
 
   async createdPerDayAndType(scope: DomainScope, range: TimeRange): Promise<DayTypeCount[]> {
