@@ -19,7 +19,9 @@ const ENDPOINT_TESTS = [
 const testDir = join(__dirname, '../test');
 
 function run(files: string[], env: NodeJS.ProcessEnv): number {
-  const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], { stdio: 'inherit', env });
+  // A hang guard, not a speed check: a test that never ends fails after 10 minutes instead of
+  // holding CI to its limit (no test comes near it: the slowest took 25 s in CI).
+  const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=600000', ...files], { stdio: 'inherit', env });
   return result.status ?? 1;
 }
 

@@ -93,14 +93,14 @@ interface Reply {
 }
 
 async function post(url: string, body: string, headers: Record<string, string> = { 'content-type': 'text/xml' }): Promise<Reply> {
-  const response = await fetch(url + INGEST, { method: 'POST', body, headers, signal: AbortSignal.timeout(10_000) });
+  const response = await fetch(url + INGEST, { method: 'POST', body, headers });
   return { status: response.status, text: await response.text(), contentType: response.headers.get('content-type') ?? '' };
 }
 
 /** A POST through node:http, so that no content type (or any raw header set) can be sent. */
 function rawPost(url: string, body: string, headers: Record<string, string>): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const request = httpRequest(url + INGEST, { method: 'POST', headers, timeout: 10_000 }, (response) => {
+    const request = httpRequest(url + INGEST, { method: 'POST', headers }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () => resolve({
@@ -110,7 +110,6 @@ function rawPost(url: string, body: string, headers: Record<string, string>): Pr
       }));
       response.on('error', reject);
     });
-    request.on('timeout', () => request.destroy(new Error('request timed out')));
     request.on('error', reject);
     request.end(body);
   });
