@@ -99,8 +99,12 @@ const byAddress = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 export class FeedHours {
   private readonly kept = new Map<string, KeptHours>();
   private readonly foreignWrites: ForeignWrites;
+  private horizon = '';
+
   /** An alert received before this (text, comparable as stored) may belong to a kept hour. */
-  horizonText = '';
+  get horizonText(): string {
+    return this.horizon;
+  }
 
   /** `statement` prepares SQL once per text: the query layer's cache. */
   constructor(db: Database.Database, private readonly statement: (sql: string) => Database.Statement,
@@ -149,7 +153,7 @@ export class FeedHours {
   /** Drops everything kept (retention deleted alerts, another process wrote). */
   forget(): void {
     this.kept.clear();
-    this.horizonText = '';
+    this.horizon = '';
   }
 
   /** The kept whole hours of this question's shape, counted afresh when the hours moved. */
@@ -168,7 +172,7 @@ export class FeedHours {
       if (this.keptSources + kept.sources.size > this.maxKeptSources) this.forget();
       this.kept.set(key, kept);
       const horizon = formatUtc(Math.max(...[...this.kept.values()].map((k) => k.endHour)));
-      if (horizon > this.horizonText) this.horizonText = horizon;
+      if (horizon > this.horizon) this.horizon = horizon;
     }
     return kept;
   }

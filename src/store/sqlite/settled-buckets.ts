@@ -29,8 +29,12 @@ type Pairs = Array<[string, number]>;
 export class SettledBuckets {
   private readonly kept = new Map<string, Pairs>();
   private readonly foreignWrites: ForeignWrites;
+  private horizon = '';
+
   /** A stored alert created before this (text, comparable as stored) may belong to a kept bucket. */
-  horizonText = '';
+  get horizonText(): string {
+    return this.horizon;
+  }
 
   constructor(db: Database.Database) {
     this.foreignWrites = new ForeignWrites(db);
@@ -63,7 +67,7 @@ export class SettledBuckets {
 
   forget(): void {
     this.kept.clear();
-    this.horizonText = '';
+    this.horizon = '';
   }
 
   private settled(key: string, end: number, count: () => Pairs): Pairs {
@@ -73,7 +77,7 @@ export class SettledBuckets {
       rows = count();
       this.kept.set(key, rows);
       const endText = formatUtc(end);
-      if (endText > this.horizonText) this.horizonText = endText;
+      if (endText > this.horizon) this.horizon = endText;
     }
     return rows;
   }

@@ -35,8 +35,12 @@ const MAX_WINDOWS = 16;
 export class SourceWindows {
   private readonly windows = new Map<string, KeptWindow>();
   private readonly foreignWrites: ForeignWrites;
+  private horizon = '';
+
   /** An alert received before this (text, comparable as stored) may belong to a kept minute. */
-  horizonText = '';
+  get horizonText(): string {
+    return this.horizon;
+  }
 
   /** `statement` prepares SQL once per text: the query layer's cache. */
   constructor(db: Database.Database, private readonly statement: (sql: string) => Database.Statement) {
@@ -105,7 +109,7 @@ export class SourceWindows {
   private updateHorizon(): void {
     let horizon = Number.NEGATIVE_INFINITY;
     for (const kept of this.windows.values()) horizon = Math.max(horizon, kept.to);
-    this.horizonText = horizon === Number.NEGATIVE_INFINITY ? '' : formatUtc(horizon);
+    this.horizon = horizon === Number.NEGATIVE_INFINITY ? '' : formatUtc(horizon);
   }
 
   /**
