@@ -1,7 +1,7 @@
 /** When a terms aggregation's reported count errors prove its top exact, and when they do not. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { provablyExactTop } from '../src/store/opensearch/search';
+import { proveTopFromTimelines, provablyExactTop } from '../src/store/opensearch/search';
 
 const bucket = (key: string, count: number, error: number) => ({ key, doc_count: count, doc_count_error_upper_bound: error });
 
@@ -35,4 +35,40 @@ test('fewer keys than asked are exact only when no shard cut its list', () => {
 test('an unknown error (-1 or missing) is never taken as exact', () => {
   assert.equal(provablyExactTop([bucket('a', 20, 0)], -1, 100, 1), false);
   assert.equal(provablyExactTop([{ key: 'a', doc_count: 20 }], 0, 100, 1), false);
+});
+
+/** A time bucket's top list: [key, count, error] entries, the bucket's overall error and its other documents. */
+const timeBucket = (key: number, entries: Array<[string, number, number]>, error = 0, other = 0) => ({
+  key, keys: { doc_count_error_upper_bound: error, sum_other_doc_count: other, buckets: entries.map(([k, c, e]) => bucket(k, c, e)) },
+});
+
+test('per-bucket top lists that listed every key give the exact top and timelines in one search', () => {
+  const proof = proveTopFromTimelines([timeBucket(0, [['a', 5, 0], ['b', 3, 0]]), timeBucket(10, [['b', 4, 0], ['c', 1, 0]])], 2);
+  assert.deepEqual(proof, { top: [{ key: 'b', total: 7, buckets: new Map([[0, 3], [10, 4]]) }, { key: 'a', total: 5, buckets: new Map([[0, 5]]) }] });
+});
+
+test('a key cut from one bucket\'s list is recounted, not summed as if absent there', () => {
+  // Bucket 10 listed only x (9) and cut the rest: 6 other documents. Summing the lists gives x 9,
+  // a 8, b 3 (a second); but a and b may each hold up to 6 more in bucket 10, so b (up to 9) may
+  // pass a: both need exact counts. c (up to 7) cannot reach the second place; x is exact.
+  const proof = proveTopFromTimelines([
+    timeBucket(0, [['a', 8, 0], ['b', 3, 0], ['c', 1, 0]]),
+    timeBucket(10, [['x', 9, 0]], 0, 6),
+  ], 2);
+  assert.ok(proof !== undefined && !('top' in proof));
+  assert.deepEqual(proof.exact.map((t) => [t.key, t.total]), [['x', 9]]);
+  assert.deepEqual(proof.recount, ['a', 'b']);
+});
+
+test('keys never listed that may reach the K-th count leave the top unproven', () => {
+  // Each bucket cut its list after 2 keys; a key never listed may have 2 + 2 = 4 alerts, as many as the second.
+  const buckets = [timeBucket(0, [['a', 9, 0], ['b', 2, 0]], 0, 10), timeBucket(10, [['a', 9, 0], ['b', 2, 0]], 0, 10)];
+  assert.equal(proveTopFromTimelines(buckets, 2), undefined);
+  assert.deepEqual(proveTopFromTimelines(buckets, 1), { top: [{ key: 'a', total: 18, buckets: new Map([[0, 9], [10, 9]]) }] });
+});
+
+test('fewer keys than asked are the answer only when no bucket cut its list', () => {
+  assert.deepEqual(proveTopFromTimelines([timeBucket(0, [['a', 2, 0]])], 5), { top: [{ key: 'a', total: 2, buckets: new Map([[0, 2]]) }] });
+  assert.equal(proveTopFromTimelines([timeBucket(0, [['a', 2, 0]], 0, 1)], 5), undefined);
+  assert.equal(proveTopFromTimelines([timeBucket(0, [['a', 2, 0]], -1)], 1), undefined, 'an unknown error');
 });

@@ -33,7 +33,7 @@ import {
 } from './layout';
 import { getPayloadDocument, PayloadBookkeeping, payloadsByFuzzyHash } from './payloads';
 import {
-  compositeBuckets, filtered, INDEX_OPTIONS, scopeFilter, searchHits, type Target, termsSource, timeRange, topTerms, type Query,
+  compositeBuckets, filtered, INDEX_OPTIONS, scopeFilter, searchHits, type Target, termsSource, timeRange, topTermTimelines, topTerms, type Query,
 } from './search';
 
 export interface OpenSearchStoreOptions {
@@ -539,13 +539,7 @@ export class OpenSearchStore implements AlertStore {
     await this.init();
     const keyField = this.field(kind === 'urls' ? 'originalRequestString' : 'targetEntryPort');
     const { indices, query } = this.received(scope, range, ...(kind === 'urls' ? [{ term: { [this.field('peerType')]: 'Webpage' } }] : []));
-    // Each top key's timeline comes with its exact count: buckets on the UTC grid, multiples of bucketMs since the epoch.
-    const top = await topTerms(this.cluster, indices, query, keyField, limit,
-      { timeline: { date_histogram: { field: 'recievedTime', fixed_interval: `${bucketMs}ms`, min_doc_count: 1 } } });
-    return top.map((t) => ({
-      key: t.key, total: t.count,
-      buckets: new Map((t.details['timeline'] as { buckets: Array<{ key: number; doc_count: number }> }).buckets.map((b) => [Number(b.key), b.doc_count])),
-    }));
+    return topTermTimelines(this.cluster, indices, query, keyField, 'recievedTime', bucketMs, limit, kind === 'urls' ? 50 : 25);
   }
 
   // -- statistics snapshots: one document per snapshot, id = its start ------------------------

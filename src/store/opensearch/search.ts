@@ -4,7 +4,7 @@
  * questions ask a terms aggregation and fall back to every key when its reported count errors
  * cannot prove the top (several daily indices are several shards).
  */
-import type { DomainScope, TimeRange } from '../../domain/query';
+import type { DomainScope, TimeRange, TopTimeline } from '../../domain/query';
 import type { Cluster } from './cluster';
 
 export type Query = Record<string, unknown>;
@@ -161,6 +161,108 @@ export async function topTerms(cluster: Cluster, where: string | Target, query: 
   const every = (await compositeBuckets(cluster, where, query, [termsSource('key', field)]))
     .map((b) => ({ key: String(b.key['key']), count: b.doc_count })).sort(byCountThenKey).slice(0, limit);
   return details === undefined ? every.map((t) => ({ ...t, details: {} })) : countKeys(cluster, where, query, field, every.map((t) => t.key), details);
+}
+
+/** One time bucket of a date_histogram whose terms sub-aggregation lists that bucket's top keys. */
+export interface TimelineBucket {
+  readonly key: number;
+  readonly keys: { doc_count_error_upper_bound: number; sum_other_doc_count: number; buckets: readonly TermsBucket[] };
+}
+
+/** What per-bucket top lists prove about the top `limit` keys over all buckets. */
+export type TimelineProof =
+  /** Exact: these are the top keys with their timelines. */
+  | { readonly top: TopTimeline[] }
+  /** The top keys are among `exact` and `recount`; those of `recount` need exact counts. */
+  | { readonly exact: TopTimeline[]; readonly recount: string[] }
+  /** Nothing proven. */
+  | undefined;
+
+/**
+ * Bounds each key's total from per-bucket top lists (a date_histogram over the window with a
+ * terms sub-aggregation per bucket). In a bucket, a listed key has its count plus at most its
+ * error; an unlisted key at most the smaller of the last listed count and `sum_other_doc_count`,
+ * plus the bucket's overall error (0 when the bucket listed all its keys). A key's total is
+ * exact when every bucket's part is; any key never listed has at most the sum of the buckets'
+ * unlisted bounds. The top `limit` keys by lower bound name the K-th lower bound; every key whose
+ * upper bound reaches it is a candidate, and no other key (listed or not) can be among the top.
+ */
+export function proveTopFromTimelines(buckets: readonly TimelineBucket[], limit: number): TimelineProof {
+  interface Tally { lower: number; slack: number; seen: Set<number>; timeline: Map<number, number> }
+  const keys = new Map<string, Tally>();
+  const unlistedIn = new Map<number, number>();
+  for (const bucket of buckets) {
+    const terms = bucket.keys;
+    if (terms.doc_count_error_upper_bound < 0) return undefined;
+    const last = terms.buckets.length > 0 ? terms.buckets[terms.buckets.length - 1]!.doc_count : 0;
+    unlistedIn.set(bucket.key, Math.min(last, terms.sum_other_doc_count) + terms.doc_count_error_upper_bound);
+    for (const b of terms.buckets) {
+      const error = b.doc_count_error_upper_bound ?? -1;
+      if (error < 0) return undefined;
+      const key = termKey(b);
+      const tally = keys.get(key) ?? { lower: 0, slack: 0, seen: new Set<number>(), timeline: new Map<number, number>() };
+      tally.lower += b.doc_count;
+      tally.slack += error;
+      tally.seen.add(bucket.key);
+      tally.timeline.set(bucket.key, b.doc_count);
+      keys.set(key, tally);
+    }
+  }
+  const unlisted = [...unlistedIn.values()].reduce((a, b) => a + b, 0);
+  const ranked = [...keys].map(([key, t]) => {
+    let upper = t.lower + t.slack;
+    for (const [time, bound] of unlistedIn) if (!t.seen.has(time)) upper += bound;
+    return { key, count: t.lower, upper, timeline: t.timeline };
+  }).sort(byCountThenKey);
+  if (limit === 0) return { top: [] };
+  let candidates: typeof ranked;
+  if (ranked.length < limit) {
+    // Fewer keys listed than asked: the answer is every key, known only when none went unlisted.
+    if (unlisted > 0) return undefined;
+    candidates = ranked;
+  } else {
+    const kth = ranked[limit - 1]!.count;
+    // Strictly below: a key equal to the K-th could precede it by key order.
+    if (unlisted >= kth) return undefined;
+    candidates = ranked.filter((t, i) => i < limit || t.upper >= kth);
+  }
+  const exact = candidates.filter((t) => t.upper === t.count).map((t) => ({ key: t.key, total: t.count, buckets: t.timeline }));
+  const recount = candidates.filter((t) => t.upper !== t.count).map((t) => t.key);
+  return recount.length === 0 ? { top: exact.slice(0, limit) } : { exact, recount };
+}
+
+/** More candidates than this to recount: the general path is cheaper. */
+const MAX_RECOUNT = 200;
+
+/**
+ * The `limit` keys of `field` with most documents in the window, each with its exact count per
+ * bucket of `bucketMs` on the UTC grid (by `timeField`), most first, ties by key. One search
+ * asks each bucket's top keys (the engine answers it from cheap per-day results, which its
+ * request cache keeps for settled days); proveTopFromTimelines decides, a second search counts
+ * the candidates it could not settle, and topTerms answers when neither proves the top.
+ * `perBucketKeys`: how many keys each bucket lists; longer lists prove flatter distributions in
+ * one search but cost bytes (bench/README.md: 25 for ports, 50 for URLs on the bench's data).
+ */
+export async function topTermTimelines(cluster: Cluster, where: string | Target, query: Query, field: string, timeField: string,
+  bucketMs: number, limit: number, perBucketKeys: number): Promise<TopTimeline[]> {
+  const histogram = { date_histogram: { field: timeField, fixed_interval: `${bucketMs}ms`, min_doc_count: 1 } };
+  const perBucket = Math.max(perBucketKeys, limit * 2 + 5);
+  const body = {
+    size: 0, track_total_hits: false, query,
+    aggs: { timeline: { ...histogram, aggs: { keys: { terms: { field, size: perBucket, shard_size: perBucket, show_term_doc_count_error: true } } } } },
+  };
+  const answer = await cluster.request<{ aggregations?: { timeline?: { buckets: TimelineBucket[] } } }>('POST', searchPath(where), body);
+  const proof = proveTopFromTimelines(answer.body.aggregations?.timeline?.buckets ?? [], limit);
+  const timelineOf = (t: TopTerm): TopTimeline => ({
+    key: t.key, total: t.count,
+    buckets: new Map((t.details['timeline'] as { buckets: Array<{ key: number; doc_count: number }> }).buckets.map((b) => [Number(b.key), b.doc_count])),
+  });
+  if (proof !== undefined && 'top' in proof) return proof.top;
+  if (proof !== undefined && proof.recount.length <= MAX_RECOUNT) {
+    const recounted = (await countKeys(cluster, where, query, field, proof.recount, { timeline: histogram })).map(timelineOf);
+    return [...proof.exact, ...recounted].sort((a, b) => byCountThenKey({ key: a.key, count: a.total }, { key: b.key, count: b.total })).slice(0, limit);
+  }
+  return (await topTerms(cluster, where, query, field, limit, { timeline: histogram })).map(timelineOf);
 }
 
 /**
