@@ -21,7 +21,7 @@ import { takeStatisticsSnapshot } from '../../src/jobs/statistics';
 import { alertTemplate, dailyIndex, type IndexNames } from '../../src/store/opensearch/layout';
 import { OpenSearchStore } from '../../src/store/opensearch/opensearch-store';
 import { startNode, stopNode, type RunningNode } from '../../tools/opensearch/node';
-import { exitWithUsageIfAsked, integerOption } from '../common/options';
+import { exitWithUsageIfAsked, integerOption, LATENCY_ARGS, latencyOptions, latencyUsage, type LatencyDefaults, type LatencyOptions } from '../common/options';
 import { environmentWithoutPeba, freePort, machineCpuSeconds, processCpuSeconds } from '../common/system';
 import { formatSummary, summarizeProfileFile } from '../common/cpuprofile';
 import { MessageGenerator } from '../ingest/messages';
@@ -39,17 +39,12 @@ const LOAD_BATCH = 5000;
 const P99_TARGET_MS = 100;
 const INGEST_TARGET = 0.5;
 
-interface Options {
-  sizes: number[];
+interface Options extends LatencyOptions {
   ingestAlerts: number;
   warmupAlerts: number;
   clients: number;
   batch: number;
   rawBatch: number;
-  requests: number;
-  warmup: number;
-  endpointLimitS: number;
-  only: RegExp | undefined;
   skipIngest: boolean;
   skipQuery: boolean;
   keepData: boolean;
@@ -57,6 +52,8 @@ interface Options {
   url: string | undefined;
   cpuProfDir: string | undefined;
 }
+
+const LATENCY: LatencyDefaults = { sizes: '100000,1000000', maxSize: 50_000_000, requests: 200, warmup: 20 };
 
 const USAGE = `usage: npm run bench:opensearch -- [options]
   --alerts N,M,...      query phase: store sizes in alerts (default 100000,1000000); ratios
@@ -67,10 +64,8 @@ const USAGE = `usage: npm run bench:opensearch -- [options]
   --clients C           concurrent keep-alive ingest clients (default 4)
   --batch B             alerts per message (default 100)
   --raw-batch B         documents per _bulk of the reference client (default 1000)
-  --requests N          measured sequential requests per endpoint (default 200)
-  --warmup N            unmeasured requests before them (default 20)
-  --endpoint-limit S    stop measuring one endpoint after S seconds (default 60)
-  --only REGEX          query phase: only endpoints (and original queries) whose label matches
+${latencyUsage(LATENCY)}
+                        (query phase: also the original's questions)
   --skip-ingest | --skip-query
   --keep-data           with --url: keep the alerts the node already holds when their count is
                         within 1 % of the size asked (an earlier run loaded them), instead of
@@ -85,25 +80,19 @@ function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
     args: argv,
     options: {
-      alerts: { type: 'string' }, 'ingest-alerts': { type: 'string' }, 'warmup-alerts': { type: 'string' }, clients: { type: 'string' }, batch: { type: 'string' },
-      'raw-batch': { type: 'string' }, requests: { type: 'string' }, warmup: { type: 'string' }, 'endpoint-limit': { type: 'string' },
-      only: { type: 'string' }, 'skip-ingest': { type: 'boolean' }, 'skip-query': { type: 'boolean' }, 'keep-data': { type: 'boolean' }, 'heap-mb': { type: 'string' },
+      ...LATENCY_ARGS, alerts: { type: 'string' }, 'ingest-alerts': { type: 'string' }, 'warmup-alerts': { type: 'string' }, clients: { type: 'string' },
+      batch: { type: 'string' }, 'raw-batch': { type: 'string' }, 'skip-ingest': { type: 'boolean' }, 'skip-query': { type: 'boolean' }, 'keep-data': { type: 'boolean' }, 'heap-mb': { type: 'string' },
       url: { type: 'string' }, 'cpu-prof': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   exitWithUsageIfAsked(values.help, USAGE);
-  const sizes = (values.alerts ?? '100000,1000000').split(',').map((s) => integerOption(s.trim(), 0, 'alerts', 1000, 50_000_000));
   return {
-    sizes: [...new Set(sizes)].sort((a, b) => a - b),
+    ...latencyOptions(values, values.alerts, 'alerts', LATENCY),
     ingestAlerts: integerOption(values['ingest-alerts'], 200_000, 'ingest-alerts', 1000, 20_000_000),
     warmupAlerts: integerOption(values['warmup-alerts'], 10_000, 'warmup-alerts', 0, 20_000_000),
     clients: integerOption(values.clients, 4, 'clients', 1, 256),
     batch: integerOption(values.batch, 100, 'batch', 1, 10_000),
     rawBatch: integerOption(values['raw-batch'], 1000, 'raw-batch', 1, 100_000),
-    requests: integerOption(values.requests, 200, 'requests', 1, 1_000_000),
-    warmup: integerOption(values.warmup, 20, 'warmup', 0, 100_000),
-    endpointLimitS: integerOption(values['endpoint-limit'], 60, 'endpoint-limit', 1, 86_400),
-    only: values.only === undefined ? undefined : new RegExp(values.only),
     skipIngest: values['skip-ingest'] ?? false,
     skipQuery: values['skip-query'] ?? false,
     keepData: values['keep-data'] ?? false,

@@ -14,7 +14,7 @@ import { CONFIG_KEYS } from '../../src/config';
 import { databaseBytes, ensureDatabase, SPAN_DAYS, TopUp, type DbMeta } from './database';
 import { AlertGenerator, DAY_MS } from './generator';
 import { endpoints, measure, percentile, request, UNSEEN_SOURCE, USER, TOKEN, type Endpoint } from './endpoints';
-import { exitWithUsageIfAsked, integerOption } from '../common/options';
+import { exitWithUsageIfAsked, LATENCY_ARGS, latencyOptions, latencyUsage, type LatencyDefaults, type LatencyOptions } from '../common/options';
 import { environmentWithoutPeba, freePort } from '../common/system';
 
 /** dist/bench/query -> dist */
@@ -26,52 +26,29 @@ const RATIO_TARGET = 2;
 
 // ---------------------------------------------------------------- options
 
-interface Options {
-  sizes: number[];
-  requests: number;
-  warmup: number;
+interface Options extends LatencyOptions {
   keep: string;
-  /** Stop measuring one endpoint after this long, so a pathological one cannot eat the run. */
-  endpointLimitS: number;
-  only: RegExp | undefined;
   buildOnly: boolean;
 }
+
+const LATENCY: LatencyDefaults = { sizes: '100000,10000000', maxSize: 200_000_000, requests: 300, warmup: 20 };
 
 const USAGE = `usage: node dist/bench/query/run.js [options]
   --sizes N,M,...       database sizes in alerts (default 100000,10000000); ratios compare the
                         largest with the smallest
-  --requests N          measured sequential requests per endpoint (default 300)
-  --warmup N            unmeasured requests before them (default 20)
+${latencyUsage(LATENCY)}
   --keep DIR            where built databases are cached (default /tmp/peba-bench-query)
-  --endpoint-limit S    stop measuring one endpoint after S seconds (default 60); the row
-                        then has fewer samples (n in the log)
-  --only REGEX          measure only endpoints whose label matches
   --build-only          build (or reuse) the databases and stop`;
 
 function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
     args: argv,
-    options: {
-      sizes: { type: 'string' },
-      requests: { type: 'string' },
-      warmup: { type: 'string' },
-      keep: { type: 'string' },
-      'endpoint-limit': { type: 'string' },
-      only: { type: 'string' },
-      'build-only': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+    options: { ...LATENCY_ARGS, sizes: { type: 'string' }, keep: { type: 'string' }, 'build-only': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
   exitWithUsageIfAsked(values.help, USAGE);
-  const int = (raw: string, name: string, min: number, max: number): number => integerOption(raw, 0, name, min, max);
-  const sizes = (values.sizes ?? '100000,10000000').split(',').map((s) => int(s.trim(), 'sizes', 1000, 200_000_000));
   return {
-    sizes: [...new Set(sizes)].sort((a, b) => a - b),
-    requests: int(values.requests ?? '300', 'requests', 1, 1_000_000),
-    warmup: int(values.warmup ?? '20', 'warmup', 0, 100_000),
+    ...latencyOptions(values, values.sizes, 'sizes', LATENCY),
     keep: path.resolve(values.keep ?? '/tmp/peba-bench-query'),
-    endpointLimitS: int(values['endpoint-limit'] ?? '60', 'endpoint-limit', 1, 86_400),
-    only: values.only === undefined ? undefined : new RegExp(values.only),
     buildOnly: values['build-only'] ?? false,
   };
 }
