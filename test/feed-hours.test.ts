@@ -1,4 +1,4 @@
-/** The feeds' kept hours stay within their memory bound, and answers do not depend on it. */
+/** The feeds' kept hours stay within their memory bound (hour rows plus sources), and answers do not depend on it. */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -30,25 +30,25 @@ test('feed hours: a window with more sources than the bound is answered the same
   try {
     const statements = new Map<string, Database.Statement>();
     const statement = (sql: string): Database.Statement => statements.get(sql) ?? statements.set(sql, db.prepare(sql)).get(sql)!;
-    const bounded = new FeedHours(db, statement, 30);
+    const bounded = new FeedHours(db, statement, 100);
     const unbounded = new FeedHours(db, statement);
     const question = (hours: number, peerTypes: string[]): SourceActivityQuery =>
       ({ range: { from: now - hours * HOUR - 1234_000, to: now + 1000 }, peerTypes, minAlerts: 1, minSensors: 1 });
     for (const [hours, peerTypes] of [[24, []], [48, []], [24, ['Webpage']], [48, []], [24, []]] as const) {
       const query = question(hours, [...peerTypes]);
-      const expected = unbounded.activity([0, 1], query);
+      const expected = await unbounded.activity([0, 1], query);
       assert.ok(expected.length > 10, `${expected.length} sources`);
-      assert.deepEqual(bounded.activity([0, 1], query), expected, `${hours} h ${peerTypes.join(',')}`);
-      assert.ok(bounded.keptSources <= 30, `${bounded.keptSources} kept`);
+      assert.deepEqual(await bounded.activity([0, 1], query), expected, `${hours} h ${peerTypes.join(',')}`);
+      assert.ok(bounded.keptSize <= 100, `${bounded.keptSize} kept`);
     }
-    assert.ok(unbounded.keptSources > 30, 'without the bound the shapes stay kept');
+    assert.ok(unbounded.keptSize > 100, 'without the bound the shapes stay kept');
     // A bound that holds one shape but not two: the newer replaces the older.
-    const one = new FeedHours(db, statement, 45);
-    one.activity([0, 1], question(48, []));
-    const first = one.keptSources;
-    assert.ok(first > 0 && first <= 45, `${first} kept`);
-    one.activity([0, 1], question(24, ['Webpage']));
-    assert.ok(one.keptSources <= 45, `${one.keptSources} kept`);
+    const one = new FeedHours(db, statement, 600);
+    await one.activity([0, 1], question(48, []));
+    const first = one.keptSize;
+    assert.ok(first > 0 && first <= 600, `${first} kept`);
+    await one.activity([0, 1], question(24, ['Webpage']));
+    assert.ok(one.keptSize > 0 && one.keptSize < first, `${one.keptSize} kept after ${first}`);
   } finally {
     db.close();
     dir.remove();

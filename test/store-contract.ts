@@ -592,6 +592,60 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
       assert.ok(compared > 300, `${compared} sources compared`);
     });
 
+    test('firewall feed sources: a window moving hour by hour stays exact through late alerts, another writer and retention', async () => {
+      let serial = 0;
+      const arriving = (from: number, to: number, n: number): AlertRecord[] => Array.from({ length: n }, () => {
+        const received = from + Math.floor(next() * (to - from));
+        const peerType = PEER_TYPES[Math.floor(next() * PEER_TYPES.length)]!;
+        return alertRecord({
+          recievedTime: formatUtc(received), createTime: formatUtc(received), clientDomain: next() < 0.5, peerType,
+          peerIdent: `moving-sensor-${Math.floor(next() * 3)}`,
+          sourceEntryIp: next() < 0.2 ? `2001:db8::2:${Math.floor(next() * 3).toString(16)}` : `192.0.2.${Math.floor(next() * 8)}`,
+        }, createHash('md5').update(`feed-moving-${serial++}`).digest('hex'));
+      });
+      const storeAll = async (via: AlertStore, arrived: AlertRecord[]): Promise<void> => {
+        await via.storeAlerts(arrived);
+        records.push(...arrived);
+      };
+      await storeAll(store, arriving(now - 4 * DAY, now, 800));
+      // The questions' clock: 40 hours ago, moving on by an hour (and a few seconds) a step,
+      // so the window's whole hours move on while most of them stay kept.
+      const shapes: Array<Omit<SourceActivityQuery, 'range'> & { scope: DomainScope; minutes: number }> = [
+        { scope: 'both', minutes: 2 * 24 * 60, peerTypes: [], minAlerts: 1, minSensors: 1 },
+        { scope: 'private', minutes: 30 * 60, peerTypes: [PEER_TYPES[0]!, PEER_TYPES[3]!], family: 4, minAlerts: 2, minSensors: 1 },
+        { scope: 'community', minutes: 24 * 60 + 17, peerTypes: [], family: 6, minAlerts: 1, minSensors: 2 },
+      ];
+      let compared = 0;
+      const check = async (clock: number, label: string): Promise<void> => {
+        for (const { scope, minutes, ...conditions } of shapes) {
+          const query: SourceActivityQuery = { ...conditions, range: { from: clock - minutes * 60_000, to: clock } };
+          const expected = naiveActivity(records, scope, query);
+          assert.deepEqual(await store.sourceActivity(scope, query), expected, `${label}: ${scope} ${JSON.stringify(query)}`);
+          compared += expected.length;
+        }
+      };
+      const other = await open();
+      try {
+        for (let step = 0; step <= 40; step++) {
+          const clock = now - 40 * HOUR + step * (HOUR + 7_000) + 1000;
+          await check(clock, `step ${step}`);
+          // Late alerts into the window's kept hours, from this instance and from another one.
+          await storeAll(step % 2 === 0 ? store : other, arriving(clock - 20 * HOUR, clock - HOUR, 5));
+          await check(clock, `step ${step}, after late alerts`);
+          if (step === 25) {
+            // Retention cuts into the window's kept hours.
+            const cutoff = clock - 23 * HOUR - 12 * 60_000;
+            await store.deleteReceivedBefore(cutoff);
+            records.splice(0, records.length, ...records.filter((r) => parseUtc(r.document.recievedTime) >= cutoff));
+            await check(clock, `step ${step}, after retention`);
+          }
+        }
+      } finally {
+        await other.close();
+      }
+      assert.ok(compared > 500, `${compared} sources compared`);
+    });
+
     test('a periodic job run is claimed by exactly one of the instances sharing the store', async () => {
       const other = await open();
       try {

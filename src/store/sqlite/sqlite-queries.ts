@@ -210,7 +210,7 @@ export class SqliteQueries {
     return this.sourceWindows.ranked(DOMAINS[scope], range);
   }
 
-  sourceActivity(scope: DomainScope, query: SourceActivityQuery): SourceActivity[] {
+  sourceActivity(scope: DomainScope, query: SourceActivityQuery): Promise<SourceActivity[]> {
     return this.feedHours.activity(DOMAINS[scope], query);
   }
 

@@ -1,0 +1,128 @@
+/**
+ * The firewall feeds' per-source merge, shared by every store: rows of activity (per source, its
+ * count, first and last reception, classes and sensors, from an hour, a day index or the raw
+ * alerts at a window's edges) are added up per source, and a window's sources are ranked,
+ * filtered and answered the same way whichever store counted them.
+ */
+import type { SourceActivity, SourceActivityQuery } from '../domain/query';
+
+/** Classes or sensors: one value as a string (most sources have one), several as a set. */
+export type Values = string | Set<string>;
+
+/** One source's totals; first and last as stored (`YYYY-MM-DD HH:MM:SS`, comparable as text). */
+export interface Activity {
+  count: number;
+  first: string;
+  last: string;
+  types: Values;
+  sensors: Values;
+}
+
+/** Per source address, its activity. */
+export type ActivityBySource = Map<string, Activity>;
+
+/** No class or sensor (a document without the field). */
+export const NO_VALUES: Values = new Set<string>();
+
+const sizeOf = (values: Values): number => (typeof values === 'string' ? 1 : values.size);
+const has = (values: Values, value: string): boolean => (typeof values === 'string' ? values === value : values.has(value));
+const copyOf = (values: Values): Values => (typeof values === 'string' ? values : new Set(values));
+/** `values` with `value` added: the same set (mutated) or a new one. */
+const withValue = (values: Values, value: string): Values => {
+  if (typeof values !== 'string') return values.add(value);
+  return values === value ? values : new Set([values, value]);
+};
+export const eachValue = (values: Values, visit: (value: string) => void): void => {
+  if (typeof values === 'string') visit(values);
+  else values.forEach((v) => visit(v));
+};
+/** How many distinct values `a` and `b` hold together, without building their union. */
+const unionSize = (a: Values, b: Values): number => {
+  let size = sizeOf(a);
+  eachValue(b, (v) => {
+    if (!has(a, v)) size++;
+  });
+  return size;
+};
+const unionSorted = (a: Values, b: Values): string[] => {
+  const all = new Set<string>();
+  eachValue(a, (v) => all.add(v));
+  eachValue(b, (v) => all.add(v));
+  return [...all].sort();
+};
+
+/** Adds one row (a source's activity somewhere) to `sources`; the row's sets are copied, never shared. */
+export function addActivity(sources: ActivityBySource, address: string, row: Readonly<Activity>): void {
+  const known = sources.get(address);
+  if (known === undefined) {
+    sources.set(address, { count: row.count, first: row.first, last: row.last, types: copyOf(row.types), sensors: copyOf(row.sensors) });
+    return;
+  }
+  known.count += row.count;
+  if (row.first < known.first) known.first = row.first;
+  if (row.last > known.last) known.last = row.last;
+  eachValue(row.types, (t) => { known.types = withValue(known.types, t); });
+  eachValue(row.sensors, (v) => { known.sensors = withValue(known.sensors, v); });
+}
+
+export function toSourceActivity(address: string, a: Readonly<Activity>): SourceActivity {
+  return {
+    address, count: a.count, firstSeen: a.first, lastSeen: a.last, sensors: sizeOf(a.sensors),
+    peerTypes: typeof a.types === 'string' ? [a.types] : [...a.types].sort(),
+  };
+}
+
+const byAddress = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Most alerts first, equal counts by address: the order of every answer. */
+export const ranking = (a: SourceActivity, b: SourceActivity): number => b.count - a.count || byAddress(a.address, b.address);
+
+/**
+ * `ranked` (in answer order) without the entries of `replaced`, merged with `fresh` (in answer
+ * order): one linear pass, so a few changed sources cost no sort of the whole list.
+ */
+export function mergeRanked(ranked: readonly SourceActivity[], replaced: ReadonlySet<string>, fresh: readonly SourceActivity[],
+  keep: (entry: SourceActivity) => boolean = () => true, stopBelow = 0): SourceActivity[] {
+  const result: SourceActivity[] = [];
+  let f = 0;
+  for (const entry of ranked) {
+    // Both lists go by count downwards: below stopBelow nothing more qualifies.
+    if (entry.count < stopBelow) break;
+    if (replaced.has(entry.address)) continue;
+    for (; f < fresh.length && ranking(fresh[f]!, entry) < 0; f++) if (fresh[f]!.count >= stopBelow && keep(fresh[f]!)) result.push(fresh[f]!);
+    if (keep(entry)) result.push(entry);
+  }
+  for (; f < fresh.length; f++) if (fresh[f]!.count >= stopBelow && keep(fresh[f]!)) result.push(fresh[f]!);
+  return result;
+}
+
+/** What a window's counted part offers an answer: its sources, and the same in answer order. */
+export interface CountedSources {
+  get(address: string): Readonly<Activity> | undefined;
+  ranked(): readonly SourceActivity[];
+}
+
+/**
+ * The counted part of a window plus its edges (counted per question), filtered, in answer order:
+ * only the sources the edges touch are ranked here, merged into the counted ranked list.
+ */
+export function answerActivity(counted: CountedSources | undefined, edges: ReadonlyMap<string, Activity>, query: SourceActivityQuery): SourceActivity[] {
+  const fresh: SourceActivity[] = [];
+  edges.forEach((edge, address) => {
+    const base = counted?.get(address);
+    if (base === undefined) {
+      fresh.push(toSourceActivity(address, edge));
+      return;
+    }
+    fresh.push({
+      address, count: base.count + edge.count,
+      firstSeen: edge.first < base.first ? edge.first : base.first,
+      lastSeen: edge.last > base.last ? edge.last : base.last,
+      peerTypes: unionSorted(base.types, edge.types),
+      sensors: unionSize(base.sensors, edge.sensors),
+    });
+  });
+  fresh.sort(ranking);
+  const replaced = new Set(edges.keys());
+  return mergeRanked(counted?.ranked() ?? [], replaced, fresh, (entry) => entry.sensors >= query.minSensors, query.minAlerts);
+}
