@@ -27,6 +27,8 @@ class KeptWindow implements CountedSources {
   /** Sources whose entry in rankedList is stale (changed, added or gone). */
   private readonly changed = new Set<string>();
   private rows = 0;
+  /** Per source, the kept hours that hold it. */
+  private readonly hoursOf = new Map<string, number[]>();
 
   /** Kept entries (hour rows and merged sources): what the memory bound counts. */
   get size(): number {
@@ -63,40 +65,49 @@ class KeptWindow implements CountedSources {
     this.hours.set(hour, sources);
     this.rows += sources.size;
     sources.forEach((row, address) => {
+      this.heldIn(address, hour);
       addActivity(this.sources, address, row);
       this.changed.add(address);
     });
+  }
+
+  private heldIn(address: string, hour: number): void {
+    const hours = this.hoursOf.get(address);
+    if (hours === undefined) this.hoursOf.set(address, [hour]);
+    else hours.push(hour);
   }
 
   /** One alert (or several of one source) committed into a kept hour after it was counted. */
   addLate(hour: number, address: string, row: Readonly<Activity>): void {
     const sources = this.hours.get(hour);
     if (sources === undefined) return;
-    if (!sources.has(address)) this.rows++;
+    if (!sources.has(address)) {
+      this.rows++;
+      this.heldIn(address, hour);
+    }
     addActivity(sources, address, row);
     addActivity(this.sources, address, row);
     this.changed.add(address);
   }
 
-  /** Takes an hour out: the sources it touched are merged again from the other hours. */
+  /** Takes an hour out: the sources it touched are merged again from their other hours. */
   dropHour(hour: number): void {
     const gone = this.hours.get(hour);
     if (gone === undefined) return;
     this.hours.delete(hour);
     this.rows -= gone.size;
-    gone.forEach((row, address) => {
+    gone.forEach((_, address) => {
       this.changed.add(address);
-      const merged = this.sources.get(address)!;
-      if (merged.count === row.count) {
+      const hours = this.hoursOf.get(address)!;
+      hours.splice(hours.indexOf(hour), 1);
+      if (hours.length === 0) {
+        this.hoursOf.delete(address);
         this.sources.delete(address);
         return;
       }
-      // First and last, classes and sensors cannot be taken away: merged again from what is left.
+      // First and last, classes and sensors cannot be taken away: merged again from the hours left.
       const again: ActivityBySource = new Map();
-      this.hours.forEach((sources) => {
-        const other = sources.get(address);
-        if (other !== undefined) addActivity(again, address, other);
-      });
+      for (const other of hours) addActivity(again, address, this.hours.get(other)!.get(address)!);
       this.sources.set(address, again.get(address)!);
     });
   }
@@ -137,8 +148,10 @@ export class KeptHours<Shape> {
    * Brings the window of `key` (a shape and a length) to the whole hours [firstHour, endHour)
    * and calls `use` with it in the same turn, so no other question moves it meanwhile.
    */
-  withWindow<T>(key: string, shape: Shape, firstHour: number, endHour: number, use: (counted: CountedSources) => T): Promise<T> {
-    const run = this.queue.then(() => this.bring(key, shape, firstHour, endHour)).then(use);
+  withWindow<T>(key: string, shape: Shape, firstHour: number, endHour: number, use: (counted: CountedSources) => T,
+    prepare?: () => Promise<void>): Promise<T> {
+    // `prepare` (bringing kept hours up to date with what others wrote) runs in turn too.
+    const run = this.queue.then(prepare).then(() => this.bring(key, shape, firstHour, endHour)).then(use);
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -187,6 +200,12 @@ export class KeptHours<Shape> {
     this.windows.forEach(({ shape, window }) => {
       if (matches(shape)) window.addLate(hour, address, row);
     });
+  }
+
+  /** Whether any window keeps an hour of [from, to). */
+  holdsAny(from: number, to: number): boolean {
+    for (const { window } of this.windows.values()) for (const hour of window.heldHours()) if (hour >= from && hour < to) return true;
+    return false;
   }
 
   /** Takes the hours [from, to) out of every window: they are counted again when next asked. */

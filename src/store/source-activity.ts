@@ -4,7 +4,9 @@
  * alerts at a window's edges) are added up per source, and a window's sources are ranked,
  * filtered and answered the same way whichever store counted them.
  */
+import type { AlertDocument } from '../domain/alert';
 import type { SourceActivity, SourceActivityQuery } from '../domain/query';
+import { detachedString } from '../util/detached-string';
 
 /** Classes or sensors: one value as a string (most sources have one), several as a set. */
 export type Values = string | Set<string>;
@@ -50,6 +52,17 @@ const unionSorted = (a: Values, b: Values): string[] => {
   eachValue(b, (v) => all.add(v));
   return [...all].sort();
 };
+
+/** Whether an alert counts for a question's classes and family (its scope is the store's to check). */
+export function countsFor(doc: Pick<AlertDocument, 'peerType' | 'sourceEntryIp'>, query: Omit<SourceActivityQuery, 'range'>): boolean {
+  return (query.peerTypes.length === 0 || query.peerTypes.includes(doc.peerType)) &&
+    (query.family === undefined || doc.sourceEntryIp.includes(':') === (query.family === 6));
+}
+
+/** One alert as a row of activity, its texts detached from whatever larger text they came in. */
+export function alertActivity(doc: Pick<AlertDocument, 'recievedTime' | 'peerType' | 'peerIdent'>): Activity {
+  return { count: 1, first: doc.recievedTime, last: doc.recievedTime, types: detachedString(doc.peerType), sensors: detachedString(doc.peerIdent) };
+}
 
 /** Adds one row (a source's activity somewhere) to `sources`; the row's sets are copied, never shared. */
 export function addActivity(sources: ActivityBySource, address: string, row: Readonly<Activity>): void {

@@ -31,6 +31,7 @@ import {
   alertTemplate, allAlertIndices, DAY_MS, dailyIndex, dayOfIndex, dayPatterns, GROUPED_FIELDS, SIDE_INDEX_SETTINGS,
   sideIndexMappings, type IndexNames,
 } from './layout';
+import { OpenSearchFeedHours } from './feed-hours';
 import { getPayloadDocument, PayloadBookkeeping, payloadsByFuzzyHash } from './payloads';
 import {
   compositeBuckets, filtered, INDEX_OPTIONS, scopeFilter, searchHits, type Target, termsSource, timeRange, topTermTimelines, topTerms, type Query,
@@ -87,6 +88,9 @@ function byCountDesc<T extends { count: number }>(key: (item: T) => string): (a:
   return (a, b) => b.count - a.count || (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
 }
 
+/** The composite page size when the cluster settings cannot be read: search.max_buckets of older clusters, less one. */
+const FALLBACK_PAGE = 9_999;
+
 export class OpenSearchStore implements AlertStore {
   readonly kind = 'opensearch';
   private readonly cluster: Cluster;
@@ -100,6 +104,7 @@ export class OpenSearchStore implements AlertStore {
   private readonly allocated = new Set<string>();
   private readonly timeoutMs: number;
   private readonly payloads: PayloadBookkeeping;
+  private readonly feedHours: OpenSearchFeedHours;
 
   constructor(options: OpenSearchStoreOptions) {
     this.cluster = new Cluster({ nodes: options.nodes, auth: options.auth, timeoutMs: options.timeoutMs, bulkObserver: options.bulkObserver });
@@ -107,6 +112,7 @@ export class OpenSearchStore implements AlertStore {
     this.names = options.indices;
     this.refresh = options.refresh ?? 'false';
     this.payloads = new PayloadBookkeeping(this.cluster, this.names.payloads, this.refresh);
+    this.feedHours = new OpenSearchFeedHours(this.cluster, this.names, (name) => this.field(name), () => this.largestPage());
   }
 
   /** Installs the alert template and the single indices, once (again after a failure). */
@@ -399,68 +405,16 @@ export class OpenSearchStore implements AlertStore {
     return buckets.map((b) => ({ key: String(b.key['ip']), count: b.doc_count })).sort((a, b) => b.count - a.count);
   }
 
-  /**
-   * Per source: counts, first and last reception and classes from sub-aggregations; sensors
-   * (distinct peerIdent) counted with a terms aggregation, not the approximate cardinality.
-   */
   async sourceActivity(scope: DomainScope, question: SourceActivityQuery): Promise<SourceActivity[]> {
     await this.init();
-    const source = this.field('sourceEntryIp');
-    const more: Query[] = [];
-    if (question.peerTypes.length > 0) more.push({ terms: { [this.field('peerType')]: question.peerTypes } });
-    if (question.family !== undefined) {
-      // An ip field holds IPv4 as mapped IPv6, which the IPv4 CIDR matches; a keyword one has colons in IPv6 only.
-      const ipv4 = source === 'sourceEntryIp' ? { term: { [source]: '0.0.0.0/0' } } : { bool: { must_not: { wildcard: { [source]: '*:*' } } } };
-      more.push(question.family === 4 ? ipv4 : { bool: { must_not: ipv4 } });
-    }
-    const { indices, query } = this.received(scope, question.range, ...more);
-    // One bucket per (source, class, sensor) with only metric sub-aggregations (no buckets of
-    // their own), so a page can be as large as search.max_buckets allows: a handful of pages
-    // instead of one per thousand sources, each re-running the window's query (bench/README.md,
-    // "Firewall feeds over long windows"). A source's buckets are merged here.
-    const missing = { missing_bucket: true };
-    const sources = [
-      termsSource('ip', source),
-      { type: { terms: { field: this.field('peerType'), ...missing } } },
-      { sensor: { terms: { field: this.field('peerIdent'), ...missing } } },
-    ];
-    const metrics = { first: { min: { field: 'recievedTime' } }, last: { max: { field: 'recievedTime' } } };
-    const page = await this.largestPage();
-    // Each day's indices asked on their own and at once: a page re-runs the query over one day
-    // only, and the node's cores share the days; the per-source merge below is exact over days.
-    const perDay = await Promise.all(indices.split(',').map((day) => compositeBuckets(this.cluster, day, query, sources, metrics, page)));
-    const buckets = perDay.flat();
-    interface Activity { count: number; first: number; last: number; types: Set<string>; sensors: Set<string> }
-    const bySource = new Map<string, Activity>();
-    for (const b of buckets) {
-      const address = String(b.key['ip']);
-      const first = (b['first'] as { value: number }).value;
-      const last = (b['last'] as { value: number }).value;
-      let activity = bySource.get(address);
-      if (activity === undefined) {
-        activity = { count: 0, first, last, types: new Set(), sensors: new Set() };
-        bySource.set(address, activity);
-      }
-      activity.count += b.doc_count;
-      activity.first = Math.min(activity.first, first);
-      activity.last = Math.max(activity.last, last);
-      if (b.key['type'] !== null && b.key['type'] !== undefined) activity.types.add(String(b.key['type']));
-      if (b.key['sensor'] !== null && b.key['sensor'] !== undefined) activity.sensors.add(String(b.key['sensor']));
-    }
-    return [...bySource].map(([address, a]) => ({
-      address,
-      count: a.count,
-      firstSeen: formatUtc(a.first),
-      lastSeen: formatUtc(a.last),
-      peerTypes: [...a.types].sort(),
-      sensors: a.sensors.size,
-    })).filter((s) => s.count >= question.minAlerts && s.sensors >= question.minSensors)
-      .sort((a, b) => b.count - a.count || (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+    return this.feedHours.activity(scope, question);
   }
 
   /**
    * The largest composite page the cluster answers: its search.max_buckets (65,535 by default,
-   * lower on some clusters) less one for the composite aggregation itself, read once.
+   * lower on some clusters) less one for the composite aggregation itself. Kept once read, or
+   * once refused (403: no right to read cluster settings, the default of older clusters then);
+   * any other failure (a timeout, a node restarting) is asked again next time.
    */
   private largestPage(): Promise<number> {
     this.pageSize ??= this.cluster.request<Record<string, Record<string, unknown> | undefined>>('GET', '/_cluster/settings?include_defaults=true&flat_settings=true')
@@ -469,9 +423,10 @@ export class OpenSearchStore implements AlertStore {
         const set = b['transient']?.['search.max_buckets'] ?? b['persistent']?.['search.max_buckets'] ?? b['defaults']?.['search.max_buckets'];
         const max = Number(set ?? 10_000);
         return Number.isSafeInteger(max) && max > 1 ? Math.min(max - 1, 65_534) : 1000;
-      })
-      // Without the right to read cluster settings: the default of older clusters.
-      .catch(() => 9_999);
+      }, (error: unknown) => {
+        if (!(error instanceof ClusterError && error.status === 403)) this.pageSize = undefined;
+        return FALLBACK_PAGE;
+      });
     return this.pageSize;
   }
 

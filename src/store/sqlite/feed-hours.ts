@@ -23,7 +23,7 @@ import { formatUtc, parseUtc } from '../../domain/time';
 import { detachedString } from '../../util/detached-string';
 import { HOUR, KeptHours, MAX_KEPT_ROWS } from '../kept-hours';
 import { toWholeSeconds } from '../range-split';
-import { type ActivityBySource, addActivity, answerActivity, type Values } from '../source-activity';
+import { type ActivityBySource, addActivity, alertActivity, answerActivity, countsFor, type Values } from '../source-activity';
 import { ForeignWrites } from './foreign-writes';
 
 /** What a kept window counts: the domains, classes and family of its questions. */
@@ -80,13 +80,8 @@ export class FeedHours {
   addLate(doc: AlertDocument): void {
     const received = parseUtc(doc.recievedTime);
     const domain = doc.clientDomain ? 1 : 0;
-    const v6 = doc.sourceEntryIp.includes(':');
-    const matches = ({ domains, query }: Shape): boolean => domains.includes(domain) &&
-      (query.peerTypes.length === 0 || query.peerTypes.includes(doc.peerType)) &&
-      (query.family === undefined || v6 === (query.family === 6));
-    this.kept.addLate(Math.floor(received / HOUR) * HOUR, matches, detachedString(doc.sourceEntryIp), {
-      count: 1, first: doc.recievedTime, last: doc.recievedTime, types: detachedString(doc.peerType), sensors: detachedString(doc.peerIdent),
-    });
+    this.kept.addLate(Math.floor(received / HOUR) * HOUR, ({ domains, query }) => domains.includes(domain) && countsFor(doc, query),
+      detachedString(doc.sourceEntryIp), alertActivity(doc));
   }
 
   /** Drops everything kept (retention deleted alerts, another process wrote). */
