@@ -13,7 +13,7 @@ import { join } from 'node:path';
 /** The endpoint tests that run on every store, refusals of bad input and hostile parameters included. */
 const ENDPOINT_TESTS = [
   'query-counts', 'query-datasets', 'query-endpoints', 'query-private', 'query-tops-stats', 'ingest-fixtures', 'cache-endpoints',
-  'bad-input', 'hostile-params', 'metrics',
+  'bad-input', 'hostile-params', 'metrics', 'firewall-feeds',
 ];
 
 const testDir = join(__dirname, '../test');
