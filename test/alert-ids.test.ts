@@ -3,6 +3,7 @@
  * stores nothing new, imported `_id`s are kept exactly, and stored md5 ids keep their form.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
@@ -53,6 +54,32 @@ test('alertId: the same facts in any order give the same md5 hex; any one fact c
   assert.equal(new Set(variants.map(([, id]) => id)).size, variants.length);
   const conpot = 'Industrial(conpot)';
   assert.notEqual(alertId(parsed(), conpot, 'community'), alertId(parsed(), conpot, 'community'), 'conpot ids are salted');
+});
+
+test('alertId is md5 over each part as `<utf-8 length>:<part>`, fed part by part (the form stored ids have)', () => {
+  /** The straightforward form: every prefix and part its own update of the hash. */
+  const partByPart = (parts: readonly string[]): string => {
+    const hash = createHash('md5');
+    for (const part of parts) hash.update(`${Buffer.byteLength(part)}:`).update(part);
+    return hash.digest('hex');
+  };
+  const alert = (requests: Map<string, string>, additional: Map<string, string>): ParsedAlert => ({
+    analyzerId: 'sensor-ü', createTime: '2026-11-27 10:00:00',
+    source: { address: parseAddress('2001:db8::1')!, port: '52202', protocol: 'tcp' },
+    target: { address: parseAddress('89.160.20.112')!, port: '22', protocol: 'tcp' },
+    requests, additional,
+  });
+  // Non-ASCII, an emoji, and lone surrogate halves at the ends of parts (each encodes as U+FFFD).
+  const cases: Array<[Map<string, string>, Map<string, string>]> = [
+    [new Map([['description', 'Cowrie']]), new Map([['username', 'root'], ['password', '123456']])],
+    [new Map([['url', '/ä?q=😀'], ['description', '']]), new Map([['b', '\ud83d'], ['a', '\ude00x']])],
+    [new Map(), new Map([['x\ud800', '\udc00']])],
+  ];
+  for (const [requests, additional] of cases) {
+    const sorted = (m: Map<string, string>): string[] => [String(m.size), ...[...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).flat()];
+    const parts = ['community', 'sensor-ü', '2026-11-27 10:00:00', '2001:db8::1', '52202', 'tcp', '89.160.20.112', '22', 'tcp', ...sorted(requests), ...sorted(additional)];
+    assert.equal(alertId(alert(requests, additional), 'SSH/console(cowrie)', 'community'), partByPart(parts));
+  }
 });
 
 describe('ingest: what tells two attacks apart', () => {

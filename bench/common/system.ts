@@ -1,6 +1,6 @@
 /** What the benchmarks read from the machine: free ports, CPU accounting, a clean environment. */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
@@ -31,6 +31,33 @@ export function processCpuSeconds(pid: number | undefined): number {
     // Fields after "(comm)" start at field 3; utime and stime are fields 14 and 15.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(rest[11]) + Number(rest[12])) / clockTicks;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * CPU seconds the JVM's JIT compiler threads (`C1 CompilerThread*`, `C2 CompilerThread*`; the
+ * kernel shows the first 15 characters) of process `pid` have used so far; NaN when unreadable.
+ * A fresh OpenSearch node spends seconds compiling while it indexes: benchmarks show this part.
+ */
+export function jitCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    let ticks = 0;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+      } catch {
+        continue; // the thread ended meanwhile
+      }
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (!/^C[12] CompilerThre/.test(name)) continue;
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(rest[11]) + Number(rest[12]);
+    }
+    return ticks / clockTicks;
   } catch {
     return NaN;
   }

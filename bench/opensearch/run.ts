@@ -22,7 +22,7 @@ import { alertTemplate, dailyIndex, type IndexNames } from '../../src/store/open
 import { OpenSearchStore } from '../../src/store/opensearch/opensearch-store';
 import { startNode, stopNode, type RunningNode } from '../../tools/opensearch/node';
 import { exitWithUsageIfAsked, integerOption, LATENCY_ARGS, latencyOptions, latencyUsage, type LatencyDefaults, type LatencyOptions } from '../common/options';
-import { environmentWithoutPeba, freePort, machineCpuSeconds, processCpuSeconds } from '../common/system';
+import { environmentWithoutPeba, freePort, jitCpuSeconds, machineCpuSeconds, processCpuSeconds } from '../common/system';
 import { formatSummary, summarizeProfileFile } from '../common/cpuprofile';
 import { MessageGenerator } from '../ingest/messages';
 import { endpoints, measure, percentile, request, TOKEN, USER, type Endpoint, type Measurement } from '../query/endpoints';
@@ -209,25 +209,28 @@ async function stopServer(child: ChildProcess, options: Options, requests = 0): 
 
 // ---------------------------------------------------------------- [1] ingest
 
-interface Cpu { serverS: number; nodeS: number; benchS: number; otherS: number }
+interface Cpu { serverS: number; nodeS: number; nodeJitS: number; benchS: number; otherS: number }
 
 function cpuMeter(serverPid: number | undefined, nodePid: number | undefined): () => Cpu {
   const s0 = processCpuSeconds(serverPid);
   const n0 = processCpuSeconds(nodePid);
+  const j0 = jitCpuSeconds(nodePid);
   const b0 = process.cpuUsage();
   const m0 = machineCpuSeconds();
   return () => {
     const serverS = serverPid === undefined ? 0 : processCpuSeconds(serverPid) - s0;
     const nodeS = processCpuSeconds(nodePid) - n0;
+    const nodeJitS = jitCpuSeconds(nodePid) - j0;
     const b = process.cpuUsage(b0);
     const benchS = (b.user + b.system) / 1e6;
     const busy = machineCpuSeconds().busy - m0.busy;
-    return { serverS, nodeS, benchS, otherS: Math.max(0, busy - serverS - (Number.isNaN(nodeS) ? 0 : nodeS) - benchS) };
+    return { serverS, nodeS, nodeJitS, benchS, otherS: Math.max(0, busy - serverS - (Number.isNaN(nodeS) ? 0 : nodeS) - benchS) };
   };
 }
 
 const cpuText = (cpu: Cpu, seconds: number): string =>
-  `CPU: server ${cpu.serverS.toFixed(1)} s, OpenSearch ${Number.isNaN(cpu.nodeS) ? '?' : cpu.nodeS.toFixed(1)} s, bench ${cpu.benchS.toFixed(1)} s, ` +
+  `CPU: server ${cpu.serverS.toFixed(1)} s, OpenSearch ${Number.isNaN(cpu.nodeS) ? '?' : cpu.nodeS.toFixed(1)} s ` +
+  `(its JIT compiler ${Number.isNaN(cpu.nodeJitS) ? '?' : cpu.nodeJitS.toFixed(1)} s), bench ${cpu.benchS.toFixed(1)} s, ` +
   `other processes ${cpu.otherS.toFixed(1)} s, in ${seconds.toFixed(1)} s on ${os.cpus().length} cores`;
 
 function post(agent: http.Agent, port: number, body: Buffer): Promise<{ status: number; text: string }> {

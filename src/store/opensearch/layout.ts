@@ -29,8 +29,12 @@ export function alertPrefixOf(alertIndex: string): string {
   return alias !== null && alias[1] !== '' ? alias[1]! : alertIndex;
 }
 
+/** The last day named: every alert of a batch names its day's index (Date formatting was 3 % of the server's ingest CPU). */
+let lastDay = { start: NaN, name: '' };
+
 function dayName(dayStart: number): string {
-  return new Date(dayStart).toISOString().slice(0, 10).replace(/-/g, '.');
+  if (dayStart !== lastDay.start) lastDay = { start: dayStart, name: new Date(dayStart).toISOString().slice(0, 10).replace(/-/g, '.') };
+  return lastDay.name;
 }
 
 /** The index an alert received at `time` (epoch ms) is written to. */

@@ -228,17 +228,21 @@ export class OpenSearchStore implements AlertStore {
    * alert. Then the payload sightings of the alerts created now are counted.
    */
   private async bulkCreate(records: readonly AlertRecord[], alertsWritten?: () => void): Promise<StoreOutcome> {
-    await this.ensureAllocated(new Set(records.map((record) => dailyIndex(this.names, parseUtc(record.document.recievedTime)))));
+    const indices = records.map((record) => dailyIndex(this.names, parseUtc(record.document.recievedTime)));
+    await this.ensureAllocated(new Set(indices));
     const lines: string[] = [];
-    /** Per CVE pair line (after the alerts): the alert it belongs to. */
+    /** Per CVE pair line (after the alerts): the alert it belongs to, and the pair's id. */
     const pairOwners: number[] = [];
-    for (const record of records) {
-      lines.push(JSON.stringify({ create: { _index: dailyIndex(this.names, parseUtc(record.document.recievedTime)), _id: record.id } }));
-      lines.push(JSON.stringify(record.document));
-    }
+    const pairIds: string[] = [];
     records.forEach((record, i) => {
-      for (const line of this.cvePairLines(record)) lines.push(line);
-      for (let k = 0; k < record.cves.length; k++) pairOwners.push(i);
+      lines.push(JSON.stringify({ create: { _index: indices[i], _id: record.id } }), JSON.stringify(record.document));
+    });
+    records.forEach((record, i) => {
+      for (const { id, line } of this.cvePairLines(record)) {
+        lines.push(JSON.stringify({ create: { _index: this.names.cve, _id: id } }), line);
+        pairOwners.push(i);
+        pairIds.push(id);
+      }
     });
     const answer = await this.cluster.bulk('alerts', lines, this.refresh);
     alertsWritten?.();
@@ -259,15 +263,15 @@ export class OpenSearchStore implements AlertStore {
         note(result);
       }
     });
-    const orphanPairs: BulkItem[] = [];
+    const orphanPairs: string[] = [];
     pairOwners.forEach((owner, k) => {
       const result = answer.items[records.length + k]!['create']!;
       if (failedAlerts.has(owner)) {
-        if (result.status === 201) orphanPairs.push(result);
+        if (result.status === 201) orphanPairs.push(pairIds[k]!);
       } else if (result.status !== 201 && result.status !== 409) note({ ...result, error: { type: `CVE store: ${result.error?.type ?? result.status}`, reason: result.error?.reason ?? '' } });
     });
     if (orphanPairs.length > 0) {
-      await this.cluster.bulk('delete', orphanPairs.map((pair) => JSON.stringify({ delete: { _index: pair._index, _id: pair._id } })), this.refresh);
+      await this.cluster.bulk('delete', orphanPairs.map((id) => JSON.stringify({ delete: { _index: this.names.cve, _id: id } })), this.refresh);
     }
     // Bookkeeping of what is now stored, even when other alerts of the call failed: a resend
     // finds these as already present and does not come back here.
@@ -279,17 +283,16 @@ export class OpenSearchStore implements AlertStore {
     return { inserted: created.length, duplicates };
   }
 
-  /** The create action and document of each (alert, CVE) pair of a record. */
-  private cvePairLines({ id, document: doc, cves }: AlertRecord): string[] {
-    const lines: string[] = [];
+  /** The id (hex) and document of each (alert, CVE) pair of a record. */
+  private cvePairLines({ id, document: doc, cves }: AlertRecord): Array<{ id: string; line: string }> {
+    const lines: Array<{ id: string; line: string }> = [];
     for (const vulnid of cves) {
       // Alert ids may be 512 bytes already: the pair's id is a hash of both.
       const pairId = createHash('sha256').update(id).update('\u0000').update(vulnid).digest('hex');
-      lines.push(JSON.stringify({ create: { _index: this.names.cve, _id: pairId } }));
-      lines.push(JSON.stringify({
+      lines.push({ id: pairId, line: JSON.stringify({
         alertId: id, vulnid, createTime: doc.createTime, recievedTime: doc.recievedTime, clientDomain: doc.clientDomain,
         peerIdent: doc.peerIdent, peerType: doc.peerType, sourceEntryIp: doc.sourceEntryIp, targetEntryIp: doc.targetEntryIp,
-      }));
+      }) });
     }
     return lines;
   }
