@@ -77,10 +77,10 @@ describe('answer cache in one process', () => {
 
   test('1000 concurrent requests for one cold URL cause exactly one store query', async () => {
     // A 10-minute lifetime: the burst must not outlast it (a refresh after expiry is another matter).
-    const before = peba.calls.get('createdPerDayAndType') ?? 0;
+    const before = peba.calls.get('createdPerDay') ?? 0;
     const replies = await Promise.all(Array.from({ length: 1000 }, () => get(`${peba.url}/alert/datasetAlertsPerMonth?days=7`)));
     assert.ok(replies.every((r) => r.status === 200 && r.body === '[{"datasetAlertsPerMonth":{}}]'));
-    assert.equal((peba.calls.get('createdPerDayAndType') ?? 0) - before, 1);
+    assert.equal((peba.calls.get('createdPerDay') ?? 0) - before, 1);
   });
 
   test('parameters an endpoint does not read, and ci spellings of the same domain, share one entry', async () => {
@@ -158,7 +158,7 @@ describe('instances sharing one memcached', () => {
     const fromB = await get(b.url + url);
     assert.equal(fromB.cache, 'hit');
     assert.equal(fromB.body, fromA.body);
-    assert.equal(b.calls.get('createdPerDayAndType') ?? 0, 0);
+    assert.equal(b.calls.get('createdPerDay') ?? 0, 0);
   });
 
   test('the heartbeat names memcached and its latency', async () => {

@@ -1,7 +1,7 @@
 /** When a terms aggregation's reported count errors prove its top exact, and when they do not. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { proveTopFromTimelines, provablyExactTop } from '../src/store/opensearch/search';
+import { proveTopFromTimelines, provablyExactTop, readsEpochMillis } from '../src/store/opensearch/search';
 
 const bucket = (key: string, count: number, error: number) => ({ key, doc_count: count, doc_count_error_upper_bound: error });
 
@@ -71,4 +71,11 @@ test('fewer keys than asked are the answer only when no bucket cut its list', ()
   assert.deepEqual(proveTopFromTimelines([timeBucket(0, [['a', 2, 0]])], 5), { top: [{ key: 'a', total: 2, buckets: new Map([[0, 2]]) }] });
   assert.equal(proveTopFromTimelines([timeBucket(0, [['a', 2, 0]], 0, 1)], 5), undefined);
   assert.equal(proveTopFromTimelines([timeBucket(0, [['a', 2, 0]], -1)], 1), undefined, 'an unknown error');
+});
+
+test('a date format reads epoch milliseconds when it names them, or when there is none (the engine\'s default)', () => {
+  assert.equal(readsEpochMillis('yyyy-MM-dd HH:mm:ss||yyyy-MM-dd||epoch_millis'), true);
+  assert.equal(readsEpochMillis(undefined), true);
+  assert.equal(readsEpochMillis('yyyy-MM-dd HH:mm:ss'), false);
+  assert.equal(readsEpochMillis('epoch_second'), false);
 });

@@ -190,13 +190,16 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
           new Map(perDay.map((d) => [`${formatUtc(d.day).slice(0, 10)}|${d.peerType}`, d.count])),
           tally(created.map((r) => `${r.document.createTime.slice(0, 10)}|${r.document.peerType}`)),
         );
+        const days = await store.createdPerDay(scope, { from, to });
+        assert.deepEqual(days.map((d) => d.day), [...days.map((d) => d.day)].sort((a, b) => a - b), 'earliest first');
+        assert.deepEqual(new Map(days.map((d) => [formatUtc(d.day).slice(0, 10), d.count])), tally(created.map((r) => r.document.createTime.slice(0, 10))));
         const locations = await store.topLocationsCreated(scope, { from, to }, side, 100);
         assert.deepEqual(
           new Map(locations.map((l) => [l.key, l.count])),
           tally(created.map((r) => (side === 'source' ? r.document.location : r.document.locationDestination))),
         );
         const received = records.filter((r) => inScope(r.document, scope) && within(r.document.recievedTime, from, to));
-        const countries = await store.topCountriesReceived(scope, { from, to }, side, 100);
+        const countries = (await store.topCountriesReceived(scope, { from, to }, 100))[side];
         assert.deepEqual(
           new Map(countries.map((c) => [`${c.code}|${c.name}`, c.count])),
           tally(received.map((r) => (side === 'source' ? `${r.document.country}|${r.document.countryName}` : `${r.document.targetCountry}|${r.document.targetCountryName}`))),

@@ -227,6 +227,33 @@ test('a cluster mapped dynamically (strings as text with .keyword) is read as it
   }
 });
 
+test('an index whose dates do not read epoch milliseconds: every time range names its format, beside indices of our template', async () => {
+  const own = testIndexNames();
+  const old = `${own.alertPrefix}-2026.11.20-000001`;
+  // Text dates only: a bare number as a range bound would not parse there (a 400 for every question).
+  const date = { type: 'date', format: 'yyyy-MM-dd HH:mm:ss' };
+  await fetch(`${openSearchUrl()}/${old}`, {
+    method: 'PUT', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ settings: { number_of_shards: 1, number_of_replicas: 0 }, mappings: { properties: { createTime: date, recievedTime: date } } }),
+  });
+  const day = Date.UTC(2026, 10, 20, 10);
+  const oldRecords = Array.from({ length: 3 }, (_, i) => alertRecord({ ...at(day + i * 60_000) }));
+  const lines = oldRecords.flatMap((r) => [JSON.stringify({ create: { _index: old, _id: r.id } }), JSON.stringify(r.document)]);
+  await fetch(`${openSearchUrl()}/_bulk?refresh=true`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: `${lines.join('\n')}\n` });
+  const store = openSearchTestStore(own);
+  try {
+    const next = Date.UTC(2026, 10, 21, 10);
+    await store.storeAlerts([alertRecord({ ...at(next) })]);
+    const range = { from: day, to: next + 1000 };
+    assert.equal(await store.countReceived('both', range), 4);
+    assert.equal(await store.countReceived('both', { from: day + 60_000, to: next }), 2, 'bounds inside the day, to the second');
+    assert.deepEqual(await store.createdPerDay('both', range), [{ day: Date.UTC(2026, 10, 20), count: 3 }, { day: Date.UTC(2026, 10, 21), count: 1 }]);
+  } finally {
+    await store.close();
+    await removeTestIndices(own);
+  }
+});
+
 test('a message stored just before midnight UTC and resent just after it is stored once', async () => {
   await withTestStore(async (store, own) => {
   const midnight = Date.UTC(2026, 10, 22);

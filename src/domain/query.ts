@@ -32,6 +32,12 @@ export interface CountryCount {
   readonly count: number;
 }
 
+export interface DayCount {
+  /** Start of the UTC day, epoch ms. */
+  readonly day: number;
+  readonly count: number;
+}
+
 export interface DayTypeCount {
   /** Start of the UTC day, epoch ms. */
   readonly day: number;

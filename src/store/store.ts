@@ -5,7 +5,7 @@
 import type { ActivitySummary } from '../domain/activity';
 import type { AlertDocument, AlertRecord, StoreOutcome } from '../domain/alert';
 import type {
-  ArrivalCursor, Arrivals, CountryCount, SensorReport, DayTypeCount, DomainScope, KeyCount, Side,
+  ArrivalCursor, Arrivals, CountryCount, SensorReport, DayCount, DayTypeCount, DomainScope, KeyCount, Side,
   SourceActivity, SourceActivityQuery, StatisticsSnapshot, StoredAlert, TimeRange, TopKind, TopTimeline,
 } from '../domain/query';
 
@@ -145,10 +145,12 @@ export interface AlertStore extends StoreInspection {
    * most alerts first, equal counts by address (so an unchanged answer is byte for byte the same).
    */
   sourceActivity(scope: DomainScope, query: SourceActivityQuery): Promise<SourceActivity[]>;
+  /** Alerts created in the range per UTC day (days without alerts left out), earliest first. */
+  createdPerDay(scope: DomainScope, range: TimeRange): Promise<DayCount[]>;
   /** Alerts created in the range per UTC day and peerType. */
   createdPerDayAndType(scope: DomainScope, range: TimeRange): Promise<DayTypeCount[]>;
-  /** The `limit` countries with most alerts received in the range, on one side, most first. */
-  topCountriesReceived(scope: DomainScope, range: TimeRange, side: Side, limit: number): Promise<CountryCount[]>;
+  /** Per side, the `limit` countries (code and name) with most alerts received in the range, most first. */
+  topCountriesReceived(scope: DomainScope, range: TimeRange, limit: number): Promise<Record<Side, CountryCount[]>>;
   /** The `limit` locations (`"lat , lon"`) with most alerts created in the range, most first. */
   topLocationsCreated(scope: DomainScope, range: TimeRange, side: Side, limit: number): Promise<KeyCount[]>;
   /**

@@ -86,7 +86,7 @@ export function registerPublicRoutes(app: FastifyInstance, { config, store, cach
     const range = datasetRange(query, now);
     if (!range) return jsonNope;
     const perDay = new Map<number, number>();
-    for (const row of await store.createdPerDayAndType(scopeOf(query), range)) perDay.set(row.day, (perDay.get(row.day) ?? 0) + row.count);
+    for (const row of await store.createdPerDay(scopeOf(query), range)) perDay.set(row.day, row.count);
     const dataset: Record<string, number> = {};
     const days = [...perDay.keys()].sort((a, b) => a - b);
     // Days without alerts between the first and the last with alerts count as 0.
@@ -117,7 +117,7 @@ export function registerPublicRoutes(app: FastifyInstance, { config, store, cach
     if (offset === undefined || topx === undefined) return jsonNope;
     const month = utcMonth(now, offset);
     const scope = scopeOf(query);
-    const [sources, targets] = await Promise.all((['source', 'target'] as const).map((side) => store.topCountriesReceived(scope, month, side, topx)));
+    const { source: sources, target: targets } = await store.topCountriesReceived(scope, month, topx);
     const view = (rows: typeof sources): object[] => rows.map(({ code, name, count }) => ({ code, country: name, count }));
     // The current month is the number 0; earlier months echo the URL's string, as the original did.
     return jsonAnswer([{ id: offset === 0 ? 0 : rawOffset, date: month.label, attacksPerCountry: view(sources), attacksToTargetCountry: view(targets) }]);

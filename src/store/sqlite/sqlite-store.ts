@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import type { ActivitySummary } from '../../domain/activity';
 import { ALERT_FIELDS, type AlertDocument, type AlertRecord, type StoreOutcome } from '../../domain/alert';
 import type {
-  ArrivalCursor, Arrivals, CountryCount, SensorReport, DayTypeCount, DomainScope, KeyCount, Side,
+  ArrivalCursor, Arrivals, CountryCount, SensorReport, DayCount, DayTypeCount, DomainScope, KeyCount, Side,
   SourceActivity, SourceActivityQuery, StatisticsSnapshot,
   StoredAlert, TimeRange, TopKind, TopTimeline,
 } from '../../domain/query';
@@ -276,12 +276,18 @@ export class SqliteStore implements AlertStore {
     return this.queries.sourceActivity(scope, query);
   }
 
+  async createdPerDay(scope: DomainScope, range: TimeRange): Promise<DayCount[]> {
+    const perDay = new Map<number, number>();
+    for (const { day, count } of this.queries.createdPerDayAndType(scope, range)) perDay.set(day, (perDay.get(day) ?? 0) + count);
+    return [...perDay].map(([day, count]) => ({ day, count })).sort((a, b) => a.day - b.day);
+  }
+
   async createdPerDayAndType(scope: DomainScope, range: TimeRange): Promise<DayTypeCount[]> {
     return this.queries.createdPerDayAndType(scope, range);
   }
 
-  async topCountriesReceived(scope: DomainScope, range: TimeRange, side: Side, limit: number): Promise<CountryCount[]> {
-    return this.queries.topCountriesReceived(scope, range, side, limit);
+  async topCountriesReceived(scope: DomainScope, range: TimeRange, limit: number): Promise<Record<Side, CountryCount[]>> {
+    return { source: this.queries.topCountriesReceived(scope, range, 'source', limit), target: this.queries.topCountriesReceived(scope, range, 'target', limit) };
   }
 
   async topLocationsCreated(scope: DomainScope, range: TimeRange, side: Side, limit: number): Promise<KeyCount[]> {
