@@ -191,22 +191,27 @@ test('CVE pairs ride in the alerts\' _bulk; the pair of an alert the cluster ref
   });
 });
 
-test('a cluster mapped dynamically (strings as text with .keyword) is read as it is, beside indices of our template', async () => {
-  const own = testIndexNames();
-  const old = `${own.alertPrefix}-2026.11.20-000001`;
-  // An index as older deployments have it: dates mapped, every string left to dynamic mapping.
-  const date = { type: 'date', format: 'yyyy-MM-dd HH:mm:ss||yyyy-MM-dd||epoch_millis' };
-  await fetch(`${openSearchUrl()}/${old}`, {
+/** An alert index made outside our template (dates in `dateFormat`, strings mapped dynamically) holding `records`. */
+async function foreignIndex(index: string, dateFormat: string, records: readonly AlertRecord[]): Promise<void> {
+  const date = { type: 'date', format: dateFormat };
+  await fetch(`${openSearchUrl()}/${index}`, {
     method: 'PUT', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ settings: { number_of_shards: 1, number_of_replicas: 0 }, mappings: { properties: { createTime: date, recievedTime: date } } }),
   });
+  const lines = records.flatMap((r) => [JSON.stringify({ create: { _index: index, _id: r.id } }), JSON.stringify(r.document)]);
+  await fetch(`${openSearchUrl()}/_bulk?refresh=true`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: `${lines.join('\n')}\n` });
+}
+
+test('a cluster mapped dynamically (strings as text with .keyword) is read as it is, beside indices of our template', async () => {
+  const own = testIndexNames();
+  const old = `${own.alertPrefix}-2026.11.20-000001`;
   const day = Date.UTC(2026, 10, 20, 10);
   const oldRecords = Array.from({ length: 6 }, (_, i) => alertRecord({
     ...at(day + i * 60_000), peerType: i < 4 ? 'SSH/console(cowrie)' : 'Webpage', sourceEntryIp: `81.2.69.${150 + (i % 2)}`,
     location: i < 5 ? '51.5142 , -0.0931' : '58.4167 , 15.6167',
   }));
-  const lines = oldRecords.flatMap((r) => [JSON.stringify({ create: { _index: old, _id: r.id } }), JSON.stringify(r.document)]);
-  await fetch(`${openSearchUrl()}/_bulk?refresh=true`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: `${lines.join('\n')}\n` });
+  // An index as older deployments have it: dates mapped, every string left to dynamic mapping.
+  await foreignIndex(old, 'yyyy-MM-dd HH:mm:ss||yyyy-MM-dd||epoch_millis', oldRecords);
   const mapping = await (await fetch(`${openSearchUrl()}/${old}/_mapping/field/peerType`)).json() as Record<string, { mappings: { peerType: { mapping: { peerType: { type: string } } } } }>;
   assert.equal(mapping[old]!.mappings.peerType.mapping.peerType.type, 'text', 'the old index is mapped dynamically');
 
@@ -229,17 +234,9 @@ test('a cluster mapped dynamically (strings as text with .keyword) is read as it
 
 test('an index whose dates do not read epoch milliseconds: every time range names its format, beside indices of our template', async () => {
   const own = testIndexNames();
-  const old = `${own.alertPrefix}-2026.11.20-000001`;
-  // Text dates only: a bare number as a range bound would not parse there (a 400 for every question).
-  const date = { type: 'date', format: 'yyyy-MM-dd HH:mm:ss' };
-  await fetch(`${openSearchUrl()}/${old}`, {
-    method: 'PUT', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ settings: { number_of_shards: 1, number_of_replicas: 0 }, mappings: { properties: { createTime: date, recievedTime: date } } }),
-  });
   const day = Date.UTC(2026, 10, 20, 10);
-  const oldRecords = Array.from({ length: 3 }, (_, i) => alertRecord({ ...at(day + i * 60_000) }));
-  const lines = oldRecords.flatMap((r) => [JSON.stringify({ create: { _index: old, _id: r.id } }), JSON.stringify(r.document)]);
-  await fetch(`${openSearchUrl()}/_bulk?refresh=true`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: `${lines.join('\n')}\n` });
+  // Text dates only: a bare number as a range bound would not parse there (a 400 for every question).
+  await foreignIndex(`${own.alertPrefix}-2026.11.20-000001`, 'yyyy-MM-dd HH:mm:ss', Array.from({ length: 3 }, (_, i) => alertRecord({ ...at(day + i * 60_000) })));
   const store = openSearchTestStore(own);
   try {
     const next = Date.UTC(2026, 10, 21, 10);
