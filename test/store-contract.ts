@@ -641,6 +641,18 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
             await store.deleteReceivedBefore(cutoff);
             records.splice(0, records.length, ...records.filter((r) => parseUtc(r.document.recievedTime) >= cutoff));
             await check(clock, `step ${step}, after retention`);
+            // An import puts alerts back before the cut: days whose storage retention removed whole.
+            await storeAll(other, arriving(cutoff - 20 * HOUR, cutoff, 30));
+            await check(clock, `step ${step}, after an import before the cut`);
+          }
+          if (step === 32) {
+            // Retention, then an import before the cut, with no question between: storage a
+            // question counted is gone and another one holds alerts under the same days.
+            const cutoff = clock - 22 * HOUR;
+            await store.deleteReceivedBefore(cutoff);
+            records.splice(0, records.length, ...records.filter((r) => parseUtc(r.document.recievedTime) >= cutoff));
+            await storeAll(other, arriving(cutoff - 30 * HOUR, cutoff, 60));
+            await check(clock, `step ${step}, after retention and an import before the cut`);
           }
         }
       } finally {

@@ -35,7 +35,7 @@ interface Shape {
 const MAX_FETCHED = 10_000;
 
 interface StatsAnswer {
-  indices?: Record<string, { shards: Record<string, Array<{ routing: { primary: boolean }; seq_no: { local_checkpoint: number } }>> }>;
+  indices?: Record<string, { uuid?: string; shards: Record<string, Array<{ routing: { primary: boolean }; seq_no: { local_checkpoint: number } }>> }>;
 }
 
 interface FetchAnswer {
@@ -44,8 +44,8 @@ interface FetchAnswer {
 
 export class OpenSearchFeedHours {
   private readonly kept = new KeptHours<Shape>((shape, from, to, deliver) => this.countHours(shape, from, to, deliver));
-  /** Per daily index: its kept hours hold exactly its operations up to this sequence number. */
-  private readonly synced = new Map<string, number>();
+  /** Per daily index (and its identity): its kept hours hold exactly its operations up to seqNo. */
+  private readonly synced = new Map<string, { readonly uuid: string | undefined; readonly seqNo: number }>();
   /** An index of the cluster has several shards (sequence numbers per shard): windows are counted whole. */
   private unkeepable = false;
 
@@ -97,13 +97,15 @@ export class OpenSearchFeedHours {
       }
     }
     const advanced: Array<[string, number, number]> = [];
-    for (const [index, checkpoint] of checkpoints) {
-      const was = this.synced.get(index) ?? -1;
-      if (checkpoint > was) advanced.push([index, was, checkpoint]);
-      else if (checkpoint < was) {
-        // Re-created under the same name: nothing kept of it holds.
-        this.kept.dropHours(dayOfIndex(this.names, index), dayOfIndex(this.names, index) + DAY);
-        this.synced.set(index, checkpoint);
+    for (const [index, { uuid, checkpoint }] of checkpoints) {
+      const known = this.synced.get(index);
+      if (known !== undefined && (known.uuid !== uuid || checkpoint < known.seqNo)) {
+        // Deleted and created again under the same name: nothing kept of it holds; counted again.
+        const day = dayOfIndex(this.names, index);
+        this.kept.dropHours(day, day + DAY);
+        advanced.push([index, checkpoint, checkpoint]);
+      } else if (checkpoint > (known?.seqNo ?? -1)) {
+        advanced.push([index, known?.seqNo ?? -1, checkpoint]);
       }
     }
     if (advanced.length === 0) return true;
@@ -112,8 +114,8 @@ export class OpenSearchFeedHours {
     const end = this.kept.endOfKept;
     await Promise.all(advanced.map(async ([index, was, checkpoint]) => {
       const day = dayOfIndex(this.names, index);
-      if (this.kept.holdsAny(day, day + DAY)) await this.addArrived(index, day, Math.min(day + DAY, end), was, checkpoint);
-      this.synced.set(index, checkpoint);
+      if (was < checkpoint && this.kept.holdsAny(day, day + DAY)) await this.addArrived(index, day, Math.min(day + DAY, end), was, checkpoint);
+      this.synced.set(index, { uuid: checkpoints.get(index)!.uuid, seqNo: checkpoint });
     }));
     return true;
   }
@@ -146,15 +148,15 @@ export class OpenSearchFeedHours {
     }
   }
 
-  /** Each daily index's primary local checkpoint; undefined when one has more than one shard. */
-  private async checkpoints(patterns: string): Promise<Map<string, number> | undefined> {
+  /** Each daily index's identity and primary local checkpoint; undefined when one has more than one shard. */
+  private async checkpoints(patterns: string): Promise<Map<string, { uuid: string | undefined; checkpoint: number }> | undefined> {
     const answer = await this.cluster.request<StatsAnswer>('GET',
-      `/${patterns}/_stats/docs?level=shards&${INDEX_OPTIONS}&filter_path=indices.*.shards.*.routing.primary,indices.*.shards.*.seq_no`);
-    const result = new Map<string, number>();
-    for (const [index, { shards }] of Object.entries(answer.body.indices ?? {})) {
+      `/${patterns}/_stats/docs?level=shards&${INDEX_OPTIONS}&filter_path=indices.*.uuid,indices.*.shards.*.routing.primary,indices.*.shards.*.seq_no`);
+    const result = new Map<string, { uuid: string | undefined; checkpoint: number }>();
+    for (const [index, { uuid, shards }] of Object.entries(answer.body.indices ?? {})) {
       if (Object.keys(shards).length !== 1) return undefined;
       const primary = Object.values(shards).flat().find((c) => c.routing.primary);
-      result.set(index, primary?.seq_no.local_checkpoint ?? -1);
+      result.set(index, { uuid, checkpoint: primary?.seq_no.local_checkpoint ?? -1 });
     }
     return result;
   }
@@ -204,7 +206,7 @@ export class OpenSearchFeedHours {
 
   /** Counts the whole hours of [from, to), each index's operations up to the sequence number its kept hours hold. */
   private async countHours({ scope, query }: Shape, from: number, to: number, deliver: (hour: number, sources: ActivityBySource) => void): Promise<void> {
-    const upTo = [...this.synced].map(([index, seqNo]) => ({ bool: { filter: [{ term: { _index: index } }, { range: { _seq_no: { lte: seqNo } } }] } }));
+    const upTo = [...this.synced].map(([index, { seqNo }]) => ({ bool: { filter: [{ term: { _index: index } }, { range: { _seq_no: { lte: seqNo } } }] } }));
     const where = [...this.conditions(scope, query), timeRange('recievedTime', { from, to }), { bool: { should: upTo, minimum_should_match: 1 } }];
     const hours = new Map<number, ActivityBySource>();
     for (let hour = from; hour < to; hour += HOUR) hours.set(hour, new Map());
