@@ -14,6 +14,7 @@
  * an index that is gone (retention) drops its hours the same way. Indices of more than one
  * shard (sequence numbers per shard) are not kept: such windows are counted whole.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { DomainScope, SourceActivity, SourceActivityQuery } from '../../domain/query';
 import { formatUtc, parseUtc } from '../../domain/time';
 import { HOUR, KeptHours } from '../kept-hours';
@@ -214,7 +215,11 @@ export class OpenSearchFeedHours {
     if (upTo.length > 0) {
       for (const b of await this.buckets(where, [[from, to]], true)) addActivity(hours.get(Number(b.key['hour']))!, String(b.key['ip']), toRow(b));
     }
-    hours.forEach((sources, hour) => deliver(hour, sources));
+    // What is kept is tied to sequence numbers, not to this turn: other requests run between hours.
+    for (const [hour, sources] of hours) {
+      deliver(hour, sources);
+      await nextTurn();
+    }
   }
 }
 
