@@ -29,42 +29,49 @@ export function parseNetworkList(text: string, fileName: string): BlockList {
 /** Addresses whose answer is kept: a week of feed sources at a million alerts is some 76,000. */
 const MEMO_SIZE = 200_000;
 
+/** Whether an address is in the list's networks. */
+export interface NetworkMatcher {
+  contains(address: string): boolean;
+}
+
+/**
+ * BlockList.check parses the address text at every call (3-5 µs on the shared machine: 0.25-0.35 s
+ * for a week's 76,000 feed sources, bench/README.md), so an empty list answers without it and a
+ * list's answers are kept per address text (the feeds ask about the same sources all day).
+ */
+function matcherOf(list: BlockList): NetworkMatcher {
+  if (list.rules.length === 0) return { contains: () => false };
+  const answers = new Map<string, boolean>();
+  return {
+    contains: (address) => {
+      let inside = answers.get(address);
+      if (inside === undefined) {
+        inside = list.check(address, address.includes(':') ? 'ipv6' : 'ipv4');
+        if (answers.size >= MEMO_SIZE) answers.clear();
+        answers.set(detachedString(address), inside);
+      }
+      return inside;
+    },
+  };
+}
+
 export class ExcludedNetworks {
-  private list: BlockList;
+  private matcher: NetworkMatcher;
   private modified: number;
-  /** The list's answers per address text (a new map with each list). */
-  private answers = new Map<string, boolean>();
 
   /**
    * @param file path of the list; empty = nothing excluded.
    * @param onReloadError told when a changed file cannot be read or parsed (the old list stays).
    */
   constructor(private readonly file: string, private readonly onReloadError: (message: string) => void = () => {}) {
-    this.list = file === '' ? new BlockList() : parseNetworkList(readFileSync(file, 'utf8'), file);
+    this.matcher = matcherOf(file === '' ? new BlockList() : parseNetworkList(readFileSync(file, 'utf8'), file));
     this.modified = file === '' ? 0 : statSync(file).mtimeMs;
   }
 
-  /**
-   * The current list, read again first when the file changed since. BlockList.check parses the
-   * address text at every call (some 3-5 µs: a second for a week's 76,000 feed sources on the
-   * shared machine, bench/README.md), so an empty list answers without it and a list's answers
-   * are kept per address text until it is reloaded (the feeds ask about the same sources all day).
-   */
-  current(): { contains(address: string): boolean } {
+  /** The current list, read again first when the file changed since: the same object until then. */
+  current(): NetworkMatcher {
     if (this.file !== '') this.reloadIfChanged();
-    const { list, answers } = this;
-    if (list.rules.length === 0) return { contains: () => false };
-    return {
-      contains: (address) => {
-        let inside = answers.get(address);
-        if (inside === undefined) {
-          inside = list.check(address, address.includes(':') ? 'ipv6' : 'ipv4');
-          if (answers.size >= MEMO_SIZE) answers.clear();
-          answers.set(detachedString(address), inside);
-        }
-        return inside;
-      },
-    };
+    return this.matcher;
   }
 
   private reloadIfChanged(): void {
@@ -73,8 +80,7 @@ export class ExcludedNetworks {
       if (modified === this.modified) return;
       // Noted first: a bad version is reported once, not on every request until it is fixed.
       this.modified = modified;
-      this.list = parseNetworkList(readFileSync(this.file, 'utf8'), this.file);
-      this.answers = new Map();
+      this.matcher = matcherOf(parseNetworkList(readFileSync(this.file, 'utf8'), this.file));
     } catch (error) {
       this.onReloadError(`exclude list not reloaded, the previous one stays in force: ${(error as Error).message}`);
     }
