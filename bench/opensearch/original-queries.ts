@@ -151,7 +151,7 @@ export const ORIGINAL_QUERIES: readonly OriginalQuery[] = [
     ours: { method: 'GET', path: () => '/alert/retrieveLatLonAttacks?direction=src&topx=10&ci=-1' },
     indices: () => lastDays(2),
     body: () => ({
-      size: 0, query: { range: { createTime: { gte: 'now-24h' } } },
+      size: 0, query: { range: { createTime: { gte: 'now-24h/s' } } },
       aggs: { locations: { terms: { field: 'location.keyword', size: 10 } } },
     }),
     same: (oursText, original) => {
@@ -192,7 +192,7 @@ export const ORIGINAL_QUERIES: readonly OriginalQuery[] = [
     label: 'bad IPs 120 min',
     ours: { method: 'POST', path: () => '/alert/retrieveIPs?out=json&ci=-1' },
     indices: () => lastDays(2),
-    body: () => ({ size: 0, query: { range: { recievedTime: { gte: 'now-120m' } } }, aggs: { sources: { terms: { field: 'sourceEntryIp', size: 10_000 } } } }),
+    body: () => ({ size: 0, query: { range: { recievedTime: { gte: 'now-120m/s' } } }, aggs: { sources: { terms: { field: 'sourceEntryIp', size: 10_000 } } } }),
     same: (oursText, original) => sameCounts(new Map((JSON.parse(oursText) as Array<{ ip: string; count: number }>).map((s) => [s.ip, s.count])), buckets(original, 'sources')),
   },
   newest('newest alerts', () => '/alert/retrieveAlertsCyber?ci=-1', () => lastDays(2), 'recievedTime', () => [], () => hotSource),
