@@ -158,7 +158,6 @@ export class KeptHours<Shape> {
 
   private async bring(key: string, shape: Shape, firstHour: number, endHour: number): Promise<KeptWindow> {
     for (;;) {
-      const generation = this.generation;
       let entry = this.windows.get(key);
       const held = entry?.window.heldHours() ?? [];
       const staying = held.filter((hour) => hour >= firstHour && hour < endHour).length;
@@ -168,6 +167,8 @@ export class KeptHours<Shape> {
         entry = { shape, window: new KeptWindow() };
         this.windows.set(key, entry);
       }
+      // A forget from now on (retention, another writer) voids what this pass counts.
+      const generation = this.generation;
       const { window } = entry;
       for (const hour of window.heldHours()) if (hour < firstHour || hour >= endHour) window.dropHour(hour);
       let runStart: number | undefined;
