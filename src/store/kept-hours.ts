@@ -29,6 +29,8 @@ class KeptWindow implements CountedSources {
   private rows = 0;
   /** Per source, the kept hours that hold it. */
   private readonly hoursOf = new Map<string, number[]>();
+  /** Per source, its index in rankedList; undefined until asked after rankedList changed. */
+  private positions: Map<string, number> | undefined;
 
   /** Kept entries (hour rows and merged sources): what the memory bound counts. */
   get size(): number {
@@ -47,6 +49,17 @@ class KeptWindow implements CountedSources {
     return this.sources.get(address);
   }
 
+  positionOf(address: string): number | undefined {
+    const ranked = this.ranked();
+    if (this.positions === undefined) {
+      // Built once per version of the ranked list (it changes when an hour moves or late alerts come).
+      const positions = new Map<string, number>();
+      ranked.forEach((entry, index) => positions.set(entry.address, index));
+      this.positions = positions;
+    }
+    return this.positions.get(address);
+  }
+
   ranked(): readonly SourceActivity[] {
     if (this.changed.size > 0) {
       const fresh: SourceActivity[] = [];
@@ -56,6 +69,7 @@ class KeptWindow implements CountedSources {
       });
       this.rankedList = mergeRanked(this.rankedList, this.changed, fresh.sort(ranking));
       this.changed.clear();
+      this.positions = undefined;
     }
     return this.rankedList;
   }
