@@ -51,7 +51,7 @@ function reference(format: FeedFormat, sources: readonly SourceActivity[], { set
   }
 }
 
-const CLASSES = ['SSH/console(cowrie)', 'Android(adbhoney)', 'a,b', 'say "hi"', '=cmd', '-x', '@y', '\tz', 'line\nbreak', 'plain'];
+const CLASSES = ['SSH/console(cowrie)', 'Android(adbhoney)', 'a,b', 'say "hi"', '=cmd', '-x', '@y', '\tz', 'line\nbreak', 'plain', 'Ünïcode(蜜罐)'];
 
 function answer(size: number, seed: number): SourceActivity[] {
   const next = seededRandom(seed);
@@ -67,11 +67,11 @@ function answer(size: number, seed: number): SourceActivity[] {
 
 test('every feed format equals the straightforward version byte for byte', () => {
   const shapes: FeedShape[] = [{ setName: 'peba_badips', families: [4, 6] }, { setName: 'x', families: [4] }, { setName: 'y', families: [6] }];
-  for (const size of [0, 1, 2, 999, 1000, 1001, 2500]) {
+  for (const size of [0, 1, 2, 511, 512, 513, 999, 1000, 1001, 2500]) {
     const sources = answer(size, size + 1);
     for (const format of FEED_FORMATS) {
       for (const shape of shapes) {
-        assert.equal(formatFeed(format, sources, shape), reference(format, sources, shape), `${format} of ${size} sources, ${JSON.stringify(shape)}`);
+        assert.deepEqual(formatFeed(format, sources, shape), Buffer.from(reference(format, sources, shape), 'utf8'), `${format} of ${size} sources, ${JSON.stringify(shape)}`);
       }
     }
   }
@@ -79,7 +79,7 @@ test('every feed format equals the straightforward version byte for byte', () =>
 
 test('a class field is quoted by its text, also when the same class recurs', () => {
   const one = (peerTypes: string[]): SourceActivity => ({ address: '198.51.100.1', count: 1, firstSeen: 'f', lastSeen: 'l', peerTypes, sensors: 1 });
-  const body = formatFeed('csv', [one(['=cmd']), one(['=cmd']), one(['a,b']), one(['a,b', 'plain'])], { setName: 's', families: [4] });
+  const body = formatFeed('csv', [one(['=cmd']), one(['=cmd']), one(['a,b']), one(['a,b', 'plain'])], { setName: 's', families: [4] }).toString('utf8');
   assert.deepEqual(body.split('\n').slice(1, -1).map((line) => line.split(',').slice(4).join(',')),
     ["'=cmd,1", "'=cmd,1", '"a,b",1', '"a,b;plain",1']);
 });

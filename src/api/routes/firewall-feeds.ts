@@ -65,7 +65,7 @@ export function feedRequest(query: Query, defaultMinutes: number): FeedRequest |
 }
 
 /** Strong validator of a body: its digest. */
-function entityTag(body: string): string {
+function entityTag(body: Buffer): string {
   return `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;
 }
 
