@@ -113,6 +113,77 @@ test('the same payload in many concurrent batches is counted once per sighting, 
   }, { refresh: 'false' });
 });
 
+/** A payload sighting of `text`, with `fuzzyHash`. */
+function payloadOf(text: string, fuzzyHash: string | null = null): PayloadSighting {
+  const bytes = Buffer.from(text);
+  return { md5: createHash('md5').update(bytes).digest('hex'), fuzzyHash, mimeType: 'text/plain', size: bytes.length, content: () => bytes };
+}
+
+test('a resent message leaves its payload documents as they were (counts, first and last seen), beside a new alert counted once', async () => {
+  await withTestStore(async (store, own) => {
+    const day = Date.UTC(2026, 10, 23, 12);
+    const plain = payloadOf('GET /resend HTTP/1.1\r\n\r\n');
+    const message = [{ ...alertRecord(at(day)), payloads: [plain] }, { ...alertRecord(at(day + 1000)), payloads: [plain] }];
+    assert.deepEqual(await store.storeAlerts(message), { inserted: 2, duplicates: 0 });
+    const stored = await store.getPayload(plain.md5);
+    assert.equal(stored?.count, 2);
+    // Resent an hour later the same day: received anew, the same ids.
+    const resent = message.map((record) => ({ ...record, document: { ...record.document, ...at(day + 3600_000) } }));
+    assert.deepEqual(await store.storeAlerts(resent), { inserted: 0, duplicates: 2 });
+    assert.deepEqual(await store.getPayload(plain.md5), stored);
+    const fresh = { ...alertRecord(at(day + 7200_000)), payloads: [plain] };
+    assert.deepEqual(await store.storeAlerts([...resent, fresh]), { inserted: 1, duplicates: 2 });
+    assert.deepEqual(await store.getPayload(plain.md5), { ...stored, count: 3, lastSeen: fresh.document.recievedTime });
+
+    // A payload document missing (its first counting lost), resent through an instance that knows
+    // nothing of it, first in the message before a new alert with a similar request (same fuzzy
+    // hash): the resent alert's request gets no document, the new one's its own.
+    const fuzzy = (host: string): PayloadSighting => payloadOf(`GET /lost HTTP/1.1\r\nHost: ${host}\r\n\r\n`, 'd'.repeat(64));
+    const lost = { ...alertRecord(at(day)), payloads: [fuzzy('a')] };
+    await store.storeAlerts([lost]);
+    assert.equal((await fetch(`${openSearchUrl()}/${own.payloads}/_doc/${fuzzy('a').md5}?refresh=true`, { method: 'DELETE' })).status, 200);
+    const other = openSearchTestStore(own);
+    try {
+      const similar = { ...alertRecord(at(day + 60_000)), payloads: [fuzzy('b')] };
+      assert.deepEqual(await other.storeAlerts([lost, similar]), { inserted: 1, duplicates: 1 });
+      assert.equal(await other.getPayload(fuzzy('a').md5), undefined);
+      assert.deepEqual((await other.findPayloadsByFuzzyHash('d'.repeat(64))).map((p) => [p.md5, p.count, p.firstSeen, p.lastSeen, p.firstSourceIp]),
+        [[fuzzy('b').md5, 1, similar.document.recievedTime, similar.document.recievedTime, similar.document.sourceEntryIp]]);
+      assert.deepEqual(await other.storeAlerts([lost, similar]), { inserted: 0, duplicates: 2 });
+      assert.equal((await other.getPayload(fuzzy('b').md5))?.count, 1);
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+test('a message with an alert the cluster refuses: only its stored alerts\' payloads stay counted, and the resend counts the rest once', async () => {
+  await withTestStore(async (store, own) => {
+    const day = Date.UTC(2026, 10, 23, 12);
+    const shared = payloadOf('GET /shared HTTP/1.1\r\n\r\n');
+    const onlyRefused = payloadOf('GET /refused HTTP/1.1\r\n\r\n', 'c'.repeat(64));
+    await store.storeAlerts([{ ...alertRecord(at(day)), payloads: [shared] }]);
+    await store.storeAlerts([alertRecord(at(day + 86_400_000 + 1000))]);
+    const block = (on: boolean): Promise<Response> => fetch(`${openSearchUrl()}/${own.alertPrefix}-2026.11.24-000001/_settings`,
+      { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ 'index.blocks.write': on }) });
+    const good = { ...alertRecord(at(day + 1000)), payloads: [shared] };
+    const refused = { ...alertRecord(at(day + 86_400_000)), payloads: [shared, onlyRefused] };
+    assert.equal((await block(true)).status, 200);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await assert.rejects(store.storeAlerts([good, refused]), /1 of 2 alerts not stored: cluster_block_exception/);
+      const counted = await store.getPayload(shared.md5);
+      assert.deepEqual([counted?.count, counted?.lastSeen], [2, good.document.recievedTime]);
+      assert.equal(await store.getPayload(onlyRefused.md5), undefined);
+      assert.deepEqual(await store.findPayloadsByFuzzyHash('c'.repeat(64)), []);
+    }
+    assert.equal((await block(false)).status, 200);
+    assert.deepEqual(await store.storeAlerts([good, refused]), { inserted: 1, duplicates: 1 });
+    const counted = await store.getPayload(shared.md5);
+    assert.deepEqual([counted?.count, counted?.lastSeen], [3, refused.document.recievedTime]);
+    assert.equal((await store.getPayload(onlyRefused.md5))?.count, 1);
+  });
+});
+
 test('the newest alerts: newest daily indices first, past days without an index, a writer\'s clock a day ahead', async () => {
   await withTestStore(async (store) => {
     const day = 86_400_000;

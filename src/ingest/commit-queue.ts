@@ -72,7 +72,7 @@ export class CommitQueue {
 
   /**
    * Sends what is pending as one group, unless a group's alerts are being written. The store
-   * says when a group's alerts are written (OpenSearch: its payload `_bulk` follows), so the
+   * says when a group's alerts are written (OpenSearch: payload corrections may follow), so the
    * next group's write overlaps the rest of the previous commit; groups stay as large as when
    * commits ran one after the other.
    */

@@ -6,9 +6,9 @@
  * Writes: one `_bulk` per storeAlerts call (the commit queue above groups concurrent messages),
  * `create` with the alert's id into the daily index of its recievedTime; 201 is new, 409 is
  * already there (a resent message), anything else fails the call after the new alerts' CVE and
- * payload bookkeeping is done. The caller is told once the alerts' `_bulk` has answered, so the
- * next group's `_bulk` overlaps this one's payload `_bulk` (payload counting itself stays one
- * batch at a time). Durability is the engine's: the translog is fsynced before the
+ * payload bookkeeping is done. The alerts' payload counts ride in the same `_bulk` (corrected
+ * afterwards for alerts not created); the caller is told once it has answered, while a
+ * correction may still follow (payload counting stays one batch at a time). Durability is the engine's: the translog is fsynced before the
  * bulk answers (`index.translog.durability: request`, the default).
  *
  * Reads: answers come from searches and exact aggregations over the daily indices a question's
@@ -32,7 +32,7 @@ import {
   sideIndexMappings, type IndexNames,
 } from './layout';
 import { OpenSearchFeedHours } from './feed-hours';
-import { getPayloadDocument, PayloadBookkeeping, payloadsByFuzzyHash } from './payloads';
+import { getPayloadDocument, PayloadBookkeeping, payloadsByFuzzyHash, type SentAlerts } from './payloads';
 import {
   compositeBuckets, compositeBucketsOfEach, type CompositeBucket, filtered, INDEX_OPTIONS, readsEpochMillis, scopeFilter, searchHits, searchPath, type Target, termsSource, timeRange, topTermTimelines, topTerms, type Query,
 } from './search';
@@ -232,10 +232,11 @@ export class OpenSearchStore implements AlertStore {
   }
 
   /**
-   * One `_bulk` for the alerts and their CVE pairs (a pair's id is a hash of alert id and CVE, so
-   * its create is idempotent as the alert's: 409 is a pair stored before). The pairs of an alert
-   * whose create failed are deleted again before the call fails, so no pair outlives a refused
-   * alert. Then the payload sightings of the alerts created now are counted.
+   * One `_bulk` for the alerts, their CVE pairs and their payload counts (a pair's id is a hash
+   * of alert id and CVE, so its create is idempotent as the alert's: 409 is a pair stored
+   * before). The payload counts assume every alert is created and are corrected for those that
+   * were not (PayloadBookkeeping.recordWith says why). The pairs of an alert whose create failed
+   * are deleted again before the call fails, so no pair outlives a refused alert.
    */
   private async bulkCreate(records: readonly AlertRecord[], alertsWritten?: () => void): Promise<StoreOutcome> {
     const indices = records.map((record) => dailyIndex(this.names, parseUtc(record.document.recievedTime)));
@@ -254,42 +255,54 @@ export class OpenSearchStore implements AlertStore {
         pairIds.push(id);
       }
     });
-    const answer = await this.cluster.bulk('alerts', lines, this.refresh);
-    alertsWritten?.();
     const created: AlertRecord[] = [];
     const failures = new Map<string, number>();
-    const failedAlerts = new Set<number>();
-    let duplicates = 0;
-    const note = (result: BulkItem): void => {
-      const reason = `${result.error?.type ?? result.status}: ${result.error?.reason ?? ''}`;
-      failures.set(reason, (failures.get(reason) ?? 0) + 1);
-    };
-    records.forEach((record, i) => {
-      const result = answer.items[i]!['create']!;
-      if (result.status === 201) created.push(record);
-      else if (result.status === 409) duplicates++;
-      else {
-        failedAlerts.add(i);
-        note(result);
-      }
-    });
     const orphanPairs: string[] = [];
-    pairOwners.forEach((owner, k) => {
-      const result = answer.items[records.length + k]!['create']!;
-      if (failedAlerts.has(owner)) {
-        if (result.status === 201) orphanPairs.push(pairIds[k]!);
-      } else if (result.status !== 201 && result.status !== 409) note({ ...result, error: { type: `CVE store: ${result.error?.type ?? result.status}`, reason: result.error?.reason ?? '' } });
-    });
+    let duplicates = 0;
+    let answered = false;
+    const send = async (payloadLines: readonly string[]): Promise<SentAlerts> => {
+      const answer = await this.cluster.bulk('alerts', payloadLines.length === 0 ? lines : [...lines, ...payloadLines], this.refresh);
+      answered = true;
+      alertsWritten?.();
+      const failedAlerts = new Set<number>();
+      const note = (result: BulkItem): void => {
+        const reason = `${result.error?.type ?? result.status}: ${result.error?.reason ?? ''}`;
+        failures.set(reason, (failures.get(reason) ?? 0) + 1);
+      };
+      records.forEach((record, i) => {
+        const result = answer.items[i]!['create']!;
+        if (result.status === 201) created.push(record);
+        else if (result.status === 409) duplicates++;
+        else {
+          failedAlerts.add(i);
+          note(result);
+        }
+      });
+      pairOwners.forEach((owner, k) => {
+        const result = answer.items[records.length + k]!['create']!;
+        if (failedAlerts.has(owner)) {
+          if (result.status === 201) orphanPairs.push(pairIds[k]!);
+        } else if (result.status !== 201 && result.status !== 409) note({ ...result, error: { type: `CVE store: ${result.error?.type ?? result.status}`, reason: result.error?.reason ?? '' } });
+      });
+      return { items: answer.items.slice(lines.length / 2).map((item) => Object.values(item)[0]!), created: new Set(created) };
+    };
+    // The bookkeeping of what is now stored is done even when other alerts of the call failed:
+    // a resend finds these as already present and does not count them again.
+    let bookkeeping: unknown;
+    try {
+      await this.payloads.recordWith(records, send);
+    } catch (error) {
+      if (!answered) throw error;
+      bookkeeping = error;
+    }
     if (orphanPairs.length > 0) {
       await this.cluster.bulk('delete', orphanPairs.map((id) => JSON.stringify({ delete: { _index: this.names.cve, _id: id } })), this.refresh);
     }
-    // Bookkeeping of what is now stored, even when other alerts of the call failed: a resend
-    // finds these as already present and does not come back here.
-    await this.payloads.record(created);
     if (failures.size > 0) {
       const failed = [...failures.values()].reduce((a, b) => a + b, 0);
       throw new Error(`${failed} of ${records.length} alerts not stored: ${[...failures.keys()].slice(0, 3).join('; ')}`);
     }
+    if (bookkeeping !== undefined) throw bookkeeping;
     return { inserted: created.length, duplicates };
   }
 
