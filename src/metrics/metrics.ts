@@ -72,7 +72,7 @@ export class Metrics {
   });
   private readonly bulkSeconds = new Histogram({
     name: 'peba_opensearch_bulk_duration_seconds',
-    help: 'Time of one OpenSearch _bulk request, by purpose (alerts with their CVE pairs, payload counts, delete) and result (ok: the cluster answered; items are judged apart)',
+    help: 'Time of one OpenSearch _bulk request, by purpose (alerts with their CVE pairs and payload counts; payloads: counts again after a conflict, corrections; delete) and result (ok: the cluster answered; items are judged apart)',
     labelNames: ['purpose', 'result'] as const,
     buckets: COMMIT_BUCKETS,
     registers: [this.registry],

@@ -112,7 +112,7 @@ export interface AlertStore extends StoreInspection {
    * way, storing the same records again is the recovery.
    *
    * `alertsWritten`, if given, is called once the store has sent the alerts' own write and had
-   * its answer, before the rest of its bookkeeping (OpenSearch: the payload `_bulk`): the caller
+   * its answer, before the rest of its bookkeeping (OpenSearch: payload corrections for alerts not created): the caller
    * may start the next call then, and it overlaps the rest of this one. The call still resolves
    * only when everything is done. A store with nothing after its one write need not call it.
    */
