@@ -5,6 +5,7 @@
  */
 import { statSync, readFileSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
+import { LRUCache } from 'lru-cache';
 import { detachedString } from '../util/detached-string';
 
 export class NetworkListError extends Error {}
@@ -41,13 +42,12 @@ export interface NetworkMatcher {
  */
 function matcherOf(list: BlockList): NetworkMatcher {
   if (list.rules.length === 0) return { contains: () => false };
-  const answers = new Map<string, boolean>();
+  const answers = new LRUCache<string, boolean>({ max: MEMO_SIZE });
   return {
     contains: (address) => {
       let inside = answers.get(address);
       if (inside === undefined) {
         inside = list.check(address, address.includes(':') ? 'ipv6' : 'ipv4');
-        if (answers.size >= MEMO_SIZE) answers.clear();
         answers.set(detachedString(address), inside);
       }
       return inside;
