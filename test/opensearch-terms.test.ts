@@ -57,7 +57,29 @@ test('a key cut from one bucket\'s list is recounted, not summed as if absent th
   ], 2);
   assert.ok(proof !== undefined && !('top' in proof));
   assert.deepEqual(proof.exact.map((t) => [t.key, t.total]), [['x', 9]]);
-  assert.deepEqual(proof.recount, ['a', 'b']);
+  // Each is unsure only in bucket 10; its count in bucket 0 is exact and need not be counted again.
+  assert.deepEqual(proof.recount, [
+    { key: 'a', settled: new Map([[0, 8]]), unsettled: [10] },
+    { key: 'b', settled: new Map([[0, 3]]), unsettled: [10] },
+  ]);
+});
+
+test('a candidate is unsure only in the buckets that cut their list without it or listed it with an error', () => {
+  const proof = proveTopFromTimelines([
+    // Listed every key: b, absent, has 0 here (settled, nothing to recount).
+    timeBucket(0, [['a', 5, 0], ['c', 1, 0]]),
+    // b listed with an error: its count here may be short.
+    timeBucket(10, [['a', 4, 0], ['b', 3, 2]], 2, 1),
+    // Cut after a: b may have up to 2 here.
+    timeBucket(20, [['a', 6, 0], ['x', 2, 0]], 0, 3),
+    // b listed exactly.
+    timeBucket(30, [['b', 7, 0]]),
+  ], 2);
+  assert.ok(proof !== undefined && !('top' in proof));
+  assert.deepEqual(proof.exact.map((t) => [t.key, t.total]), [['a', 15]]);
+  // b: 10 listed, up to 2 more in bucket 10 (its error) and up to min(2, 3) in bucket 20; c (at most
+  // 1 + 3 + 2) and x (at most 2 + 3) cannot reach b's 10.
+  assert.deepEqual(proof.recount, [{ key: 'b', settled: new Map([[30, 7]]), unsettled: [10, 20] }]);
 });
 
 test('keys never listed that may reach the K-th count leave the top unproven', () => {

@@ -541,7 +541,9 @@ export class OpenSearchStore implements AlertStore {
     await this.init();
     const keyField = this.field(kind === 'urls' ? 'originalRequestString' : 'targetEntryPort');
     const { indices, query } = this.received(scope, range, ...(kind === 'urls' ? [{ term: { [this.field('peerType')]: 'Webpage' } }] : []));
-    return topTermTimelines(this.cluster, indices, query, keyField, 'recievedTime', bucketMs, limit, kind === 'urls' ? 50 : 25);
+    // A recount of a few buckets names only their days' indices (measured: a third faster than all the window's, pre-filtered or not).
+    const daysOf = (ranges: readonly TimeRange[]): string => [...new Set(ranges.flatMap((r) => dayPatterns(this.names, r.from, r.to).split(',')))].join(',');
+    return topTermTimelines(this.cluster, indices, query, keyField, 'recievedTime', bucketMs, limit, kind === 'urls' ? 50 : 25, daysOf);
   }
 
   // -- statistics snapshots: one document per snapshot, id = its start ------------------------

@@ -199,12 +199,23 @@ export interface TimelineBucket {
   readonly keys: { doc_count_error_upper_bound: number; sum_other_doc_count: number; buckets: readonly TermsBucket[] };
 }
 
+/**
+ * A candidate whose total the per-bucket lists do not settle: `settled` holds its exact counts in
+ * the buckets where they are known (listed with error 0; absent from a bucket that listed every
+ * key means 0 there), `unsettled` the buckets (their keys, ascending) where only a recount knows.
+ */
+export interface UnsettledKey {
+  readonly key: string;
+  readonly settled: ReadonlyMap<number, number>;
+  readonly unsettled: readonly number[];
+}
+
 /** What per-bucket top lists prove about the top `limit` keys over all buckets. */
 export type TimelineProof =
   /** Exact: these are the top keys with their timelines. */
   | { readonly top: TopTimeline[] }
   /** The top keys are among `exact` and `recount`; those of `recount` need exact counts. */
-  | { readonly exact: TopTimeline[]; readonly recount: string[] }
+  | { readonly exact: TopTimeline[]; readonly recount: UnsettledKey[] }
   /** Nothing proven. */
   | undefined;
 
@@ -218,7 +229,7 @@ export type TimelineProof =
  * upper bound reaches it is a candidate, and no other key (listed or not) can be among the top.
  */
 export function proveTopFromTimelines(buckets: readonly TimelineBucket[], limit: number): TimelineProof {
-  interface Tally { lower: number; slack: number; seen: Set<number>; timeline: Map<number, number> }
+  interface Tally { lower: number; slack: number; seen: Set<number>; timeline: Map<number, number>; unsure: Set<number> }
   const keys = new Map<string, Tally>();
   const unlistedIn = new Map<number, number>();
   for (const bucket of buckets) {
@@ -230,9 +241,10 @@ export function proveTopFromTimelines(buckets: readonly TimelineBucket[], limit:
       const error = b.doc_count_error_upper_bound ?? -1;
       if (error < 0) return undefined;
       const key = termKey(b);
-      const tally = keys.get(key) ?? { lower: 0, slack: 0, seen: new Set<number>(), timeline: new Map<number, number>() };
+      const tally = keys.get(key) ?? { lower: 0, slack: 0, seen: new Set<number>(), timeline: new Map<number, number>(), unsure: new Set<number>() };
       tally.lower += b.doc_count;
       tally.slack += error;
+      if (error > 0) tally.unsure.add(bucket.key);
       tally.seen.add(bucket.key);
       tally.timeline.set(bucket.key, b.doc_count);
       keys.set(key, tally);
@@ -242,7 +254,7 @@ export function proveTopFromTimelines(buckets: readonly TimelineBucket[], limit:
   const ranked = [...keys].map(([key, t]) => {
     let upper = t.lower + t.slack;
     for (const [time, bound] of unlistedIn) if (!t.seen.has(time)) upper += bound;
-    return { key, count: t.lower, upper, timeline: t.timeline };
+    return { key, count: t.lower, upper, tally: t };
   }).sort(byCountThenKey);
   if (limit === 0) return { top: [] };
   let candidates: typeof ranked;
@@ -256,8 +268,13 @@ export function proveTopFromTimelines(buckets: readonly TimelineBucket[], limit:
     if (unlisted >= kth) return undefined;
     candidates = ranked.filter((t, i) => i < limit || t.upper >= kth);
   }
-  const exact = candidates.filter((t) => t.upper === t.count).map((t) => ({ key: t.key, total: t.count, buckets: t.timeline }));
-  const recount = candidates.filter((t) => t.upper !== t.count).map((t) => t.key);
+  const exact = candidates.filter((t) => t.upper === t.count).map((t) => ({ key: t.key, total: t.count, buckets: t.tally.timeline }));
+  // Only for the few candidates: where each may have more than listed (an error, or cut from a list).
+  const recount = candidates.filter((t) => t.upper !== t.count).map(({ key, tally }) => {
+    const unsure = new Set(tally.unsure);
+    for (const [time, bound] of unlistedIn) if (bound > 0 && !tally.seen.has(time)) unsure.add(time);
+    return { key, settled: new Map([...tally.timeline].filter(([time]) => !unsure.has(time))), unsettled: [...unsure].sort((a, b) => a - b) };
+  });
   return recount.length === 0 ? { top: exact.slice(0, limit) } : { exact, recount };
 }
 
@@ -272,9 +289,11 @@ const MAX_RECOUNT = 200;
  * the candidates it could not settle, and topTerms answers when neither proves the top.
  * `perBucketKeys`: how many keys each bucket lists; longer lists prove flatter distributions in
  * one search but cost bytes (bench/README.md: 25 for ports, 50 for URLs on the bench's data).
+ * `whereOf`: where the recount of some time ranges searches (the indices that can hold them;
+ * by default `where`).
  */
 export async function topTermTimelines(cluster: Cluster, where: string | Target, query: Query, field: string, timeField: string,
-  bucketMs: number, limit: number, perBucketKeys: number): Promise<TopTimeline[]> {
+  bucketMs: number, limit: number, perBucketKeys: number, whereOf: (ranges: readonly TimeRange[]) => string | Target = () => where): Promise<TopTimeline[]> {
   const histogram = { date_histogram: { field: timeField, fixed_interval: `${bucketMs}ms`, min_doc_count: 1 } };
   const perBucket = Math.max(perBucketKeys, limit * 2 + 5);
   const body = {
@@ -289,10 +308,37 @@ export async function topTermTimelines(cluster: Cluster, where: string | Target,
   });
   if (proof !== undefined && 'top' in proof) return proof.top;
   if (proof !== undefined && proof.recount.length <= MAX_RECOUNT) {
-    const recounted = (await countKeys(cluster, where, query, field, proof.recount, { timeline: histogram })).map(timelineOf);
+    const recounted = await recountBuckets(cluster, whereOf, query, field, timeField, bucketMs, proof.recount, histogram);
     return [...proof.exact, ...recounted].sort((a, b) => byCountThenKey({ key: a.key, count: a.total }, { key: b.key, count: b.total })).slice(0, limit);
   }
   return (await topTerms(cluster, where, query, field, limit, { timeline: histogram })).map(timelineOf);
+}
+
+/**
+ * Exact totals and timelines of unsettled candidates: only the buckets where some candidate is
+ * unsettled are counted again (adjacent ones merged into one range each, searched in the indices
+ * `whereOf` names for them), and each candidate's exact counts of the other buckets are added
+ * (bench/README.md: the 7-day URL tops recount a few 6-hour buckets, not 7 days).
+ */
+async function recountBuckets(cluster: Cluster, whereOf: (ranges: readonly TimeRange[]) => string | Target, query: Query, field: string, timeField: string,
+  bucketMs: number, keys: readonly UnsettledKey[], histogram: Query): Promise<TopTimeline[]> {
+  const starts = [...new Set(keys.flatMap((k) => k.unsettled))].sort((a, b) => a - b);
+  const ranges: TimeRange[] = [];
+  for (const start of starts) {
+    const last = ranges[ranges.length - 1];
+    if (last !== undefined && last.to === start) ranges[ranges.length - 1] = { from: last.from, to: start + bucketMs };
+    else ranges.push({ from: start, to: start + bucketMs });
+  }
+  const inRanges = { bool: { should: ranges.map((r) => ({ range: { [timeField]: { gte: r.from, lt: r.to, format: 'epoch_millis' } } })), minimum_should_match: 1 } };
+  const counted = new Map((await countKeys(cluster, whereOf(ranges), filtered(query, inRanges), field, keys.map((k) => k.key), { timeline: histogram }))
+    .map((t) => [t.key, (t.details['timeline'] as { buckets: Array<{ key: number; doc_count: number }> }).buckets]));
+  const recounted = new Set(starts);
+  return keys.map((k) => {
+    const buckets = new Map([...k.settled].filter(([time]) => !recounted.has(time)));
+    for (const b of counted.get(k.key) ?? []) buckets.set(Number(b.key), b.doc_count);
+    const sorted = new Map([...buckets].sort(([a], [b]) => a - b));
+    return { key: k.key, total: [...sorted.values()].reduce((a, b) => a + b, 0), buckets: sorted };
+  });
 }
 
 /**
