@@ -146,6 +146,18 @@ async function start(config: Config, configWarnings: readonly string[]): Promise
   const app = createApp(config);
   for (const warning of configWarnings) app.server.log.warn({ configuration: true }, warning);
   const { host, port } = config.BINDHOST;
+  // Signals are caught before listening: one that arrived between "Server listening" and the
+  // handlers' installation took the default action and killed PEBA mid-request (seen once in CI,
+  // test/shutdown.test.ts: npm start's SIGTERM right after the listening line). Until listening
+  // is done a signal is held and acted on then.
+  let listening = false;
+  let held: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (listening) stop(signal);
+    else held ??= signal;
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   try {
     await app.server.listen({ host, port });
   } catch (error) {
@@ -181,8 +193,8 @@ async function start(config: Config, configWarnings: readonly string[]): Promise
       },
     );
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  listening = true;
+  if (held !== undefined) stop(held);
   return new Promise(() => {}); // serve until a signal arrives
 }
 
