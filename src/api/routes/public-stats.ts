@@ -85,12 +85,12 @@ export function registerPublicRoutes(app: FastifyInstance, { config, store, cach
   get('/alert/datasetAlertsPerMonth', async (query, now) => {
     const range = datasetRange(query, now);
     if (!range) return jsonNope;
-    const perDay = new Map<number, number>();
-    for (const row of await store.createdPerDay(scopeOf(query), range)) perDay.set(row.day, row.count);
+    // Earliest first, one row per day with alerts (AlertStore.createdPerDay).
+    const rows = await store.createdPerDay(scopeOf(query), range);
+    const perDay = new Map(rows.map(({ day, count }) => [day, count]));
     const dataset: Record<string, number> = {};
-    const days = [...perDay.keys()].sort((a, b) => a - b);
     // Days without alerts between the first and the last with alerts count as 0.
-    if (days.length > 0) for (let day = days[0]!; day <= days[days.length - 1]!; day += DAY_MS) dataset[dayLabel(day)] = perDay.get(day) ?? 0;
+    if (rows.length > 0) for (let day = rows[0]!.day; day <= rows[rows.length - 1]!.day; day += DAY_MS) dataset[dayLabel(day)] = perDay.get(day) ?? 0;
     return jsonAnswer([{ datasetAlertsPerMonth: dataset }]);
   });
 
