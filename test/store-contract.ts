@@ -57,13 +57,17 @@ function skewed(now: number, perHour: ReadonlyArray<readonly [string, number]>, 
 }
 
 /** Private honeytrap alerts of one port: the k-th on the day-th day after `first`, an hour into it. */
-function dailyPortAlert(label: string, first: number): (targetEntryPort: string, day: number, k: number) => AlertRecord {
-  return (targetEntryPort, day, k) => {
+/** Private alerts keyed by `key` (`fieldsOf` makes their fields), the k-th of a day at 01:00 + k s. */
+function dailyAlert(label: string, first: number, fieldsOf: (key: string) => Partial<AlertDocument>): (key: string, day: number, k: number) => AlertRecord {
+  return (key, day, k) => {
     const time = formatUtc(first + day * DAY + 3600_000 + k * 1000);
-    return alertRecord({ recievedTime: time, createTime: time, clientDomain: false, peerType: 'Network(honeytrap)', targetEntryPort },
-      createHash('md5').update(`${label}-${targetEntryPort}-${day}-${k}`).digest('hex'));
+    return alertRecord({ recievedTime: time, createTime: time, clientDomain: false, ...fieldsOf(key) },
+      createHash('md5').update(`${label}-${key}-${day}-${k}`).digest('hex'));
   };
 }
+
+const dailyPortAlert = (label: string, first: number): ReturnType<typeof dailyAlert> =>
+  dailyAlert(label, first, (targetEntryPort) => ({ peerType: 'Network(honeytrap)', targetEntryPort }));
 
 /** Ports no other record uses, around the hourly heavy thresholds of the top tables (16, 8, 4). */
 const skewedPorts = (now: number): AlertRecord[] => skewed(now, [['60001', 40], ['60002', 30], ['60003', 15]], ['60004', 100],
@@ -281,6 +285,30 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
       assert.deepEqual(await top(1), [['64000', 101, [[first, 50], [first + DAY, 1], [first + 2 * DAY, 50]]]]);
       assert.deepEqual(await top(3), [['64000', 101, [[first, 50], [first + DAY, 1], [first + 2 * DAY, 50]]],
         ['63999', 100, [[first, 100]]], ['64100', 2, [[first + DAY, 2]]]]);
+    });
+
+    test('top URLs over hours stay exact when a crowded day hides a key that ties the top', async () => {
+      // Private, two whole days before the others: /a has 29 alerts, then 1 among 60 URLs of 2
+      // alerts each and /b's 30. A day's list of its top 50 misses /a's last alert: summed lists
+      // put /b (30) before /a (29); exact, both have 30 and /a comes first by key.
+      const first = Math.floor(now / DAY) * DAY - 15 * DAY;
+      const url = dailyAlert('crowded-urls', first, (originalRequestString) => ({ peerType: 'Webpage', originalRequestString }));
+      const crowd = Array.from({ length: 60 }, (_, i) => `/crowd-${String(i).padStart(2, '0')}`);
+      const alerts = [
+        ...Array.from({ length: 29 }, (_, k) => url('/a', 0, k)), url('/a', 1, 0),
+        ...Array.from({ length: 30 }, (_, k) => url('/b', 1, k)),
+        ...crowd.flatMap((u) => [url(u, 1, 0), url(u, 1, 1)]),
+      ];
+      records.push(...alerts);
+      await store.storeAlerts(alerts);
+      const range = { from: first, to: first + 2 * DAY };
+      for (const bucket of [HOUR, 6 * HOUR]) {
+        const top = async (limit: number): Promise<Array<[string, number, Array<[number, number]>]>> =>
+          (await store.topTimelines('private', 'urls', range, bucket, limit)).map((t) => [t.key, t.total, [...t.buckets]]);
+        const onDay = (day: number): number => first + day * DAY + (bucket === HOUR ? HOUR : 0);
+        assert.deepEqual(await top(1), [['/a', 30, [[onDay(0), 29], [onDay(1), 1]]]]);
+        assert.deepEqual(await top(3), [['/a', 30, [[onDay(0), 29], [onDay(1), 1]]], ['/b', 30, [[onDay(1), 30]]], ['/crowd-00', 2, [[onDay(1), 2]]]]);
+      }
     });
 
     test('top keys stay exact when a key that is never heavy in one bucket beats one heavy in a single bucket', async () => {

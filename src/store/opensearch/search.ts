@@ -137,6 +137,12 @@ export function provablyExactTop(buckets: readonly TermsBucket[], overallError: 
   return buckets.slice(limit).every((b) => error(b) === 0 || (error(b) > 0 && b.doc_count + error(b) < kth));
 }
 
+/** The candidate round of topTerms: `size` buckets answered, `shardSize` keys listed by each shard. */
+export interface CandidateSizes {
+  readonly size: number;
+  readonly shardSize: number;
+}
+
 export interface TopTerm {
   readonly key: string;
   readonly count: number;
@@ -155,13 +161,13 @@ const byCountThenKey = (a: { key: string; count: number }, b: { key: string; cou
  * reach the K-th exact count: a listed one has at most its reported count plus its error, an
  * unlisted one at most the bound of provablyExactTop. Otherwise every listed key is counted
  * exactly, and failing that every key. A modest `shard_size` keeps the candidate round cheap: on
- * skewed keys (ports, URLs) those bounds stay far below the K-th.
+ * skewed keys (ports, URLs) those bounds stay far below the K-th. `candidates` sizes that round
+ * (by default each shard lists max(10 K, 200) keys and the answer max(2 K, 100)); answering
+ * more buckets than `limit` bounds what a key cut from the answer can have.
  */
 export async function topTerms(cluster: Cluster, where: string | Target, query: Query, field: string, limit: number,
-  details?: Record<string, unknown>): Promise<TopTerm[]> {
-  const shardSize = Math.max(limit * 10, 200);
-  // Answering more buckets than `limit` bounds what a key cut from the answer can have.
-  const size = Math.max(limit * 2, 100);
+  details?: Record<string, unknown>, candidates: CandidateSizes = { size: Math.max(limit * 2, 100), shardSize: Math.max(limit * 10, 200) }): Promise<TopTerm[]> {
+  const { size, shardSize } = candidates;
   const body = {
     size: 0, track_total_hits: false, query,
     aggs: { top: { terms: { field, size, shard_size: Math.max(shardSize, size), show_term_doc_count_error: true, order: [{ _count: 'desc' }, { _key: 'asc' }] } } },
@@ -294,7 +300,7 @@ const MAX_RECOUNT = 200;
  */
 export async function topTermTimelines(cluster: Cluster, where: string | Target, query: Query, field: string, timeField: string,
   bucketMs: number, limit: number, perBucketKeys: number, whereOf: (ranges: readonly TimeRange[]) => string | Target = () => where): Promise<TopTimeline[]> {
-  const histogram = { date_histogram: { field: timeField, fixed_interval: `${bucketMs}ms`, min_doc_count: 1 } };
+  const histogram = timelineHistogram(timeField, bucketMs);
   const perBucket = Math.max(perBucketKeys, limit * 2 + 5);
   const body = {
     size: 0, track_total_hits: false, query,
@@ -302,16 +308,32 @@ export async function topTermTimelines(cluster: Cluster, where: string | Target,
   };
   const answer = await cluster.request<{ aggregations?: { timeline?: { buckets: TimelineBucket[] } } }>('POST', searchPath(where), body);
   const proof = proveTopFromTimelines(answer.body.aggregations?.timeline?.buckets ?? [], limit);
-  const timelineOf = (t: TopTerm): TopTimeline => ({
-    key: t.key, total: t.count,
-    buckets: new Map((t.details['timeline'] as { buckets: Array<{ key: number; doc_count: number }> }).buckets.map((b) => [Number(b.key), b.doc_count])),
-  });
   if (proof !== undefined && 'top' in proof) return proof.top;
   if (proof !== undefined && proof.recount.length <= MAX_RECOUNT) {
     const recounted = await recountBuckets(cluster, whereOf, query, field, timeField, bucketMs, proof.recount, histogram);
     return [...proof.exact, ...recounted].sort((a, b) => byCountThenKey({ key: a.key, count: a.total }, { key: b.key, count: b.total })).slice(0, limit);
   }
-  return (await topTerms(cluster, where, query, field, limit, { timeline: histogram })).map(timelineOf);
+  return topTermsWithTimelines(cluster, where, query, field, timeField, bucketMs, limit);
+}
+
+/**
+ * The same answer as topTermTimelines by the other road: topTerms finds the top keys by their
+ * totals over the window, then counts their timelines. Two small searches whatever the number of
+ * buckets, where topTermTimelines lists keys per bucket (bench/README.md: cheaper for URLs over
+ * hourly and 6-hourly buckets, whose lists must be long; dearer for ports and whole days).
+ */
+export async function topTermsWithTimelines(cluster: Cluster, where: string | Target, query: Query, field: string, timeField: string,
+  bucketMs: number, limit: number, candidates?: CandidateSizes): Promise<TopTimeline[]> {
+  const top = await topTerms(cluster, where, query, field, limit, { timeline: timelineHistogram(timeField, bucketMs) }, candidates);
+  return top.map((t) => ({
+    key: t.key, total: t.count,
+    buckets: new Map((t.details['timeline'] as { buckets: Array<{ key: number; doc_count: number }> }).buckets.map((b) => [Number(b.key), b.doc_count])),
+  }));
+}
+
+/** Buckets of `bucketMs` on the UTC grid; empty ones left out. */
+function timelineHistogram(timeField: string, bucketMs: number): Query {
+  return { date_histogram: { field: timeField, fixed_interval: `${bucketMs}ms`, min_doc_count: 1 } };
 }
 
 /**
