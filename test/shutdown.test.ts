@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { describe, it, mock } from 'node:test';
 import Database from 'better-sqlite3';
 import { alertXml, ewsMessage, OK_REPLY, REPO_ROOT, startApp, tempDir } from './helpers';
-import { serverEnv, startServerProcess, watchServer } from './server-process';
+import { CLI, serverEnv, startServerProcess, watchServer } from './server-process';
 
 const INGEST = '/ews-0.1/alert/postSimpleMessage';
 const ALERTS_PER_MESSAGE = 5;
@@ -182,6 +182,22 @@ describe('stopping the server process', { timeout: 120_000 }, () => {
       }
     });
   }
+
+  it('SIGTERM while the server starts listening: it finishes starting, then stops cleanly (exit 0), not killed by the signal', async () => {
+    const dir = tempDir('peba-early-signal-');
+    const server = watchServer(spawn(process.execPath, ['--require', join(REPO_ROOT, 'dist/test/signal-before-listening.js'), CLI, 'start'], {
+      env: serverEnv({ PEBA_STORE: `sqlite:${join(dir.path, 'peba.db')}` }), stdio: ['ignore', 'pipe', 'pipe'],
+    }));
+    try {
+      // Without a handler installed before listening, the default action would end it here: exit by signal, no log line.
+      assert.deepEqual(await server.exited, { code: 0, signal: null }, server.output());
+      await server.listening();
+      await server.logged((e) => e.msg === 'stopped');
+    } finally {
+      server.child.kill('SIGKILL');
+      dir.remove();
+    }
+  });
 
   it('`npm start` passes SIGTERM on: killing npm stops the server instead of orphaning it', async () => {
     const dir = tempDir('peba-npm-start-');
