@@ -10,12 +10,13 @@ import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { sha512Hex } from '../src/auth/tokens';
 import type { AlertDocument, ParsedAlert } from '../src/domain/alert';
-import { alertId } from '../src/enrich/alert-record';
+import { alertId, documentId } from '../src/enrich/alert-record';
+import { ALERT_FIELDS } from '../src/domain/alert';
 import { parseAddress } from '../src/net/address';
 import type { StoredAlert } from '../src/domain/query';
 import { exportAlerts, importAlerts } from '../src/jobs/import-export';
 import type { AlertStore } from '../src/store/store';
-import { alertRecord, alertXml, ewsMessage, OK_REPLY, postMessage, startApp, withStore, type RunningApp } from './helpers';
+import { alertRecord, alertXml, ewsMessage, hostileText, OK_REPLY, postMessage, seededRandom, startApp, withStore, type RunningApp } from './helpers';
 
 async function listAll(store: AlertStore): Promise<StoredAlert[]> {
   const all: StoredAlert[] = [];
@@ -56,13 +57,19 @@ test('alertId: the same facts in any order give the same md5 hex; any one fact c
   assert.notEqual(alertId(parsed(), conpot, 'community'), alertId(parsed(), conpot, 'community'), 'conpot ids are salted');
 });
 
+/** The straightforward form of an id: every length prefix and part its own update of the hash. */
+function partByPart(parts: readonly string[]): string {
+  const hash = createHash('md5');
+  for (const part of parts) hash.update(`${Buffer.byteLength(part)}:`).update(part);
+  return hash.digest('hex');
+}
+
+/** A map's entries as the id's parts: their count, then key and value in key order. */
+function sortedParts(m: ReadonlyMap<string, string>): string[] {
+  return [String(m.size), ...[...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).flat()];
+}
+
 test('alertId is md5 over each part as `<utf-8 length>:<part>`, fed part by part (the form stored ids have)', () => {
-  /** The straightforward form: every prefix and part its own update of the hash. */
-  const partByPart = (parts: readonly string[]): string => {
-    const hash = createHash('md5');
-    for (const part of parts) hash.update(`${Buffer.byteLength(part)}:`).update(part);
-    return hash.digest('hex');
-  };
   const alert = (requests: Map<string, string>, additional: Map<string, string>): ParsedAlert => ({
     analyzerId: 'sensor-ü', createTime: '2026-11-27 10:00:00',
     source: { address: parseAddress('2001:db8::1')!, port: '52202', protocol: 'tcp' },
@@ -76,9 +83,34 @@ test('alertId is md5 over each part as `<utf-8 length>:<part>`, fed part by part
     [new Map(), new Map([['x\ud800', '\udc00']])],
   ];
   for (const [requests, additional] of cases) {
-    const sorted = (m: Map<string, string>): string[] => [String(m.size), ...[...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).flat()];
-    const parts = ['community', 'sensor-ü', '2026-11-27 10:00:00', '2001:db8::1', '52202', 'tcp', '89.160.20.112', '22', 'tcp', ...sorted(requests), ...sorted(additional)];
+    const parts = ['community', 'sensor-ü', '2026-11-27 10:00:00', '2001:db8::1', '52202', 'tcp', '89.160.20.112', '22', 'tcp', ...sortedParts(requests), ...sortedParts(additional)];
     assert.equal(alertId(alert(requests, additional), 'SSH/console(cowrie)', 'community'), partByPart(parts));
+  }
+});
+
+test('alertId and documentId over generated hostile facts equal the part-by-part md5 (quotes, controls, non-ASCII, lone surrogates)', () => {
+  const random = seededRandom(20261201);
+  const entries = (): Map<string, string> => {
+    const m = new Map<string, string>();
+    const n = Math.floor(random() * 6);
+    for (let i = 0; i < n; i++) m.set(hostileText(random, 4), hostileText(random));
+    return m;
+  };
+  for (let i = 0; i < 300; i++) {
+    const sample = random() < 0.2 ? { md5: hostileText(random, 3), size: 1, mimeType: 'x', fuzzyHash: null, content: null } : undefined;
+    const alert: ParsedAlert = {
+      analyzerId: hostileText(random), createTime: hostileText(random),
+      source: { address: parseAddress(random() < 0.5 ? '81.2.69.142' : '2001:db8::1')!, port: hostileText(random, 2), protocol: hostileText(random, 2) },
+      target: { address: parseAddress('89.160.20.112')!, port: hostileText(random, 2), protocol: hostileText(random, 2) },
+      requests: entries(), additional: entries(), ...(sample === undefined ? {} : { sample }),
+    };
+    const domain = random() < 0.5 ? 'community' : 'private';
+    const parts = [domain, alert.analyzerId, alert.createTime, alert.source.address.text, alert.source.port, alert.source.protocol,
+      alert.target.address.text, alert.target.port, alert.target.protocol, ...sortedParts(alert.requests), ...sortedParts(alert.additional),
+      ...(sample === undefined ? [] : [`largepayload md5 ${sample.md5}`])];
+    assert.equal(alertId(alert, 'SSH/console(cowrie)', domain), partByPart(parts), `case ${i}`);
+    const document = Object.fromEntries(ALERT_FIELDS.map((field) => [field, field === 'clientDomain' ? random() < 0.5 : hostileText(random)])) as unknown as AlertDocument;
+    assert.equal(documentId(document), partByPart(ALERT_FIELDS.map((field) => String(document[field]))), `document ${i}`);
   }
 });
 

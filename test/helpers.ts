@@ -28,6 +28,18 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** Pieces of text a serializer or hash must treat exactly: quotes, backslashes, controls, non-ASCII, lone surrogate halves. */
+const HOSTILE_PIECES = ['a', 'Z', '0', ' ', '"', '\\', '/', '\u0000', '\n', '\r', '\t', '\u001f', '\u007f', 'ü', '€', '\u2028', '\ufeff',
+  '😀', '\ud83d', '\ude00', '\ud800', '\udc00', '{"x":1}', ':'];
+
+/** A string of up to `maxPieces` hostile pieces (possibly empty), drawn from `random`. */
+export function hostileText(random: () => number, maxPieces = 12): string {
+  let text = '';
+  const pieces = Math.floor(random() * (maxPieces + 1));
+  for (let i = 0; i < pieces; i++) text += HOSTILE_PIECES[Math.floor(random() * HOSTILE_PIECES.length)]!;
+  return text;
+}
+
 export const COMMUNITY = { username: 'community-01-user', token: 'foth{a5maiCee8fineu7' };
 
 export function readFixture(name: string): string {

@@ -9,6 +9,7 @@
  */
 import { Pool } from 'undici';
 import { StoreUnavailableError } from '../store';
+import type { BulkBody } from './bulk-body';
 
 export class ClusterError extends Error {
   constructor(message: string, readonly status: number, readonly body: unknown) {
@@ -72,7 +73,7 @@ export interface RequestOptions {
   /** Statuses returned as an answer instead of thrown (404 of a lookup, 409 of a conflict). */
   readonly accept?: readonly number[];
   /** A prepared NDJSON body (`_bulk`); `body` is sent as JSON otherwise. */
-  readonly ndjson?: string;
+  readonly ndjson?: Buffer;
 }
 
 export interface Answer<T> {
@@ -153,14 +154,14 @@ export class Cluster {
 
   /**
    * One `_bulk` of NDJSON lines (each action and source already serialized), timed for the
-   * observer. Item failures are in the answer, item i answering line pair i; a request failure
-   * throws as `request` does.
+   * observer. Item failures are in the answer, item i answering the i-th action; a request
+   * failure throws as `request` does.
    */
-  async bulk(purpose: BulkPurpose, lines: readonly string[], refresh: string): Promise<BulkAnswer> {
+  async bulk(purpose: BulkPurpose, body: BulkBody, refresh: string): Promise<BulkAnswer> {
     const started = performance.now();
     try {
       const answer = await this.request<BulkAnswer>('POST', `/_bulk?refresh=${refresh}&filter_path=${BULK_FILTER}`, undefined,
-        { ndjson: `${lines.join('\n')}\n` });
+        { ndjson: body.toBuffer() });
       this.bulkObserver?.bulkAnswered(purpose, true, (performance.now() - started) / 1000);
       return answer.body;
     } catch (error) {

@@ -15,7 +15,7 @@
  * window touches. Searches see what the last refresh made visible (every `refresh_interval`,
  * 1 s by default); `refresh` makes every write wait for it, as tests want.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { ActivitySummary } from '../../domain/activity';
 import { summarizeActivity } from '../../domain/activity';
@@ -26,6 +26,7 @@ import type {
 } from '../../domain/query';
 import { formatUtc, parseUtc } from '../../domain/time';
 import type { AlertStore, CveAlertRecord, PayloadRecord, UserRecord } from '../store';
+import { actionLine, BulkBody } from './bulk-body';
 import { Cluster, ClusterError, ClusterUnavailableError, type BulkItem, type BulkObserver } from './cluster';
 import {
   alertTemplate, allAlertIndices, DAY_MS, dailyIndex, dayOfIndex, dayPatterns, GROUPED_FIELDS, SIDE_INDEX_SETTINGS,
@@ -94,6 +95,40 @@ function toBoolean(value: unknown): boolean {
 
 function byCountDesc<T extends { count: number }>(key: (item: T) => string): (a: T, b: T) => number {
   return (a, b) => b.count - a.count || (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+}
+
+/**
+ * The id of an (alert, CVE) pair in the CVE index: sha256 hex of the alert id, a NUL and the CVE
+ * id (alert ids may be 512 bytes already). One text hashed at once: the same bytes as the three
+ * updates of a Hash object it replaced (the NUL between them pairs no surrogate halves).
+ */
+export function cvePairId(alertId: string, vulnid: string): string {
+  return hash('sha256', `${alertId}\u0000${vulnid}`, 'hex');
+}
+
+/** The `_bulk` lines creating each alert in its index, then its (alert, CVE) pairs; per pair, its alert's position and its id. */
+export function alertsBody(records: readonly AlertRecord[], indices: readonly string[], cveIndex: string):
+  { body: BulkBody; pairOwners: number[]; pairIds: string[] } {
+  const body = new BulkBody();
+  const pairOwners: number[] = [];
+  const pairIds: string[] = [];
+  records.forEach((record, i) => {
+    body.add(actionLine('create', indices[i]!, record.id));
+    body.add(JSON.stringify(record.document));
+  });
+  records.forEach(({ id, document: doc, cves }, i) => {
+    for (const vulnid of cves) {
+      const pairId = cvePairId(id, vulnid);
+      body.add(actionLine('create', cveIndex, pairId));
+      body.add(JSON.stringify({
+        alertId: id, vulnid, createTime: doc.createTime, recievedTime: doc.recievedTime, clientDomain: doc.clientDomain,
+        peerIdent: doc.peerIdent, peerType: doc.peerType, sourceEntryIp: doc.sourceEntryIp, targetEntryIp: doc.targetEntryIp,
+      }));
+      pairOwners.push(i);
+      pairIds.push(pairId);
+    }
+  });
+  return { body, pairOwners, pairIds };
 }
 
 /** The composite page size when the cluster settings cannot be read: search.max_buckets of older clusters, less one. */
@@ -248,27 +283,15 @@ export class OpenSearchStore implements AlertStore {
   private async bulkCreate(records: readonly AlertRecord[], alertsWritten?: () => void): Promise<StoreOutcome> {
     const indices = records.map((record) => dailyIndex(this.names, parseUtc(record.document.recievedTime)));
     await this.ensureAllocated(new Set(indices));
-    const lines: string[] = [];
-    /** Per CVE pair line (after the alerts): the alert it belongs to, and the pair's id. */
-    const pairOwners: number[] = [];
-    const pairIds: string[] = [];
-    records.forEach((record, i) => {
-      lines.push(JSON.stringify({ create: { _index: indices[i], _id: record.id } }), JSON.stringify(record.document));
-    });
-    records.forEach((record, i) => {
-      for (const { id, line } of this.cvePairLines(record)) {
-        lines.push(JSON.stringify({ create: { _index: this.names.cve, _id: id } }), line);
-        pairOwners.push(i);
-        pairIds.push(id);
-      }
-    });
+    const { body, pairOwners, pairIds } = alertsBody(records, indices, this.names.cve);
     const created: AlertRecord[] = [];
     const failures = new Map<string, number>();
     const orphanPairs: string[] = [];
     let duplicates = 0;
     let answered = false;
     const send = async (payloadLines: readonly string[]): Promise<SentAlerts> => {
-      const answer = await this.cluster.bulk('alerts', payloadLines.length === 0 ? lines : [...lines, ...payloadLines], this.refresh);
+      for (const line of payloadLines) body.add(line);
+      const answer = await this.cluster.bulk('alerts', body, this.refresh);
       answered = true;
       alertsWritten?.();
       const failedAlerts = new Set<number>();
@@ -291,7 +314,7 @@ export class OpenSearchStore implements AlertStore {
           if (result.status === 201) orphanPairs.push(pairIds[k]!);
         } else if (result.status !== 201 && result.status !== 409) note({ ...result, error: { type: `CVE store: ${result.error?.type ?? result.status}`, reason: result.error?.reason ?? '' } });
       });
-      return { items: answer.items.slice(lines.length / 2).map((item) => Object.values(item)[0]!), created: new Set(created) };
+      return { items: answer.items.slice(records.length + pairIds.length).map((item) => Object.values(item)[0]!), created: new Set(created) };
     };
     // The bookkeeping of what is now stored is done even when other alerts of the call failed:
     // a resend finds these as already present and does not count them again.
@@ -303,7 +326,7 @@ export class OpenSearchStore implements AlertStore {
       bookkeeping = error;
     }
     if (orphanPairs.length > 0) {
-      await this.cluster.bulk('delete', orphanPairs.map((id) => JSON.stringify({ delete: { _index: this.names.cve, _id: id } })), this.refresh);
+      await this.cluster.bulk('delete', BulkBody.of(orphanPairs.map((id) => actionLine('delete', this.names.cve, id))), this.refresh);
     }
     if (failures.size > 0) {
       const failed = [...failures.values()].reduce((a, b) => a + b, 0);
@@ -311,20 +334,6 @@ export class OpenSearchStore implements AlertStore {
     }
     if (bookkeeping !== undefined) throw bookkeeping;
     return { inserted: created.length, duplicates };
-  }
-
-  /** The id (hex) and document of each (alert, CVE) pair of a record. */
-  private cvePairLines({ id, document: doc, cves }: AlertRecord): Array<{ id: string; line: string }> {
-    const lines: Array<{ id: string; line: string }> = [];
-    for (const vulnid of cves) {
-      // Alert ids may be 512 bytes already: the pair's id is a hash of both.
-      const pairId = createHash('sha256').update(id).update('\u0000').update(vulnid).digest('hex');
-      lines.push({ id: pairId, line: JSON.stringify({
-        alertId: id, vulnid, createTime: doc.createTime, recievedTime: doc.recievedTime, clientDomain: doc.clientDomain,
-        peerIdent: doc.peerIdent, peerType: doc.peerType, sourceEntryIp: doc.sourceEntryIp, targetEntryIp: doc.targetEntryIp,
-      }) });
-    }
-    return lines;
   }
 
   async getAlert(id: string): Promise<AlertDocument | undefined> {
@@ -673,8 +682,7 @@ export class OpenSearchStore implements AlertStore {
     for (;;) {
       const hits = await searchHits<unknown>(this.cluster, indices, { size: 5000, _source: false, query });
       if (hits.length === 0) return deleted;
-      const lines = hits.map((h) => JSON.stringify({ delete: { _index: h._index, _id: h._id } }));
-      const answer = await this.cluster.bulk('delete', lines, 'true');
+      const answer = await this.cluster.bulk('delete', BulkBody.of(hits.map((h) => actionLine('delete', h._index, h._id))), 'true');
       deleted += answer.items.filter((item) => item['delete']!.status === 200).length;
       if (hits.length < 5000) return deleted;
     }

@@ -10,6 +10,7 @@ import { setTimeout as pause } from 'node:timers/promises';
 import { LRUCache } from 'lru-cache';
 import type { AlertRecord, PayloadSighting } from '../../domain/alert';
 import type { PayloadRecord } from '../store';
+import { BulkBody } from './bulk-body';
 import type { BulkItem, Cluster } from './cluster';
 import { searchHits } from './search';
 
@@ -198,7 +199,7 @@ export class PayloadBookkeeping {
   /** One read-merge-write round; returns the sightings whose write met a conflict. */
   private async recordRound(sightings: readonly Sighting[]): Promise<Sighting[]> {
     const plan = await this.plan(sightings);
-    const answer = await this.cluster.bulk('payloads', plan.lines, this.refresh);
+    const answer = await this.cluster.bulk('payloads', BulkBody.of(plan.lines), this.refresh);
     const { retry, failed } = this.settle(plan.entries, answer.items.map((item) => Object.values(item)[0]!), undefined);
     if (failed.length > 0) throw failed[0]!.error;
     return retry;
@@ -306,7 +307,7 @@ export class PayloadBookkeeping {
       lines.push(JSON.stringify({ index: guard }), JSON.stringify(source));
       return source;
     });
-    const answer = await this.cluster.bulk('payloads', lines, this.refresh);
+    const answer = await this.cluster.bulk('payloads', BulkBody.of(lines), this.refresh);
     const anew: Sighting[] = [];
     const lower: Correction[] = [];
     corrections.forEach((correction, i) => {
@@ -341,7 +342,7 @@ export class PayloadBookkeeping {
       const count = Number(current.source.count) - by;
       const source = { ...current.source, count };
       const lines = count > 0 ? [JSON.stringify({ index: guard }), JSON.stringify(source)] : [JSON.stringify({ delete: guard })];
-      const result = Object.values((await this.cluster.bulk('payloads', lines, this.refresh)).items[0]!)[0]!;
+      const result = Object.values((await this.cluster.bulk('payloads', BulkBody.of(lines), this.refresh)).items[0]!)[0]!;
       if (result.status === 200 || result.status === 201) {
         if (count > 0) this.known.set(id, { source, seqNo: result._seq_no!, primaryTerm: result._primary_term! });
         else this.forgetDocument(id, source);
