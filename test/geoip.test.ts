@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseAddress, type IpAddress } from '../src/net/address';
 import {
-  LruCache, PRIVATE_RANGE_FACTS, UNKNOWN_FACTS, formatCoordinate, normalizeCityRecord, openGeoIp,
+  PRIVATE_RANGE_FACTS, UNKNOWN_FACTS, formatCoordinate, normalizeCityRecord, openGeoIp,
   type GeoFacts, type GeoIp,
 } from '../src/enrich/geoip';
 import { DEFAULT_ASN_TABLE_FILE, openAsnTable } from '../src/enrich/asn-table';
@@ -185,17 +185,21 @@ describe('formatCoordinate (Python str(float))', () => {
   });
 });
 
-describe('LruCache', () => {
-  it('evicts the least recently used entry', () => {
-    const cache = new LruCache<number>(2);
-    cache.set('a', 1);
-    cache.set('b', 2);
-    assert.equal(cache.get('a'), 1); // a is now the most recent
-    cache.set('c', 3);
-    assert.equal(cache.get('b'), undefined);
-    assert.equal(cache.get('a'), 1);
-    assert.equal(cache.get('c'), 3);
-    assert.equal(cache.size, 2);
+describe('openGeoIp: the lookup cache', () => {
+  // A cached answer is the very object looked up before; a fresh lookup builds a new (equal) one.
+  const addresses = ['89.160.20.112', '81.2.69.142', '214.78.0.1'].map(ip);
+
+  it('keeps the most recently used addresses up to its size and drops the least recently used', () => {
+    const geo = openGeoIp({ cityDatabase: CITY_DB, asnDatabase: ASN_DB, cacheSize: 2 });
+    const [a, b, c] = addresses as [IpAddress, IpAddress, IpAddress];
+    const first = { a: geo.lookup(a), b: geo.lookup(b) };
+    assert.equal(geo.lookup(a), first.a, 'a is cached (and now the most recently used)');
+    const fromC = geo.lookup(c); // the cache is full: b, the least recently used, is dropped
+    assert.equal(geo.lookup(a), first.a, 'a is still cached');
+    assert.equal(geo.lookup(c), fromC, 'c is cached');
+    const againB = geo.lookup(b);
+    assert.notEqual(againB, first.b, 'b was dropped and is looked up again');
+    assert.deepEqual(againB, first.b, 'to the same facts');
   });
 });
 

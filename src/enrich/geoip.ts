@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { LRUCache } from 'lru-cache';
 import { Reader, type Response } from 'mmdb-lib';
 import { ipv6Groups, isPublicAddress, type IpAddress } from '../net/address';
 import { openAsnTable, type AsnEntry } from './asn-table';
@@ -121,34 +122,6 @@ export function formatCoordinate(value: number): string {
   return value < 0 ? `-${body}` : body;
 }
 
-/** Bounded map that forgets the least recently used key; Map keeps insertion order. */
-export class LruCache<V> {
-  private readonly entries = new Map<string, V>();
-
-  constructor(readonly capacity: number) {}
-
-  get size(): number {
-    return this.entries.size;
-  }
-
-  get(key: string): V | undefined {
-    const value = this.entries.get(key);
-    if (value !== undefined) {
-      // Re-insert to mark it most recently used.
-      this.entries.delete(key);
-      this.entries.set(key, value);
-    }
-    return value;
-  }
-
-  set(key: string, value: V): void {
-    if (this.capacity <= 0) return;
-    this.entries.delete(key);
-    this.entries.set(key, value);
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
-  }
-}
-
 type RecordSource = (address: IpAddress) => unknown;
 type AsnSource = (address: IpAddress) => AsnEntry | undefined;
 
@@ -225,7 +198,6 @@ export function openGeoIp(options: GeoIpOptions = {}): GeoIp {
   const city = options.cityDatabase !== undefined
     ? recordSource(openMmdb(options.cityDatabase, 'city'))
     : defaultCitySource();
-  const cache = new LruCache<GeoFacts>(cacheSize);
 
   function resolve(address: IpAddress): GeoFacts {
     if (!isPublicAddress(address)) return PRIVATE_RANGE_FACTS;
@@ -247,6 +219,9 @@ export function openGeoIp(options: GeoIpOptions = {}): GeoIp {
     });
   }
 
+  if (cacheSize === 0) return { lookup: resolve };
+  // Bounded: the least recently used address is dropped first.
+  const cache = new LRUCache<string, GeoFacts>({ max: cacheSize });
   return {
     lookup(address: IpAddress): GeoFacts {
       let facts = cache.get(address.text);
