@@ -16,6 +16,7 @@ import { PayloadSpool } from '../src/enrich/payload-spool';
 import { SampleDigest } from '../src/enrich/payload';
 import { validateAlert } from '../src/ingest/alert-validation';
 import { EwsMessageError, EwsMessageReader, type RawAlert } from '../src/ingest/ews-message';
+import { seededRandom } from './helpers';
 
 export const GOLDEN_FILE = path.resolve(__dirname, '../../test/fixtures/ews-reader-golden.json');
 const FIXTURES = path.resolve(__dirname, '../../test/fixtures/ews');
@@ -32,16 +33,6 @@ export interface CorpusCase {
   readonly maxHeldBytes: number;
 }
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = ['root', 'admin', 'SSH-2.0-Go', 'GET / HTTP/1.1', '%0Aenable%3B', 'a b', 'x', '0', 'Ünïcödé', '中文', '😀', 'a😀b', '\u{10FFFF}', 'tab\there', ''];
 const SPACE = [' ', '  ', '\n', '\r\n', '\r', '\t', '\n    ', ' \n\t '];
@@ -235,7 +226,7 @@ class Writer {
 
 /** The corpus: the repository's fixtures and a few hundred generated documents. */
 export function corpus(count = 400): CorpusCase[] {
-  const r = prng(0x5eed);
+  const r = seededRandom(0x5eed);
   const w = new Writer(r);
   const cases: CorpusCase[] = [];
   const add = (name: string, doc: string): void => {
