@@ -66,6 +66,19 @@ class Writer {
     return this.r() < p;
   }
 
+  /** Mostly `real`; sometimes a near miss (one character off, the case of one letter, longer, shorter). */
+  name(real: string): string {
+    if (!this.chance(0.05)) return real;
+    const at = Math.floor(this.r() * real.length);
+    const ch = real[at]!;
+    switch (Math.floor(this.r() * 4)) {
+      case 0: return real.slice(0, at) + (ch === 'x' ? 'y' : 'x') + real.slice(at + 1);
+      case 1: return real.slice(0, at) + (ch === ch.toUpperCase() ? ch.toLowerCase() : ch.toUpperCase()) + real.slice(at + 1);
+      case 2: return `${real}s`;
+      default: return real.slice(0, -1);
+    }
+  }
+
   space(): string {
     return this.chance(0.5) ? this.pick(SPACE) : '';
   }
@@ -133,18 +146,18 @@ class Writer {
 
   alertChild(): string {
     const roll = this.r();
-    if (roll < 0.1) return this.element('Analyzer', [['id', this.pick(ANALYZERS)], ['name', 'x']], this.chance(0.8) ? null : this.oddText('in'));
-    if (roll < 0.2) return this.element('CreateTime', [['tz', this.pick(ZONES)]], this.oddText(this.pick(TIMES)));
+    if (roll < 0.1) return this.element(this.name('Analyzer'), [['id', this.pick(ANALYZERS)], ['name', 'x']], this.chance(0.8) ? null : this.oddText('in'));
+    if (roll < 0.2) return this.element(this.name('CreateTime'), [['tz', this.pick(ZONES)]], this.oddText(this.pick(TIMES)));
     if (roll < 0.32) {
       const port = this.pick(['22', '23', ' 445 ', '', 'undefined', '65536', '8080']);
-      return this.element(this.chance(0.5) ? 'Source' : 'Target', [['port', port], ['protocol', this.pick(['tcp', 'udp', ' TCP ', ''])]], this.oddText(this.pick(ADDRESSES)));
+      return this.element(this.name(this.chance(0.5) ? 'Source' : 'Target'), [['port', port], ['protocol', this.pick(['tcp', 'udp', ' TCP ', ''])]], this.oddText(this.pick(ADDRESSES)));
     }
     if (roll < 0.55) {
       const type = this.pick(REQUEST_TYPES);
       const value = type === 'largepayload' || type === 'binary' || type === 'raw' ? this.base64() : type === 'description' ? this.pick(DESCRIPTIONS) : this.pick(WORDS);
-      return this.element('Request', [['type', type]], type === 'largepayload' ? value : this.oddText(value));
+      return this.element(this.name('Request'), [['type', type]], type === 'largepayload' ? value : this.oddText(value));
     }
-    if (roll < 0.8) return this.element('AdditionalData', [['meaning', this.pick(MEANINGS)], ['type', 'string']], this.oddText(this.pick(WORDS)));
+    if (roll < 0.8) return this.element(this.name('AdditionalData'), [['meaning', this.pick(MEANINGS)], ['type', 'string']], this.oddText(this.pick(WORDS)));
     if (roll < 0.84) return this.element(this.pick(['Unknown', 'Node', 'alert', 'Alert']), [['id', 'x']], this.oddText(this.pick(WORDS)));
     if (roll < 0.86) return this.authentication();
     if (roll < 0.9) return this.text(this.pick(WORDS));
@@ -163,18 +176,19 @@ class Writer {
     }
     const extra = Math.floor(this.r() * 6);
     for (let i = 0; i < extra; i++) children.splice(Math.floor(this.r() * (children.length + 1)), 0, this.alertChild());
-    return this.element('Alert', [], children.map((c) => this.pick(['', '\n    ', ' ']) + c).join('') + this.space());
+    return this.element(this.name('Alert'), [], children.map((c) => this.pick(['', '\n    ', ' ']) + c).join('') + this.space());
   }
 
   authentication(): string {
     const parts = [
-      this.element('username', [], this.oddText(this.pick(['community-01-user', 'user', ' spaced ', 'ü😀', '']))),
-      this.element('token', [], this.oddText(this.pick(['foth{a5maiCee8fineu7', 'secret&x', '']))),
+      this.element(this.name('username'), [], this.oddText(this.pick(['community-01-user', 'user', ' spaced ', 'ü😀', '']))),
+      this.element(this.name('token'), [], this.oddText(this.pick(['foth{a5maiCee8fineu7', 'secret&x', '']))),
     ];
     if (this.chance(0.1)) parts.reverse();
     if (this.chance(0.05)) parts.pop();
     if (this.chance(0.05)) parts.push(this.element('username', [], 'second'));
-    return `<Authentication>${parts.map((p) => this.space() + p).join('')}${this.space()}</Authentication>`;
+    const name = this.name('Authentication');
+    return `<${name}>${parts.map((p) => this.space() + p).join('')}${this.space()}</${name}>`;
   }
 
   document(): string {
@@ -190,7 +204,7 @@ class Writer {
     if (this.chance(0.1)) children.splice(Math.floor(this.r() * children.length), 0, this.authentication());
     if (this.chance(0.1)) children.push(this.element('Unknown', [], this.oddText('x')));
     if (this.chance(0.05)) children.push(this.text('stray text'));
-    const root = this.chance(0.97) ? 'EWS-SimpleMessage' : this.pick(['EWS-Simplemessage', 'Alert', 'Authentication']);
+    const root = this.chance(0.97) ? this.name('EWS-SimpleMessage') : this.pick(['EWS-Simplemessage', 'Alert', 'Authentication']);
     let doc = `${prolog}${this.element(root, [['version', '3.0']], children.map((c) => this.pick(['\n  ', '', ' ']) + c).join('') + '\n')}`;
     if (this.chance(0.3)) doc += this.pick(SPACE);
     return this.chance(0.12) ? this.damage(doc) : doc;
