@@ -1,5 +1,5 @@
 /**
- * parseAddress, ipv4ToNumber and isPublicAddress read dotted quads by hand (every alert passes
+ * parseAddress, ipv4ToNumber, isPublicAddress and isPublicIpv4Text read dotted quads by hand (every alert passes
  * through them); here they must give what the straightforward versions give (net.isIP with
  * split/map/join, Number of split parts, net.BlockList of the special-purpose ranges) on edges
  * and on random and mutated inputs.
@@ -7,7 +7,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BlockList, isIP } from 'node:net';
-import { ipv4ToNumber, isPublicAddress, parseAddress } from '../src/net/address';
+import { ipv4ToNumber, isPublicAddress, isPublicIpv4Text, parseAddress } from '../src/net/address';
 import { seededRandom } from './helpers';
 
 function straightV4(raw: string): { text: string; version: 4 } | null {
@@ -44,6 +44,7 @@ describe('dotted quads read by hand: the same answers as the straightforward ver
       assert.equal(isPublicAddress(want), !NON_PUBLIC.check(want.text, 'ipv4'), want.text);
     }
     assert.equal(ipv4ToNumber(raw), straightNumber(raw), JSON.stringify(raw));
+    assert.equal(isPublicIpv4Text(raw), isIP(raw) === 4 ? !NON_PUBLIC.check(raw, 'ipv4') : undefined, JSON.stringify(raw));
   };
 
   it('on edges', () => {

@@ -15,8 +15,10 @@ export function parseAddress(raw: string): IpAddress | null {
   if (text.length === 0 || text.length > 45 || text.includes('%')) return null;
   // Nearly every address is a dotted quad: read it without net.isIP's regular expression and
   // split/map/join (parseAddress was ~2 % of the server's CPU in bench:opensearch's ingest).
-  const quad = canonicalDottedQuad(text);
-  if (quad !== null) return { text: quad, version: 4 };
+  const quad = canonicalIpv4Value(text);
+  if (quad >= 0) {
+    return { text: `${OCTETS[quad >>> 24]!}.${OCTETS[(quad >>> 16) & 0xff]!}.${OCTETS[(quad >>> 8) & 0xff]!}.${OCTETS[quad & 0xff]!}`, version: 4 };
+  }
   const version = isIP(text);
   // Rebuilt from its octets rather than kept as given: the given text is a slice of the whole
   // request body, and a long-lived cache keyed by it would keep every body alive.
@@ -33,36 +35,6 @@ export function parseAddress(raw: string): IpAddress | null {
 
 /** Octets 0-255 as text, so a dotted quad is rebuilt by concatenation. */
 const OCTETS = Array.from({ length: 256 }, (_, i) => String(i));
-
-/**
- * The text of `text` rebuilt from its octets when it is a dotted quad as net.isIP accepts one
- * (four decimal octets up to 255, no leading zeros); null for anything else, which the caller
- * hands to net.isIP (test/address-fast-paths.test.ts holds both to the same answers).
- */
-function canonicalDottedQuad(text: string): string | null {
-  if (text.length > 15) return null;
-  const octets = [0, 0, 0, 0];
-  let part = 0;
-  let value = 0;
-  let digits = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x2e /* . */) {
-      if (digits === 0 || part === 3) return null;
-      octets[part++] = value;
-      value = 0;
-      digits = 0;
-    } else if (c >= 0x30 && c <= 0x39 && digits < 3 && !(digits === 1 && value === 0)) {
-      value = value * 10 + (c - 0x30);
-      if (value > 255) return null;
-      digits++;
-    } else {
-      return null;
-    }
-  }
-  if (part !== 3 || digits === 0) return null;
-  return `${OCTETS[octets[0]!]!}.${OCTETS[octets[1]!]!}.${OCTETS[octets[2]!]!}.${OCTETS[value]!}`;
-}
 
 function isIpv4Mapped(groups: readonly number[]): boolean {
   return groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff;
@@ -108,28 +80,9 @@ function mappedIpv4(groups: readonly number[]): string {
 }
 
 export function ipv4ToNumber(text: string): number {
-  // A dotted quad of short decimal parts (every stored address) is read without split: the
-  // GeoIP and ASN lookups call this for every alert.
-  let value = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x2e && dots < 3) {
-      value = (value << 8) | part;
-      part = 0;
-      digits = 0;
-      dots++;
-    } else if (c >= 0x30 && c <= 0x39 && digits < 3) {
-      part = part * 10 + (c - 0x30);
-      digits++;
-    } else {
-      return ipv4ToNumberBySplit(text);
-    }
-  }
-  // Shifting the parts in one by one is the same 32-bit arithmetic as the split version's.
-  return dots === 3 ? ((value << 8) | part) >>> 0 : ipv4ToNumberBySplit(text);
+  // Every stored address is canonical: read without split (GeoIP and ASN lookups, every alert).
+  const value = canonicalIpv4Value(text);
+  return value >= 0 ? value : ipv4ToNumberBySplit(text);
 }
 
 function ipv4ToNumberBySplit(text: string): number {
@@ -177,7 +130,7 @@ const IPV6_NON_PUBLIC_GROUPS = IPV6_NON_PUBLIC.map(([p, bits]) => [ipv6Groups(p)
  */
 export function isPublicAddress(address: IpAddress): boolean {
   if (address.version === 4) {
-    return isPublicIpv4Text(address.text) ?? isPublicIpv4Number(ipv4ToNumber(address.text));
+    return isPublicIpv4Number(ipv4ToNumber(address.text));
   }
   const groups = ipv6Groups(address.text);
   // Stored before mapped addresses were unmapped: as public as the IPv4 address they carry.
@@ -193,6 +146,16 @@ export function isPublicAddress(address: IpAddress): boolean {
  * A bad-IP list checks thousands of stored sources per request.
  */
 export function isPublicIpv4Text(text: string): boolean | undefined {
+  const value = canonicalIpv4Value(text);
+  return value < 0 ? undefined : isPublicIpv4Number(value);
+}
+
+/**
+ * The 32-bit value of a dotted quad in canonical form (four decimal octets up to 255 without
+ * leading zeros: the IPv4 net.isIP accepts), or -1 for any other text. test/address-fast-paths
+ * holds the callers to net.isIP's and split's answers.
+ */
+function canonicalIpv4Value(text: string): number {
   let value = 0;
   let octet = 0;
   let digits = 0;
@@ -200,7 +163,7 @@ export function isPublicIpv4Text(text: string): boolean | undefined {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 46 /* . */) {
-      if (digits === 0 || octet > 255 || dots === 3) return undefined;
+      if (digits === 0 || octet > 255 || dots === 3) return -1;
       value = value * 256 + octet;
       octet = 0;
       digits = 0;
@@ -209,9 +172,9 @@ export function isPublicIpv4Text(text: string): boolean | undefined {
       octet = octet * 10 + (c - 48);
       digits++;
     } else {
-      return undefined;
+      return -1;
     }
   }
-  if (dots !== 3 || digits === 0 || octet > 255) return undefined;
-  return isPublicIpv4Number(value * 256 + octet);
+  if (dots !== 3 || digits === 0 || octet > 255) return -1;
+  return value * 256 + octet;
 }
