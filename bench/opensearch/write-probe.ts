@@ -113,26 +113,22 @@ function main(): void {
   }
   const rounds = integerOption(values.rounds, 7, 'rounds', 1, 100);
   const builds = [THIS_DIST, ...(values.reference === undefined ? [] : [path.resolve(values.reference)])];
-  const results = new Map<string, RoundResult[]>(builds.map((dist) => [dist, []]));
+  const results: RoundResult[][] = builds.map(() => []);
   console.log(`write path: ${messages} messages of ${ALERTS_PER_MESSAGE} alerts, ${rounds} rounds${builds.length > 1 ? ', the builds alternating' : ''}`);
   for (let round = 1; round <= rounds; round++) {
-    for (const dist of builds) {
+    builds.forEach((dist, b) => {
       const result = JSON.parse(execFileSync(process.execPath, [__filename, '--child', dist, '--messages', String(messages)], { encoding: 'utf8' })) as RoundResult;
-      results.get(dist)!.push(result);
-      console.log(`  round ${round} ${dist === THIS_DIST ? 'this build' : 'reference'}: read+enrich ${result.enrich.toFixed(1)} µs/alert, _bulk body ${result.body.toFixed(1)} µs/alert`);
-    }
+      results[b]!.push(result);
+      console.log(`  round ${round} ${b === 0 ? 'this build' : 'reference'}: read+enrich ${result.enrich.toFixed(1)} µs/alert, _bulk body ${result.body.toFixed(1)} µs/alert`);
+    });
   }
   console.log('CPU µs per alert, median of the rounds: read+enrich / _bulk body / both');
-  const totals = new Map<string, number>();
-  for (const dist of builds) {
-    const list = results.get(dist)!;
-    const enrich = median(list.map((r) => r.enrich));
-    const body = median(list.map((r) => r.body));
+  const totals = results.map((list, b) => {
     const total = median(list.map((r) => r.enrich + r.body));
-    totals.set(dist, total);
-    console.log(`  ${dist === THIS_DIST ? 'this build' : `reference ${dist}`}: ${enrich.toFixed(1)} / ${body.toFixed(1)} / ${total.toFixed(1)}`);
-  }
-  if (builds.length > 1) console.log(`ratio this / reference (both): ${(totals.get(THIS_DIST)! / totals.get(builds[1]!)!).toFixed(2)}`);
+    console.log(`  ${b === 0 ? 'this build' : `reference ${builds[b]}`}: ${median(list.map((r) => r.enrich)).toFixed(1)} / ${median(list.map((r) => r.body)).toFixed(1)} / ${total.toFixed(1)}`);
+    return total;
+  });
+  if (totals.length > 1) console.log(`ratio this / reference (both): ${(totals[0]! / totals[1]!).toFixed(2)}`);
 }
 
 main();

@@ -130,10 +130,11 @@ type AsnSource = (address: IpAddress) => AsnEntry | undefined;
  * decoding it was a fifth of a GeoIP lookup of a new address; with the record object shared,
  * what it says is also formatted once (`openGeoIp`). Such lookups were about 8 % of the
  * server's CPU in `bench:opensearch`; over the bench's attacker addresses one lookup missing the
- * address cache took 8.1 µs before, 5.0 µs with 50,000 records kept (5.7 with 20,000), in a
- * micro-benchmark; the records kept add no measurable heap.
+ * address cache took 8.1 µs before, 5.8 µs with 10,000 records kept, 5.1 with 50,000, in a
+ * micro-benchmark. 10,000 of the bundled database's records take about 2 MB of heap; the
+ * records of MaxMind's City databases (names in several languages) are several times larger.
  */
-const RECORD_CACHE_SIZE = 50_000;
+const RECORD_CACHE_SIZE = 10_000;
 
 function openMmdb(file: string, what: string): Reader<Response> {
   try {
