@@ -311,6 +311,26 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
       }
     });
 
+    test('top locations stay exact when a crowded day hides a location that ties the top', async () => {
+      // As the URLs above, by createTime: a day's list of its top 50 misses A's last alert.
+      const first = Math.floor(now / DAY) * DAY - 19 * DAY;
+      const at = dailyAlert('crowded-locations', first, (location) => ({ location }));
+      const [a, b] = ['10.5 , 10.5', '11.5 , 11.5'];
+      const crowd = Array.from({ length: 60 }, (_, i) => `20.5 , ${i}.5`);
+      const alerts = [
+        ...Array.from({ length: 29 }, (_, k) => at(a, 0, k)), at(a, 1, 0),
+        ...Array.from({ length: 30 }, (_, k) => at(b, 1, k)),
+        ...crowd.flatMap((l) => [at(l, 1, 0), at(l, 1, 1)]),
+      ];
+      records.push(...alerts);
+      await store.storeAlerts(alerts);
+      const range = { from: first, to: first + 2 * DAY };
+      const top = async (limit: number): Promise<Array<[string, number]>> =>
+        (await store.topLocationsCreated('private', range, 'source', limit)).map((l) => [l.key, l.count]);
+      assert.deepEqual(await top(1), [[a, 30]]);
+      assert.deepEqual(await top(3), [[a, 30], [b, 30], ['20.5 , 0.5', 2]]);
+    });
+
     test('top keys stay exact when a key that is never heavy in one bucket beats one heavy in a single bucket', async () => {
       // skewedPorts(): per hour 40 x 60001, 30 x 60002, 15 x 60003 (never 16 or more), plus 100 x
       // 60004 in a single hour. Over 24 hourly buckets 60003 (345) beats 60004 (100).

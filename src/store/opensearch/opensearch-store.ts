@@ -56,11 +56,12 @@ type GroupedField = (typeof GROUPED_FIELDS)[number] | 'location' | 'locationDest
 type DateField = 'recievedTime' | 'createTime';
 
 /**
- * The candidate round of the URL tops: smaller than topTerms' default, which lists 200 keys per
- * daily index and cost a third more on the bench's data (bench/README.md); the proof still
- * decides, and a flatter day falls back to counting more keys.
+ * The candidate round of the URL tops and the top locations: smaller than topTerms' default,
+ * which lists 200 keys per daily index and cost a third more for the URL tops and a fifth more
+ * for the locations on the bench's data (bench/README.md); the proof still decides, and a flatter
+ * day falls back to counting more keys.
  */
-const URL_CANDIDATES = (limit: number): CandidateSizes => ({ size: Math.max(limit * 2, 20), shardSize: Math.max(limit * 5, 50) });
+const SMALL_CANDIDATES = (limit: number): CandidateSizes => ({ size: Math.max(limit * 2, 20), shardSize: Math.max(limit * 5, 50) });
 
 /** Resends are looked up in the previous day's index during this first part of a UTC day. */
 const EARLY_MS = 3_600_000;
@@ -516,7 +517,7 @@ export class OpenSearchStore implements AlertStore {
   async topLocationsCreated(scope: DomainScope, range: TimeRange, side: Side, limit: number): Promise<KeyCount[]> {
     await this.init();
     const { indices, query } = this.created(scope, range);
-    return (await topTerms(this.cluster, indices, query, this.field(side === 'source' ? 'location' : 'locationDestination'), limit))
+    return (await topTerms(this.cluster, indices, query, this.field(side === 'source' ? 'location' : 'locationDestination'), limit, undefined, SMALL_CANDIDATES(limit)))
       .map(({ key, count }) => ({ key, count }));
   }
 
@@ -560,7 +561,7 @@ export class OpenSearchStore implements AlertStore {
     // URLs are many and flat: per-bucket lists must be long to prove anything, and over hours or
     // 6-hour buckets they cost more than finding the top by totals first (bench/README.md, URL tops).
     if (kind === 'urls' && bucketMs < DAY_MS) {
-      return topTermsWithTimelines(this.cluster, indices, query, keyField, 'recievedTime', bucketMs, limit, URL_CANDIDATES(limit));
+      return topTermsWithTimelines(this.cluster, indices, query, keyField, 'recievedTime', bucketMs, limit, SMALL_CANDIDATES(limit));
     }
     // A recount of a few buckets names only their days' indices (measured: a third faster than all the window's, pre-filtered or not).
     const daysOf = (ranges: readonly TimeRange[]): string => [...new Set(ranges.flatMap((r) => dayPatterns(this.names, r.from, r.to).split(',')))].join(',');
