@@ -2,6 +2,7 @@
  * Who is sending or asking: the configured community credentials, a user of the user store,
  * or nobody (CONTRACT section 5).
  */
+import { LRUCache } from 'lru-cache';
 import type { DataDomain } from '../domain/alert';
 import type { AlertStore, UserRecord } from '../store/store';
 import { secretsEqual, tokenMatches } from './tokens';
@@ -15,9 +16,14 @@ export type Identity =
   | { readonly domain: Extract<DataDomain, 'community'>; readonly peerName: string }
   | { readonly domain: Extract<DataDomain, 'private'>; readonly peerName: string; readonly user: UserRecord };
 
+/** A looked-up user, or its absence (the cache holds no undefined values). */
 interface CachedUser {
   readonly user: UserRecord | undefined;
-  readonly expires: number;
+}
+
+/** Where the cache reads the time: `performance` in production, a controllable clock in tests. */
+export interface Clock {
+  now(): number;
 }
 
 /** How long "no such user" is remembered, at most. */
@@ -26,7 +32,8 @@ const NEGATIVE_CACHE_MS = 3000;
 const MAX_CACHED_USERS = 10_000;
 
 export class Authenticator {
-  private readonly cache = new Map<string, CachedUser>();
+  /** Bounded (least recently asked names dropped first); each entry expires after its lifetime. */
+  private readonly cache: LRUCache<string, CachedUser>;
 
   /**
    * @param userCacheMs how long a looked-up user (or its absence) is trusted; a user removed
@@ -36,7 +43,12 @@ export class Authenticator {
     private readonly store: AlertStore,
     private readonly community: CommunityCredentials,
     private readonly userCacheMs = 30_000,
-  ) {}
+    clock: Clock = performance,
+  ) {
+    // ttlResolution 0: the clock is read at every question (by default a reading is reused for
+    // 1 ms of real time, which a test's clock never moves past).
+    this.cache = new LRUCache<string, CachedUser>({ max: MAX_CACHED_USERS, perf: clock, ttlResolution: 0 });
+  }
 
   /** Are these the community credentials? Both parts are always compared, so timing says nothing about which was wrong. */
   isCommunity(username: string, token: string): boolean {
@@ -59,16 +71,15 @@ export class Authenticator {
   }
 
   private async lookUp(peerName: string): Promise<UserRecord | undefined> {
-    const now = Date.now();
     const cached = this.cache.get(peerName);
-    if (cached && cached.expires > now) return cached.user;
+    if (cached) return cached.user;
     const user = await this.store.getUser(peerName);
-    if (this.cache.size >= MAX_CACHED_USERS) this.cache.clear();
     // An unknown name is remembered only briefly, so a user just added with the CLI can
     // connect within seconds even if it tried (and failed) a moment before.
     const lifetime = user ? this.userCacheMs : Math.min(this.userCacheMs, NEGATIVE_CACHE_MS);
     // A copy as key: the name is a slice of the request body, which must not outlive the request.
-    this.cache.set(Buffer.from(peerName, 'utf8').toString('utf8'), { user, expires: now + lifetime });
+    // A lifetime of 0 would mean "forever" to the cache: nothing is kept then.
+    if (lifetime > 0) this.cache.set(Buffer.from(peerName, 'utf8').toString('utf8'), { user }, { ttl: lifetime });
     return user;
   }
 }
