@@ -51,7 +51,12 @@ function probe(dist: string, messageCount: number): RoundResult {
   const { formatUtc } = load<typeof import('../../src/domain/time')>('src/domain/time.js');
   const store = load<Partial<typeof import('../../src/store/opensearch/opensearch-store')>>('src/store/opensearch/opensearch-store.js');
   const body = store.alertsBody === undefined ? straightforwardBody
-    : (records: readonly AlertRecord[]): Buffer => store.alertsBody!(records, records.map(() => INDEX), 'ewscve').body.toBuffer();
+    : (records: readonly AlertRecord[]): Buffer => {
+      // Builds since the shared Utf8Text give bytes(); the BulkBody before it gave toBuffer()
+      // (and had a field named bytes).
+      const built = store.alertsBody!(records, records.map(() => INDEX), 'ewscve').body as { bytes?: () => Buffer; toBuffer?: () => Buffer };
+      return built.toBuffer?.() ?? built.bytes!();
+    };
 
   const geoIp = openGeoIp({});
   const generator = new MessageGenerator({ seed: 42 });

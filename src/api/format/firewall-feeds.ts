@@ -4,6 +4,7 @@
  * transaction), so a firewall never runs with half a list.
  */
 import type { SourceActivity } from '../../domain/query';
+import { Utf8Text } from '../../util/utf8-text';
 
 export type FeedFormat = 'txt' | 'csv' | 'ipset' | 'nft';
 
@@ -34,39 +35,6 @@ function csvField(value: string): string {
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
-/*
- * Bodies are built by appending lines to a string that becomes bytes every 512 lines, and the
- * chunks are joined once: for the 75,000 lines of a 7-day feed at 1M alerts, mapping to an array
- * and joining took 21 ms (text) and 55 ms (CSV), appending all to one string 7 ms (text) but
- * 77 ms (CSV: each line's pieces flattened at the end, deeply nested), chunks of bytes 4 ms and
- * 24-30 ms, and the route hashes and sends the bytes without encoding them again
- * (bench/README.md, "Firewall feeds: where the 7-day list's time went").
- */
-const CHUNK_LINES = 512;
-
-/** A feed body in the making: add() its text in order, then bytes() once. */
-class Body {
-  private readonly chunks: Buffer[] = [];
-  private text = '';
-  private added = 0;
-
-  add(text: string): void {
-    this.text += text;
-    if (++this.added === CHUNK_LINES) this.flush();
-  }
-
-  bytes(): Buffer {
-    this.flush();
-    return Buffer.concat(this.chunks);
-  }
-
-  private flush(): void {
-    if (this.text !== '') this.chunks.push(Buffer.from(this.text, 'utf8'));
-    this.text = '';
-    this.added = 0;
-  }
-}
-
 /** The CSV classes field; one class (most sources) is quoted once per class name, not per line. */
 const singleClassFields = new Map<string, string>();
 function classesField(classes: readonly string[]): string {
@@ -81,9 +49,9 @@ function classesField(classes: readonly string[]): string {
   return field;
 }
 
-/** The feed's body as UTF-8 bytes. */
+/** The feed's body as UTF-8 bytes (built in chunks: Utf8Text says why). */
 export function formatFeed(format: FeedFormat, sources: readonly SourceActivity[], shape: FeedShape): Buffer {
-  const body = new Body();
+  const body = new Utf8Text();
   switch (format) {
     case 'txt':
       for (const s of sources) body.add(`${s.address}\n`);
@@ -106,7 +74,7 @@ export function formatFeed(format: FeedFormat, sources: readonly SourceActivity[
  * For `ipset restore`: each family's addresses go into a temporary set that is then swapped
  * with the live one (created if missing) and destroyed, so the live set changes at once.
  */
-function ipsetRestore(body: Body, sources: readonly SourceActivity[], { setName, families }: FeedShape): void {
+function ipsetRestore(body: Utf8Text, sources: readonly SourceActivity[], { setName, families }: FeedShape): void {
   for (const family of families) {
     const live = `${setName}${family}`;
     const fresh = `${live}-new`;
@@ -120,7 +88,7 @@ function ipsetRestore(body: Body, sources: readonly SourceActivity[], { setName,
 }
 
 /** For `nft -f`: one transaction that creates the table and sets if needed and replaces their elements. */
-function nftScript(body: Body, sources: readonly SourceActivity[], { setName, families }: FeedShape): void {
+function nftScript(body: Utf8Text, sources: readonly SourceActivity[], { setName, families }: FeedShape): void {
   body.add('add table inet peba\n');
   for (const family of families) {
     const set = `${setName}${family}`;

@@ -9,7 +9,6 @@
  */
 import { Pool } from 'undici';
 import { StoreUnavailableError } from '../store';
-import type { BulkBody } from './bulk-body';
 
 export class ClusterError extends Error {
   constructor(message: string, readonly status: number, readonly body: unknown) {
@@ -62,6 +61,11 @@ export interface BulkItem {
   _seq_no?: number;
   _primary_term?: number;
   error?: { type: string; reason: string };
+}
+
+/** Why a `_bulk` item failed, as the messages name it: `<error type or status>: <reason>`. */
+export function itemFailure(result: BulkItem): string {
+  return `${result.error?.type ?? result.status}: ${result.error?.reason ?? ''}`;
 }
 
 export interface BulkAnswer {
@@ -157,11 +161,11 @@ export class Cluster {
    * observer. Item failures are in the answer, item i answering the i-th action; a request
    * failure throws as `request` does.
    */
-  async bulk(purpose: BulkPurpose, body: BulkBody, refresh: string): Promise<BulkAnswer> {
+  async bulk(purpose: BulkPurpose, body: Buffer, refresh: string): Promise<BulkAnswer> {
     const started = performance.now();
     try {
       const answer = await this.request<BulkAnswer>('POST', `/_bulk?refresh=${refresh}&filter_path=${BULK_FILTER}`, undefined,
-        { ndjson: body.toBuffer() });
+        { ndjson: body });
       this.bulkObserver?.bulkAnswered(purpose, true, (performance.now() - started) / 1000);
       return answer.body;
     } catch (error) {

@@ -26,8 +26,9 @@ import type {
 } from '../../domain/query';
 import { formatUtc, parseUtc } from '../../domain/time';
 import type { AlertStore, CveAlertRecord, PayloadRecord, UserRecord } from '../store';
-import { actionLine, BulkBody } from './bulk-body';
-import { Cluster, ClusterError, ClusterUnavailableError, type BulkItem, type BulkObserver } from './cluster';
+import { actionLine, ndjson } from './bulk-body';
+import { Utf8Text } from '../../util/utf8-text';
+import { Cluster, ClusterError, ClusterUnavailableError, itemFailure, type BulkObserver } from './cluster';
 import {
   alertTemplate, allAlertIndices, DAY_MS, dailyIndex, dayOfIndex, dayPatterns, GROUPED_FIELDS, SIDE_INDEX_SETTINGS,
   sideIndexMappings, type IndexNames,
@@ -109,19 +110,19 @@ export function cvePairId(alertId: string, vulnid: string): string {
 
 /** The `_bulk` lines creating each alert in its index, then its (alert, CVE) pairs; per pair, its alert's position and its id. */
 export function alertsBody(records: readonly AlertRecord[], indices: readonly string[], cveIndex: string):
-  { body: BulkBody; pairOwners: number[]; pairIds: string[] } {
-  const body = new BulkBody();
+  { body: Utf8Text; pairOwners: number[]; pairIds: string[] } {
+  const body = new Utf8Text();
   const pairOwners: number[] = [];
   const pairIds: string[] = [];
   records.forEach((record, i) => {
-    body.add(actionLine('create', indices[i]!, record.id));
-    body.add(JSON.stringify(record.document));
+    body.addLine(actionLine('create', indices[i]!, record.id));
+    body.addLine(JSON.stringify(record.document));
   });
   records.forEach(({ id, document: doc, cves }, i) => {
     for (const vulnid of cves) {
       const pairId = cvePairId(id, vulnid);
-      body.add(actionLine('create', cveIndex, pairId));
-      body.add(JSON.stringify({
+      body.addLine(actionLine('create', cveIndex, pairId));
+      body.addLine(JSON.stringify({
         alertId: id, vulnid, createTime: doc.createTime, recievedTime: doc.recievedTime, clientDomain: doc.clientDomain,
         peerIdent: doc.peerIdent, peerType: doc.peerType, sourceEntryIp: doc.sourceEntryIp, targetEntryIp: doc.targetEntryIp,
       }));
@@ -291,13 +292,12 @@ export class OpenSearchStore implements AlertStore {
     let duplicates = 0;
     let answered = false;
     const send = async (payloadLines: readonly string[]): Promise<SentAlerts> => {
-      for (const line of payloadLines) body.add(line);
-      const answer = await this.cluster.bulk('alerts', body, this.refresh);
+      for (const line of payloadLines) body.addLine(line);
+      const answer = await this.cluster.bulk('alerts', body.bytes(), this.refresh);
       answered = true;
       alertsWritten?.();
       const failedAlerts = new Set<number>();
-      const note = (result: BulkItem): void => {
-        const reason = `${result.error?.type ?? result.status}: ${result.error?.reason ?? ''}`;
+      const note = (reason: string): void => {
         failures.set(reason, (failures.get(reason) ?? 0) + 1);
       };
       records.forEach((record, i) => {
@@ -306,14 +306,14 @@ export class OpenSearchStore implements AlertStore {
         else if (result.status === 409) duplicates++;
         else {
           failedAlerts.add(i);
-          note(result);
+          note(itemFailure(result));
         }
       });
       pairOwners.forEach((owner, k) => {
         const result = answer.items[records.length + k]!['create']!;
         if (failedAlerts.has(owner)) {
           if (result.status === 201) orphanPairs.push(pairIds[k]!);
-        } else if (result.status !== 201 && result.status !== 409) note({ ...result, error: { type: `CVE store: ${result.error?.type ?? result.status}`, reason: result.error?.reason ?? '' } });
+        } else if (result.status !== 201 && result.status !== 409) note(`CVE store: ${itemFailure(result)}`);
       });
       return { items: answer.items.slice(records.length + pairIds.length).map((item) => Object.values(item)[0]!), created: new Set(created) };
     };
@@ -327,7 +327,7 @@ export class OpenSearchStore implements AlertStore {
       bookkeeping = error;
     }
     if (orphanPairs.length > 0) {
-      await this.cluster.bulk('delete', BulkBody.of(orphanPairs.map((id) => actionLine('delete', this.names.cve, id))), this.refresh);
+      await this.cluster.bulk('delete', ndjson(orphanPairs.map((id) => actionLine('delete', this.names.cve, id))), this.refresh);
     }
     if (failures.size > 0) {
       const failed = [...failures.values()].reduce((a, b) => a + b, 0);
@@ -683,7 +683,7 @@ export class OpenSearchStore implements AlertStore {
     for (;;) {
       const hits = await searchHits<unknown>(this.cluster, indices, { size: 5000, _source: false, query });
       if (hits.length === 0) return deleted;
-      const answer = await this.cluster.bulk('delete', BulkBody.of(hits.map((h) => actionLine('delete', h._index, h._id))), 'true');
+      const answer = await this.cluster.bulk('delete', ndjson(hits.map((h) => actionLine('delete', h._index, h._id))), 'true');
       deleted += answer.items.filter((item) => item['delete']!.status === 200).length;
       if (hits.length < 5000) return deleted;
     }

@@ -10,8 +10,8 @@ import { setTimeout as pause } from 'node:timers/promises';
 import { LRUCache } from 'lru-cache';
 import type { AlertRecord, PayloadSighting } from '../../domain/alert';
 import type { PayloadRecord } from '../store';
-import { BulkBody } from './bulk-body';
-import type { BulkItem, Cluster } from './cluster';
+import { ndjson } from './bulk-body';
+import { itemFailure, type BulkItem, type Cluster } from './cluster';
 import { searchHits } from './search';
 
 export interface PayloadSource {
@@ -199,7 +199,7 @@ export class PayloadBookkeeping {
   /** One read-merge-write round; returns the sightings whose write met a conflict. */
   private async recordRound(sightings: readonly Sighting[]): Promise<Sighting[]> {
     const plan = await this.plan(sightings);
-    const answer = await this.cluster.bulk('payloads', BulkBody.of(plan.lines), this.refresh);
+    const answer = await this.cluster.bulk('payloads', ndjson(plan.lines), this.refresh);
     const { retry, failed } = this.settle(plan.entries, answer.items.map((item) => Object.values(item)[0]!), undefined);
     if (failed.length > 0) throw failed[0]!.error;
     return retry;
@@ -277,7 +277,7 @@ export class PayloadBookkeeping {
         if (source.fuzzyHash !== null && source.fuzzyHash !== undefined) this.targetOfFuzzy.delete(source.fuzzyHash);
         if (result.status === 409) retry.push(...live);
         else {
-          const error = new Error(`payload store: ${result.error?.type ?? result.status}: ${result.error?.reason ?? ''}`);
+          const error = new Error(`payload store: ${itemFailure(result)}`);
           failed.push(...live.map((s) => ({ ...s, error })));
         }
       }
@@ -307,7 +307,7 @@ export class PayloadBookkeeping {
       lines.push(JSON.stringify({ index: guard }), JSON.stringify(source));
       return source;
     });
-    const answer = await this.cluster.bulk('payloads', BulkBody.of(lines), this.refresh);
+    const answer = await this.cluster.bulk('payloads', ndjson(lines), this.refresh);
     const anew: Sighting[] = [];
     const lower: Correction[] = [];
     corrections.forEach((correction, i) => {
@@ -324,7 +324,7 @@ export class PayloadBookkeeping {
       } else {
         this.forgetDocument(id, source);
         if (result.status === 409 || result.status === 404) lower.push(correction);
-        else throw new Error(`payload store: correcting ${id}: ${result.error?.type ?? result.status}: ${result.error?.reason ?? ''}`);
+        else throw new Error(`payload store: correcting ${id}: ${itemFailure(result)}`);
       }
     });
     for (const correction of lower) await this.lowerCount(correction.entry.id, correction.refused);
@@ -342,7 +342,7 @@ export class PayloadBookkeeping {
       const count = Number(current.source.count) - by;
       const source = { ...current.source, count };
       const lines = count > 0 ? [JSON.stringify({ index: guard }), JSON.stringify(source)] : [JSON.stringify({ delete: guard })];
-      const result = Object.values((await this.cluster.bulk('payloads', BulkBody.of(lines), this.refresh)).items[0]!)[0]!;
+      const result = Object.values((await this.cluster.bulk('payloads', ndjson(lines), this.refresh)).items[0]!)[0]!;
       if (result.status === 200 || result.status === 201) {
         if (count > 0) this.known.set(id, { source, seqNo: result._seq_no!, primaryTerm: result._primary_term! });
         else this.forgetDocument(id, source);
@@ -350,7 +350,7 @@ export class PayloadBookkeeping {
       }
       this.forgetDocument(id, source);
       if (result.status === 404) return;
-      if (result.status !== 409) throw new Error(`payload store: correcting ${id}: ${result.error?.type ?? result.status}: ${result.error?.reason ?? ''}`);
+      if (result.status !== 409) throw new Error(`payload store: correcting ${id}: ${itemFailure(result)}`);
     }
   }
 
