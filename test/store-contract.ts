@@ -381,6 +381,31 @@ export function storeContract(name: string, open: () => Promise<AlertStore>, cle
         tally(records.filter((r) => !r.document.clientDomain && within(r.document.recievedTime, window.from, window.to)).map((r) => r.document.sourceEntryIp)));
     });
 
+    test('the newest alerts of a source are the oracle\'s, for random sources, limits and scopes, also when a past day holds the newest', async () => {
+      const newestOf = (source: string, scope: DomainScope, limit: number): string[] => records
+        .filter((r) => r.document.sourceEntryIp === source && inScope(r.document, scope))
+        .map((r) => r.document.createTime).sort().reverse().slice(0, limit);
+      const check = async (label: string): Promise<void> => {
+        for (let round = 0; round < 12; round++) {
+          const source = `81.2.69.${142 + Math.floor(next() * 21)}`;
+          const scope = (['community', 'private', 'both'] as const)[round % 3]!;
+          const limit = [1, 5, 20, 400][Math.floor(next() * 4)]!;
+          const alerts = await store.newestFromSource(scope, source, limit);
+          assert.deepEqual(alerts.map((a) => a.document.createTime), newestOf(source, scope, limit), `${label}: ${source}, ${scope}, ${limit}`);
+          assert.ok(alerts.every((a) => a.document.sourceEntryIp === source && inScope(a.document, scope)));
+        }
+      };
+      await check('as stored');
+      // A sensor whose clock runs an hour ahead, received two days ago: its alert is the newest of its source.
+      const received = formatUtc(Math.floor(now / DAY) * DAY - 2 * DAY + 3600_000);
+      const ahead = alertRecord({ recievedTime: received, createTime: formatUtc(now + 3600_000), clientDomain: true, sourceEntryIp: '81.2.69.150' },
+        createHash('md5').update('clock-ahead').digest('hex'));
+      records.push(ahead);
+      await store.storeAlerts([ahead]);
+      assert.equal((await store.newestFromSource('community', '81.2.69.150', 5))[0]?.id, ahead.id);
+      await check('after the alert from a clock ahead');
+    });
+
     test('newest lists reach back over several days, past days without alerts, newest first', async () => {
       const today = formatUtc(Math.floor(now / DAY) * DAY);
       for (const scope of ['community', 'private', 'both'] as const) {

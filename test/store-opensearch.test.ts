@@ -7,6 +7,8 @@ import type { AlertRecord, PayloadSighting } from '../src/domain/alert';
 import { formatUtc } from '../src/domain/time';
 import { openStore } from '../src/store/open-store';
 import { dailyIndex } from '../src/store/opensearch/layout';
+import { TRUSTED_FOR_MS } from '../src/store/opensearch/newest-created';
+import { OpenSearchStore } from '../src/store/opensearch/opensearch-store';
 import { alertRecord, alertXml, at, ewsMessage, postMessage, startApp } from './helpers';
 import { openSearchTestStore, openSearchUrl, removeTestIndices, testIndexNames, withTestStore } from './opensearch-node';
 import { storeContract } from './store-contract';
@@ -203,6 +205,39 @@ test('the newest alerts: newest daily indices first, past days without an index,
     assert.deepEqual(ids(await store.newestReceived('both', 5)), ids([ahead, todays[1]!, todays[0]!, old[5]!, old[4]!]));
     assert.deepEqual(ids(await store.newestReceived('both', 100)), ids([ahead, todays[1]!, todays[0]!, ...[...old].reverse()]));
     assert.deepEqual(await store.newestReceived('private', 5), [], 'the scope filters every step');
+  });
+});
+
+test('the newest alerts of a source: a past day\'s index that another instance writes into is searched again once its reading is TRUSTED_FOR_MS old', async () => {
+  await withTestStore(async (writer, own) => {
+    let time = Date.now();
+    const reader = new OpenSearchStore({ nodes: [openSearchUrl()], timeoutMs: 60_000, indices: own, refresh: 'true', clock: () => time });
+    try {
+      const source = '81.2.69.160';
+      const today = Math.floor(time / 86_400_000) * 86_400_000;
+      const pastDay = today - 3 * 86_400_000;
+      const todays = Array.from({ length: 6 }, (_, k) => alertRecord({ ...at(today + k * 1000), sourceEntryIp: source }));
+      const past = Array.from({ length: 3 }, (_, k) => alertRecord({ ...at(pastDay + k * 1000), sourceEntryIp: source }));
+      await writer.storeAlerts([...todays, ...past]);
+      const times = (alerts: ReadonlyArray<{ document: { createTime: string } }>): string[] => alerts.map((a) => a.document.createTime);
+      const newestToday = times([...todays].reverse().slice(0, 5));
+      assert.deepEqual(times(await reader.newestFromSource('both', source, 5)), newestToday);
+      assert.deepEqual(times(await reader.newestFromSource('both', source, 8)), times([...[...todays].reverse(), past[2]!, past[1]!]), 'past the day: every index');
+      // A sensor whose clock runs a day ahead, stored by the other instance into the past day's index.
+      const ahead = alertRecord({ recievedTime: formatUtc(pastDay + 5000), createTime: formatUtc(time + 86_400_000), sourceEntryIp: source });
+      await writer.storeAlerts([ahead]);
+      // Until its reading is TRUSTED_FOR_MS old, the reader answers as of it: the same kind of delay as the engine's refresh interval.
+      assert.deepEqual(times(await reader.newestFromSource('both', source, 5)), newestToday);
+      time += TRUSTED_FOR_MS;
+      const expected = [ahead.document.createTime, ...newestToday.slice(0, 4)];
+      assert.deepEqual(times(await reader.newestFromSource('both', source, 5)), expected, 'the index moved: searched as live');
+      time += TRUSTED_FOR_MS;
+      assert.deepEqual(times(await reader.newestFromSource('both', source, 5)), expected, 'quiet again: its newest createTime read anew');
+      time += TRUSTED_FOR_MS;
+      assert.deepEqual(times(await reader.newestFromSource('both', source, 5)), expected);
+    } finally {
+      await reader.close();
+    }
   });
 });
 

@@ -134,7 +134,11 @@ export interface AlertStore extends StoreInspection {
    * delay). Feeds the live stream of every instance.
    */
   alertsStoredAfter(cursor: ArrivalCursor | null, limit: number): Promise<Arrivals>;
-  /** The newest alerts from one source address by createTime, newest first. */
+  /**
+   * The newest alerts from one source address by createTime, newest first (equal times in no
+   * particular order). A search engine may show another instance's alert in a past day's index a
+   * second late (opensearch/newest-created.ts), as it shows any write after its refresh delay.
+   */
   newestFromSource(scope: DomainScope, sourceIp: string, limit: number): Promise<StoredAlert[]>;
   /** Distinct source addresses of alerts received in the range with their counts, most first (ties in no particular order). */
   sourcesReceived(scope: DomainScope, range: TimeRange): Promise<KeyCount[]>;
