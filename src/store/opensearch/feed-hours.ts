@@ -21,6 +21,7 @@ import { HOUR, KeptHours } from '../kept-hours';
 import { toWholeSeconds } from '../range-split';
 import { type Activity, type ActivityBySource, addActivity, alertActivity, answerActivity, countsFor, NO_VALUES } from '../source-activity';
 import type { Cluster } from './cluster';
+import { readSequenceNumbers } from './sequence-numbers';
 import { dayOfIndex, dayPatterns, type IndexNames } from './layout';
 import { type CompositeBucket, compositeBuckets, filtered, INDEX_OPTIONS, type Query, scopeFilter, termsSource, timeRange } from './search';
 
@@ -38,9 +39,6 @@ const MAX_FETCHED = 10_000;
 /** Raw counts over at most this long (a window's edges, short windows) group by second (see buckets). */
 const BY_SECOND_SPAN = 2 * HOUR;
 
-interface StatsAnswer {
-  indices?: Record<string, { uuid?: string; shards: Record<string, Array<{ routing: { primary: boolean }; seq_no: { local_checkpoint: number } }>> }>;
-}
 
 interface FetchAnswer {
   hits: { total: { value: number }; hits: Array<{ _version?: number; _source: Record<string, unknown> }> };
@@ -154,13 +152,10 @@ export class OpenSearchFeedHours {
 
   /** Each daily index's identity and primary local checkpoint; undefined when one has more than one shard. */
   private async checkpoints(patterns: string): Promise<Map<string, { uuid: string | undefined; checkpoint: number }> | undefined> {
-    const answer = await this.cluster.request<StatsAnswer>('GET',
-      `/${patterns}/_stats/docs?level=shards&${INDEX_OPTIONS}&filter_path=indices.*.uuid,indices.*.shards.*.routing.primary,indices.*.shards.*.seq_no`);
     const result = new Map<string, { uuid: string | undefined; checkpoint: number }>();
-    for (const [index, { uuid, shards }] of Object.entries(answer.body.indices ?? {})) {
-      if (Object.keys(shards).length !== 1) return undefined;
-      const primary = Object.values(shards).flat().find((c) => c.routing.primary);
-      result.set(index, { uuid, checkpoint: primary?.seq_no.local_checkpoint ?? -1 });
+    for (const [index, { uuid, shardCount, primaries }] of await readSequenceNumbers(this.cluster, patterns)) {
+      if (shardCount !== 1) return undefined;
+      result.set(index, { uuid, checkpoint: primaries[0]?.localCheckpoint ?? -1 });
     }
     return result;
   }

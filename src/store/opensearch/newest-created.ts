@@ -19,6 +19,7 @@
  * createTime: the kept one stays an upper bound, which can only cost a wider search.
  */
 import type { Cluster } from './cluster';
+import { readSequenceNumbers } from './sequence-numbers';
 import { INDEX_OPTIONS } from './search';
 
 /** How long one reading of the indices' sequence numbers is trusted: the engine's default refresh interval. */
@@ -31,10 +32,6 @@ export interface CreatedView {
   readonly quiet: ReadonlyArray<{ readonly index: string; readonly newest: number }>;
 }
 
-interface StatsAnswer {
-  indices?: Record<string, { uuid?: string; shards: Record<string, Array<{ routing: { primary: boolean }; seq_no: { max_seq_no: number; local_checkpoint: number } }>> }>;
-}
-
 interface Kept {
   /** Identity and primaries' sequence numbers when read; MOVING while operations are in flight or after a write of this instance. */
   readonly signature: string;
@@ -42,7 +39,7 @@ interface Kept {
   newest?: number | null;
 }
 
-/** Never equal to a reading: the index is live until a reading finds it quiet twice. */
+/** Never equal to a reading: the index stays live until two readings in a row find it quiet. */
 const MOVING = 'moving';
 
 export class NewestCreatedByIndex {
@@ -119,15 +116,11 @@ export class NewestCreatedByIndex {
 
   /** Each alert index's identity and primaries' sequence numbers, MOVING while an operation is in flight. */
   private async signatures(): Promise<Map<string, string>> {
-    const answer = await this.cluster.request<StatsAnswer>('GET',
-      `/${this.pattern}/_stats/docs?level=shards&${INDEX_OPTIONS}&filter_path=indices.*.uuid,indices.*.shards.*.routing.primary,indices.*.shards.*.seq_no`);
     const result = new Map<string, string>();
-    for (const [index, { uuid, shards }] of Object.entries(answer.body.indices ?? {})) {
-      const primaries = Object.entries(shards).sort(([a], [b]) => Number(a) - Number(b))
-        .map(([shard, copies]) => [shard, copies.find((c) => c.routing.primary)?.seq_no] as const);
-      // Operations above a primary's local checkpoint are still being processed.
-      const moving = primaries.some(([, seqNo]) => seqNo === undefined || seqNo.max_seq_no !== seqNo.local_checkpoint);
-      result.set(index, moving ? MOVING : `${uuid ?? ''}/${primaries.map(([shard, seqNo]) => `${shard}:${seqNo!.max_seq_no}`).join(',')}`);
+    for (const [index, { uuid, shardCount, primaries }] of await readSequenceNumbers(this.cluster, this.pattern)) {
+      // A primary not reporting, or operations above its local checkpoint still being processed.
+      const moving = primaries.length !== shardCount || primaries.some((p) => p.maxSeqNo !== p.localCheckpoint);
+      result.set(index, moving ? MOVING : `${uuid ?? ''}/${primaries.map((p) => `${p.shard}:${p.maxSeqNo}`).join(',')}`);
     }
     return result;
   }

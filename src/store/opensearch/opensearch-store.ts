@@ -35,6 +35,7 @@ import {
 } from './layout';
 import { OpenSearchFeedHours } from './feed-hours';
 import { NewestCreatedByIndex } from './newest-created';
+import { readSequenceNumbers } from './sequence-numbers';
 import { getPayloadDocument, PayloadBookkeeping, payloadsByFuzzyHash, type SentAlerts } from './payloads';
 import {
   compositeBuckets, compositeBucketsOfEach, type CompositeBucket, filtered, INDEX_OPTIONS, readsEpochMillis, scopeFilter, searchHits, type Hit, searchPath, type Target, termsSource, timeRange, topTermTimelines, topTerms, topTermsWithTimelines, type CandidateSizes, type Query,
@@ -293,8 +294,9 @@ export class OpenSearchStore implements AlertStore {
    */
   private async bulkCreate(records: readonly AlertRecord[], alertsWritten?: () => void): Promise<StoreOutcome> {
     const indices = records.map((record) => dailyIndex(this.names, parseUtc(record.document.recievedTime)));
-    await this.ensureAllocated(new Set(indices));
-    this.newestCreated.written(new Set(indices));
+    const written = new Set(indices);
+    await this.ensureAllocated(written);
+    this.newestCreated.written(written);
     const { body, pairOwners, pairIds } = alertsBody(records, indices, this.names.cve);
     const created: AlertRecord[] = [];
     const failures = new Map<string, number>();
@@ -335,6 +337,9 @@ export class OpenSearchStore implements AlertStore {
     } catch (error) {
       if (!answered) throw error;
       bookkeeping = error;
+    } finally {
+      // Again once answered: a reading while the _bulk was on its way may have found them quiet.
+      this.newestCreated.written(written);
     }
     if (orphanPairs.length > 0) {
       await this.cluster.bulk('delete', ndjson(orphanPairs.map((id) => actionLine('delete', this.names.cve, id))), this.refresh);
@@ -649,14 +654,8 @@ export class OpenSearchStore implements AlertStore {
   }
 
   private async checkpoints(indices: readonly string[]): Promise<Record<string, number>> {
-    const answer = await this.cluster.request<{ indices?: Record<string, { shards: Record<string, Array<{ routing: { primary: boolean }; seq_no: { local_checkpoint: number } }>> }> }>(
-      'GET', `/${indices.join(',')}/_stats/docs?level=shards&ignore_unavailable=true&filter_path=indices.*.shards.*.routing.primary,indices.*.shards.*.seq_no`);
-    const result: Record<string, number> = {};
-    for (const index of indices) {
-      const copies = Object.values(answer.body.indices?.[index]?.shards ?? {}).flat();
-      result[index] = copies.find((c) => c.routing.primary)?.seq_no.local_checkpoint ?? -1;
-    }
-    return result;
+    const read = await readSequenceNumbers(this.cluster, indices.join(','));
+    return Object.fromEntries(indices.map((index) => [index, read.get(index)?.primaries[0]?.localCheckpoint ?? -1]));
   }
 
   // -- export and retention: whole daily indices ----------------------------------------------
