@@ -39,7 +39,6 @@ const MAX_FETCHED = 10_000;
 /** Raw counts over at most this long (a window's edges, short windows) group by second (see buckets). */
 const BY_SECOND_SPAN = 2 * HOUR;
 
-
 interface FetchAnswer {
   hits: { total: { value: number }; hits: Array<{ _version?: number; _source: Record<string, unknown> }> };
 }
