@@ -56,7 +56,6 @@ function skewed(now: number, perHour: ReadonlyArray<readonly [string, number]>, 
   return records;
 }
 
-/** Private honeytrap alerts of one port: the k-th on the day-th day after `first`, an hour into it. */
 /** Private alerts keyed by `key` (`fieldsOf` makes their fields), the k-th of a day at 01:00 + k s. */
 function dailyAlert(label: string, first: number, fieldsOf: (key: string) => Partial<AlertDocument>): (key: string, day: number, k: number) => AlertRecord {
   return (key, day, k) => {
@@ -66,6 +65,7 @@ function dailyAlert(label: string, first: number, fieldsOf: (key: string) => Par
   };
 }
 
+/** Private honeytrap alerts of one port: the k-th on the day-th day after `first`, an hour into it. */
 const dailyPortAlert = (label: string, first: number): ReturnType<typeof dailyAlert> =>
   dailyAlert(label, first, (targetEntryPort) => ({ peerType: 'Network(honeytrap)', targetEntryPort }));
 

@@ -6,6 +6,7 @@ import { loadConfig } from '../src/config';
 import type { AlertRecord, PayloadSighting } from '../src/domain/alert';
 import { formatUtc } from '../src/domain/time';
 import { openStore } from '../src/store/open-store';
+import { ClusterError, type Cluster } from '../src/store/opensearch/cluster';
 import { dailyIndex } from '../src/store/opensearch/layout';
 import { TRUSTED_FOR_MS } from '../src/store/opensearch/newest-created';
 import { OpenSearchStore } from '../src/store/opensearch/opensearch-store';
@@ -235,6 +236,41 @@ test('the newest alerts of a source: a past day\'s index that another instance w
       assert.deepEqual(times(await reader.newestFromSource('both', source, 5)), expected, 'quiet again: its newest createTime read anew');
       time += TRUSTED_FOR_MS;
       assert.deepEqual(times(await reader.newestFromSource('both', source, 5)), expected);
+    } finally {
+      await reader.close();
+    }
+  });
+});
+
+test('the newest alerts of a source when index statistics are refused (no indices_monitor right): every index is searched, the same answers', async () => {
+  await withTestStore(async (writer, own) => {
+    let time = Date.now();
+    const reader = new OpenSearchStore({ nodes: [openSearchUrl()], timeoutMs: 60_000, indices: own, refresh: 'true', clock: () => time });
+    // The node answers _stats as a cluster without the right would: 403, for this reader only.
+    const cluster = (reader as unknown as { cluster: Cluster }).cluster;
+    const request = cluster.request.bind(cluster);
+    let refused = 0;
+    cluster.request = (async (method: string, path: string, ...rest: unknown[]) => {
+      if (path.includes('/_stats/')) {
+        refused++;
+        throw new ClusterError(`${method} ${path}: 403 security_exception`, 403, undefined);
+      }
+      return (request as (...a: unknown[]) => Promise<unknown>)(method, path, ...rest);
+    }) as typeof cluster.request;
+    try {
+      const source = '81.2.69.161';
+      const today = Math.floor(time / 86_400_000) * 86_400_000;
+      const todays = Array.from({ length: 6 }, (_, k) => alertRecord({ ...at(today + k * 1000), sourceEntryIp: source }));
+      const ahead = alertRecord({ recievedTime: formatUtc(today - 3 * 86_400_000), createTime: formatUtc(time + 86_400_000), sourceEntryIp: source });
+      await writer.storeAlerts([...todays, ahead]);
+      const times = async (limit: number): Promise<string[]> => (await reader.newestFromSource('both', source, limit)).map((a) => a.document.createTime);
+      const expected = [ahead, ...[...todays].reverse()].map((r) => r.document.createTime);
+      assert.deepEqual(await times(5), expected.slice(0, 5), 'the past day\'s alert from a clock ahead comes first');
+      assert.deepEqual(await times(10), expected);
+      assert.equal(refused, 1, 'asked once per TRUSTED_FOR_MS, not on every question');
+      time += TRUSTED_FOR_MS;
+      assert.deepEqual(await times(5), expected.slice(0, 5));
+      assert.equal(refused, 2, 'asked again after TRUSTED_FOR_MS');
     } finally {
       await reader.close();
     }

@@ -468,7 +468,10 @@ export class OpenSearchStore implements AlertStore {
       const recent = [dayPatterns(this.names, today, today + 2 * DAY_MS), ...view.live.map(encodeURIComponent)].join(',');
       const hits = await searchHits<Record<string, unknown>>(this.cluster, recent, { size: limit, query, sort });
       const last = hits[limit - 1]?.sort?.[0];
-      const searched = (index: string): boolean => dayOfIndex(this.names, index) >= today && dayOfIndex(this.names, index) < today + 2 * DAY_MS;
+      const searched = (index: string): boolean => {
+        const day = dayOfIndex(this.names, index);
+        return day >= today && day < today + 2 * DAY_MS;
+      };
       const newestElsewhere = view.quiet.find(({ index }) => !searched(index))?.newest ?? -Infinity;
       if (typeof last === 'number' && newestElsewhere < last) return hits.map(storedAlert);
     }
